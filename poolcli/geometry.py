@@ -16,15 +16,15 @@ out_h = floor((H + P - e) / s) + 1 = floor((7 + 0 - 3) / 2) + 1 = 3
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from numbers import Real
-from typing import Union
 
 PAD_MODES = ("ignore", "zero", "edge", "reflect")
 
-PairLike = Union[int, tuple[int, int], list[int]]
-PaddingLike = Union[int, str, tuple[int, ...], list[int]]
-PadMode = Union[str, float, int]
+PairLike = int | tuple[int, int] | list[int]
+PaddingLike = int | str | tuple[int, ...] | list[int]
+PadMode = str | float | int
 
 
 @dataclass(frozen=True)
@@ -139,14 +139,23 @@ def as_pair(value: PairLike, name: str, minimum: int = 1) -> tuple[int, int]:
         pair = tuple(value)
     else:
         pair = (value, value)
+    pair = tuple(_whole(item, name, value) for item in pair)
     for item in pair:
-        if isinstance(item, bool) or not isinstance(item, int):
-            if not (isinstance(item, Real) and float(item).is_integer()):
-                raise ValueError(f"{name} must be whole numbers, got {value!r}")
         if item < minimum:
             where = "" if pair[0] == pair[1] else f" (in {value!r})"
-            raise ValueError(f"{name} must be at least {minimum}, got {int(item)}{where}")
-    return (int(pair[0]), int(pair[1]))
+            raise ValueError(f"{name} must be at least {minimum}, got {item}{where}")
+    return pair  # type: ignore[return-value]
+
+
+def _whole(item: object, name: str, value: object) -> int:
+    """``item`` as an int when it is a whole number (numpy integers and 2.0 included)."""
+    if not isinstance(item, bool):
+        try:
+            return operator.index(item)  # type: ignore[arg-type]
+        except TypeError:
+            if isinstance(item, Real) and float(item).is_integer():
+                return int(item)
+    raise ValueError(f"{name} must be whole numbers, got {value!r}")
 
 
 def check_pad_mode(pad_mode: PadMode) -> PadMode:
@@ -171,7 +180,9 @@ def _explicit_padding(padding: PaddingLike) -> tuple[int, int, int, int] | None:
             return (0, 0, 0, 0)
         if padding == "same":
             return None
-        raise ValueError(f'padding must be an int, a pair, 4 ints, "valid" or "same"; got {padding!r}')
+        raise ValueError(
+            f'padding must be an int, a pair, 4 ints, "valid" or "same"; got {padding!r}'
+        )
     if isinstance(padding, (tuple, list)):
         if len(padding) == 2:
             values = (padding[0], padding[0], padding[1], padding[1])
@@ -184,9 +195,8 @@ def _explicit_padding(padding: PaddingLike) -> tuple[int, int, int, int] | None:
             )
     else:
         values = (padding,) * 4
+    values = tuple(_whole(item, "padding", padding) for item in values)
     for item in values:
-        if isinstance(item, bool) or not isinstance(item, int):
-            raise ValueError(f"padding must be whole numbers, got {padding!r}")
         if item < 0:
             raise ValueError(f"padding must not be negative, got {item} (in {padding!r})")
     return values  # type: ignore[return-value]
@@ -216,15 +226,16 @@ def axis_geometry(
         raise ValueError(f"the input {name} must be at least 1, got {length}")
     window = dilation * (size - 1) + 1
     padded = length + before + after
-    if window > padded:
+    out = _windows(padded - window, stride, ceil_mode)
+    if ceil_mode and (out - 1) * stride >= length + before:
+        out -= 1
+    if out < 1:
+        # In ceil mode a window may hang past the padded border by less than a stride.
         dilated = f" (size {size}, dilation {dilation})" if dilation > 1 else ""
         raise ValueError(
             f"window {window}{dilated} is larger than the padded {name} {padded} "
             f"({name} {length} + padding {before + after})"
         )
-    out = _windows(padded - window, stride, ceil_mode)
-    if ceil_mode and (out - 1) * stride >= length + before:
-        out -= 1
     geometry = AxisGeometry(length, size, stride, dilation, before, after, ceil_mode, out)
     if pad_mode == "ignore":
         _check_every_window_has_a_real_cell(geometry, name)
@@ -303,6 +314,8 @@ def output_shape(
     """
     shape = tuple(int(n) for n in shape)
     if len(shape) not in (2, 3, 4):
-        raise ValueError(f"input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), got shape {shape}")
+        raise ValueError(
+            f"input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), got shape {shape}"
+        )
     geometry = resolve(shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)  # type: ignore[arg-type]
     return (*shape[:-2], *geometry.out_shape)
