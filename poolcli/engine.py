@@ -26,6 +26,7 @@ plane (the result) plus a tile of the row pass, about ``TILE_BYTES`` per worker 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -182,14 +183,35 @@ def _run(x4: np.ndarray, out4: np.ndarray, reduction: _Reduction, geometry: Geom
         rows = plan.rows_per_tile(source)
         for first in range(0, geometry.height.out, rows):
             tasks.append((source, target, first, min(first + rows, geometry.height.out)))
-    workers = min(os.cpu_count() or 1, len(tasks))
-    if workers < 2 or out4.size < PARALLEL_MIN_CELLS:
+    if len(tasks) < 2 or out4.size < PARALLEL_MIN_CELLS or (os.cpu_count() or 1) < 2:
         for task in tasks:
             plan.reduce_tile(*task)
         return
-    with ThreadPoolExecutor(max_workers=workers) as executor:
-        for future in [executor.submit(plan.reduce_tile, *task) for task in tasks]:
-            future.result()
+    executor = _shared_executor()
+    for future in [executor.submit(plan.reduce_tile, *task) for task in tasks]:
+        future.result()
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _shared_executor() -> ThreadPoolExecutor:
+    """One pool of worker threads for the process: starting threads per call costs milliseconds."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(os.cpu_count(), thread_name_prefix="poolcli")
+        return _executor
+
+
+def _forget_executor_after_fork() -> None:
+    # A forked child has none of the parent's threads: it must start its own.
+    global _executor, _executor_lock
+    _executor, _executor_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_executor_after_fork)
 
 
 def _index_map(axis: AxisGeometry, pad_mode: PadMode) -> np.ndarray | None:
