@@ -169,20 +169,36 @@ def _channel_last(a: np.ndarray) -> bool:
 
 
 def _blocks(x4: np.ndarray, out4: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Split the work into (H, W) planes, or (H, W, C) blocks for channel-last layouts."""
+    """The work as (B, H, W) blocks of B planes, or (1, H, W, C) blocks for channel-last input."""
     if _channel_last(x4) and _channel_last(out4):
-        return [(x4[n].transpose(1, 2, 0), out4[n].transpose(1, 2, 0)) for n in range(len(x4))]
-    n, c = x4.shape[:2]
-    return [(x4[i, j], out4[i, j]) for i in range(n) for j in range(c)]
+        return [
+            (x4[n : n + 1].transpose(0, 2, 3, 1), out4[n : n + 1].transpose(0, 2, 3, 1))
+            for n in range(len(x4))
+        ]
+    merged = _merge_planes(x4), _merge_planes(out4)
+    if merged[0] is not None and merged[1] is not None:
+        return [merged]
+    return [(x4[n], out4[n]) for n in range(len(x4))]
+
+
+def _merge_planes(a: np.ndarray) -> np.ndarray | None:
+    """(N, C, H, W) as a (N*C, H, W) view, or None when the layout does not allow it."""
+    if a.shape[0] == 1 or a.strides[0] == a.shape[1] * a.strides[1]:
+        return a.reshape(-1, *a.shape[2:]) if a.shape[0] > 1 else a[0]
+    return None
 
 
 def _run(x4: np.ndarray, out4: np.ndarray, reduction: _Reduction, geometry: Geometry) -> None:
     plan = _Plan(x4.dtype, out4.dtype, reduction, geometry)
     tasks = []
+    out_h = geometry.height.out
     for source, target in _blocks(x4, out4):
         rows = plan.rows_per_tile(source)
-        for first in range(0, geometry.height.out, rows):
-            tasks.append((source, target, first, min(first + rows, geometry.height.out)))
+        planes = max(1, rows // out_h)
+        for plane in range(0, len(source), planes):
+            selected = slice(plane, plane + planes)
+            for first in range(0, out_h, rows):
+                tasks.append((source[selected], target[selected], first, min(first + rows, out_h)))
     if len(tasks) < 2 or out4.size < PARALLEL_MIN_CELLS or (os.cpu_count() or 1) < 2:
         for task in tasks:
             plan.reduce_tile(*task)
@@ -279,23 +295,23 @@ class _Plan:
 
     def rows_per_tile(self, source: np.ndarray) -> int:
         width = self.geometry.width.padded_length + self.geometry.width.overhang
-        row_bytes = width * int(np.prod(source.shape[2:])) * self.accumulator.itemsize
+        row_bytes = width * int(np.prod(source.shape[3:])) * self.accumulator.itemsize
         return max(1, TILE_BYTES // max(1, row_bytes))
 
     def _padded_rows(self, source: np.ndarray, first: int, stop: int) -> np.ndarray:
-        """Rows ``first:stop`` of the padded plane (padded coordinates)."""
+        """Rows ``first:stop`` of the padded planes of a block (padded coordinates)."""
         if self.row_map is None and self.col_map is None:
-            return source[first:stop]
+            return source[:, first:stop]
         rows = self.row_map[first:stop] if self.row_map is not None else np.arange(first, stop)
-        tile = np.take(source, np.maximum(rows, 0), axis=0)
+        tile = np.take(source, np.maximum(rows, 0), axis=1)
         if self.col_map is not None:
-            tile = np.take(tile, np.maximum(self.col_map, 0), axis=1)
+            tile = np.take(tile, np.maximum(self.col_map, 0), axis=2)
         if tile.dtype != self.source_dtype:
             tile = tile.astype(self.source_dtype)
         for marker, value in ((-1, self.fill), (-2, self.neutral)):
-            tile[rows == marker] = value
+            tile[:, rows == marker] = value
             if self.col_map is not None:
-                tile[:, self.col_map == marker] = value
+                tile[:, :, self.col_map == marker] = value
         return tile
 
     def reduce_tile(self, source: np.ndarray, target: np.ndarray, first: int, stop: int) -> None:
@@ -306,30 +322,55 @@ class _Plan:
         padded = self._padded_rows(
             source, first * height.stride, (stop - 1) * height.stride + height.window
         )
-        row_span = (count - 1) * height.stride + 1
-        taps = [
-            padded[k * height.dilation :][: row_span : height.stride] for k in range(height.size)
-        ]
-        rows = _combine_all(combine, taps, self.accumulator)
-
-        col_span = (width.out - 1) * width.stride + 1
-        taps = [
-            rows[:, k * width.dilation :][:, : col_span : width.stride] for k in range(width.size)
-        ]
-        destination = target[first:stop]
+        rows = _reduce_windows(combine, padded, 1, height, count, self.accumulator)
+        destination = target[:, first:stop]
+        in_place = not self.reduction.averages or self.accumulator == self.out_dtype
+        sums = _reduce_windows(
+            combine, rows, 2, width, width.out, self.accumulator, destination if in_place else None
+        )
         if not self.reduction.averages:
-            _combine_all(combine, taps, self.accumulator, out=destination)
             return
-        if self.accumulator == self.out_dtype:
-            sums = _combine_all(combine, taps, self.accumulator, out=destination)
-        else:
-            sums = _combine_all(combine, taps, self.accumulator)
         if self.uniform_divisor is not None:
-            divisor: float | np.ndarray = self.uniform_divisor
+            divisor: float | np.ndarray = self.out_dtype.type(self.uniform_divisor)
         else:
             divisor = np.multiply.outer(self.count_rows[first:stop], self.count_cols)
-            divisor = divisor.reshape(divisor.shape + (1,) * (destination.ndim - 2))
-        np.divide(sums, divisor, out=destination, casting="unsafe")
+            divisor = divisor.reshape(divisor.shape + (1,) * (destination.ndim - 3))
+        # Integer sums are exact in float32 here; one division rounds, as PyTorch's does.
+        np.divide(sums, divisor, out=destination, dtype=self.out_dtype, casting="unsafe")
+
+
+#: Windows of more taps than this are reduced in one call over a window view.
+MANY_TAPS = 8
+
+
+def _reduce_windows(
+    combine: np.ufunc,
+    source: np.ndarray,
+    axis: int,
+    geometry: AxisGeometry,
+    count: int,
+    dtype: np.dtype,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Reduce ``count`` windows along ``axis`` (1 for rows, 2 for columns) of a block.
+
+    Few taps: one strided slice per tap, folded pairwise (each call streams contiguous memory).
+    Many taps: a strided window view with the taps on an extra axis, reduced in one call.
+    """
+    step, spacing = geometry.stride, geometry.dilation
+    if geometry.size <= MANY_TAPS:
+        span = (count - 1) * step + 1
+        index = (slice(None),) * axis
+        taps = [
+            source[(*index, slice(k * spacing, k * spacing + span, step))]
+            for k in range(geometry.size)
+        ]
+        return _combine_all(combine, taps, dtype, out)
+    shape = (*source.shape[:axis], count, geometry.size, *source.shape[axis + 1 :])
+    along = source.strides[axis]
+    strides = (*source.strides[:axis], along * step, along * spacing, *source.strides[axis + 1 :])
+    view = np.lib.stride_tricks.as_strided(source, shape, strides, writeable=False)
+    return combine.reduce(view, axis=axis + 1, dtype=dtype, out=out)
 
 
 def _combine_all(

@@ -50,6 +50,8 @@ ENGINE_PATHS = {
     "ceil-padded-zero": dict(size=3, stride=2, padding=1, ceil_mode=True, pad_mode="zero"),
     "ceil-padded-edge": dict(size=2, stride=3, padding=1, ceil_mode=True, pad_mode="edge"),
     "window-is-plane": dict(size=(7, 9)),
+    "many-taps": dict(size=(9, 10), stride=(1, 3), padding=(4, 3), ceil_mode=True),
+    "many-taps-dilated": dict(size=(3, 9), stride=2, dilation=(3, 1), padding=(2, 4)),
 }
 
 
