@@ -1,0 +1,1001 @@
+"""Tests of poolcli.imageio: images, .npy and .csv in and out as (N, C, H, W)."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageCms, ImageFile, JpegImagePlugin
+
+from poolcli.errors import InputError, OutputError
+from poolcli.imageio import ImageInfo, format_matrix, image_format_for, load_image, save_image
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
+RNG = np.random.default_rng(20240501)
+H, W = 5, 7
+PALETTE = [(0, 0, 0), (255, 0, 0), (0, 255, 0), (10, 20, 30)]
+
+
+def pil(mode: str, hwc: np.ndarray, rawmode: str | None = None) -> Image.Image:
+    """A Pillow image of ``mode`` from (H, W[, C]) pixel values."""
+    height, width = hwc.shape[:2]
+    return Image.frombytes(mode, (width, height), hwc.tobytes(), "raw", rawmode or mode)
+
+
+def as_nchw(hwc: np.ndarray) -> np.ndarray:
+    hwc = hwc.reshape(hwc.shape[0], hwc.shape[1], -1)
+    return hwc.transpose(2, 0, 1)[np.newaxis]
+
+
+def palette_image(transparency: int | None) -> tuple[Image.Image, np.ndarray]:
+    index = RNG.integers(0, len(PALETTE), (H, W), dtype=np.uint8)
+    img = pil("P", index)
+    img.putpalette([c for rgb in PALETTE for c in rgb])
+    if transparency is not None:
+        img.info["transparency"] = transparency
+    rgb = np.array(PALETTE, dtype=np.uint8)[index]
+    if transparency is None:
+        return img, rgb
+    alpha = np.where(index == transparency, 0, 255).astype(np.uint8)
+    return img, np.dstack([rgb, alpha])
+
+
+def u8(*shape: int) -> np.ndarray:
+    return RNG.integers(0, 256, shape, dtype=np.uint8)
+
+
+def mode_cases() -> list[tuple[str, str, Image.Image, np.ndarray, str]]:
+    """(id, file extension, image to write, expected (H, W[, C]) pixels, save mode)."""
+    bits = RNG.integers(0, 2, (H, W)).astype(bool)
+    one = Image.fromarray(bits)
+    assert one.mode == "1"
+    p_img, p_rgb = palette_image(None)
+    pt_img, pt_rgba = palette_image(2)
+    la, rgb, rgba, cmyk, ycc = u8(H, W, 2), u8(H, W, 3), u8(H, W, 4), u8(H, W, 4), u8(H, W, 3)
+    gray = u8(H, W)
+    i16 = RNG.integers(0, 65536, (H, W), dtype=np.uint16)
+    i16[0, :3] = [0, 256, 65535]
+    i32 = RNG.integers(-(2**31), 2**31 - 1, (H, W), dtype=np.int32)
+    f32 = (RNG.standard_normal((H, W)) * 1000).astype(np.float32)
+    return [
+        ("1", "png", one, np.where(bits, 255, 0).astype(np.uint8), "L"),
+        ("L", "png", pil("L", gray), gray, "L"),
+        ("P", "png", p_img, p_rgb, "RGB"),
+        ("P-transparency", "png", pt_img, pt_rgba, "RGBA"),
+        ("LA", "png", pil("LA", la), la, "LA"),
+        ("RGB", "png", pil("RGB", rgb), rgb, "RGB"),
+        ("RGBA", "png", pil("RGBA", rgba), rgba, "RGBA"),
+        ("CMYK", "tiff", pil("CMYK", cmyk), cmyk, "CMYK"),
+        ("YCbCr", "tiff", pil("YCbCr", ycc), ycc, "YCbCr"),
+        ("I;16", "png", pil("I;16", i16.astype("<u2")), i16, "I;16"),
+        ("I;16-tiff", "tiff", pil("I;16", i16.astype("<u2")), i16, "I;16"),
+        ("I", "tiff", pil("I", i32.astype("<i4"), "I;32S"), i32, "I"),
+        ("F", "tiff", pil("F", f32.astype("<f4"), "F;32F"), f32, "F"),
+    ]
+
+
+MODE_CASES = mode_cases()
+
+
+class TestModes:
+    @pytest.mark.parametrize(
+        ("ext", "img", "expected", "save_mode"),
+        [case[1:] for case in MODE_CASES],
+        ids=[case[0] for case in MODE_CASES],
+    )
+    def test_load_and_round_trip(self, tmp_path, ext, img, expected, save_mode):
+        """Every mode loads as in the table and comes back exact through PNG or TIFF."""
+        source = tmp_path / f"in.{ext}"
+        img.save(source)
+        x, info = load_image(source)
+        assert x.shape == (1, *as_nchw(expected).shape[1:])
+        assert x.dtype == expected.dtype
+        np.testing.assert_array_equal(x, as_nchw(expected))
+        assert info.kind == "image"
+        assert info.format == ("PNG" if ext == "png" else "TIFF")
+        assert info.mode == img.mode
+        assert info.save_mode == save_mode
+        assert info.dtype == expected.dtype.name
+        assert info.frames == 1
+
+        target = tmp_path / f"out.{ext}"
+        save_image(target, x, info)
+        with Image.open(target) as written:
+            assert written.mode == save_mode
+        y, info2 = load_image(target)
+        assert y.dtype == x.dtype
+        np.testing.assert_array_equal(y, x)
+        assert info2.save_mode == save_mode
+
+    def test_i16_big_endian_tiff_loads_native_uint16(self, tmp_path):
+        values = np.array([[1, 256, 65535], [4660, 0, 300]], dtype=np.uint16)
+        pil("I;16B", values.astype(">u2")).save(tmp_path / "be.tiff")
+        x, info = load_image(tmp_path / "be.tiff")
+        assert x.dtype == np.dtype("=u2")
+        np.testing.assert_array_equal(x[0, 0], values)
+        assert info.save_mode == "I;16"
+
+    def test_lab_loads_as_rgb(self, tmp_path):
+        pil("LAB", u8(H, W, 3)).save(tmp_path / "lab.tiff")
+        x, info = load_image(tmp_path / "lab.tiff")
+        assert (x.shape, info.mode, info.save_mode) == ((1, 3, H, W), "LAB", "RGB")
+
+    def test_multi_channel_result_is_a_transposed_view(self, tmp_path):
+        rgb = u8(H, W, 3)
+        pil("RGB", rgb).save(tmp_path / "rgb.png")
+        x, _ = load_image(tmp_path / "rgb.png")
+        hwc = x.transpose(0, 2, 3, 1)
+        assert not x.flags.c_contiguous
+        assert hwc.flags.c_contiguous
+        assert np.shares_memory(x, hwc)
+        assert x.base is not None
+        assert x.strides == (H * W * 3, 1, W * 3, 3)
+        assert not x.flags.writeable
+
+    def test_single_channel_result_is_a_view(self, tmp_path):
+        pil("L", u8(H, W)).save(tmp_path / "l.png")
+        x, _ = load_image(tmp_path / "l.png")
+        assert x.base is not None
+        assert x.flags.c_contiguous
+        assert x.strides == (H * W, H * W, W, 1)
+
+
+class TestSaveLayout:
+    def test_transposed_view_is_saved_without_a_copy(self, tmp_path, monkeypatch):
+        """A (N, C, H, W) view of a contiguous (N, H, W, C) buffer reaches Pillow as is."""
+        nhwc = u8(1, H, W, 3)
+        seen = []
+        original = Image.frombuffer
+
+        def spy(mode, size, data, *args):
+            seen.append(data)
+            return original(mode, size, data, *args)
+
+        monkeypatch.setattr(Image, "frombuffer", spy)
+        save_image(tmp_path / "out.png", nhwc.transpose(0, 3, 1, 2), _info("RGB"))
+        assert len(seen) == 1 and np.shares_memory(seen[0], nhwc)
+        monkeypatch.undo()
+        y, _ = load_image(tmp_path / "out.png")
+        np.testing.assert_array_equal(y, nhwc.transpose(0, 3, 1, 2))
+
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda a: np.asfortranarray(a),
+            lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2),
+            lambda a: np.ascontiguousarray(a.transpose(3, 2, 1, 0)).transpose(3, 2, 1, 0),
+            lambda a: np.repeat(np.repeat(a, 2, axis=2), 3, axis=3)[:, :, ::2, ::3],
+            lambda a: a.astype(np.float64),
+        ],
+        ids=["fortran", "nhwc-view", "reversed-axes", "strided-slice", "float64-view"],
+    )
+    def test_any_layout_saves_the_same_pixels(self, tmp_path, make):
+        x = u8(1, 4, H, W)
+        save_image(tmp_path / "out.png", make(x), _info("RGBA"))
+        y, info = load_image(tmp_path / "out.png")
+        assert info.mode == "RGBA"
+        np.testing.assert_array_equal(y, x)
+
+
+def _info(save_mode: str | None, kind: str = "image", ndim: int = 4) -> ImageInfo:
+    return ImageInfo(
+        kind, "PNG" if kind == "image" else None, save_mode, save_mode, "uint8", 1, ndim
+    )
+
+
+class TestConversion:
+    def test_float_to_uint8_rounds_half_up_and_clips(self, tmp_path):
+        values = np.array([[0.5, 1.5, 2.49, -3.0, 300.0, 254.5, 2.5, np.nan, np.inf, -np.inf]])
+        save_image(tmp_path / "out.png", values[None, None], _info("L"))
+        y, _ = load_image(tmp_path / "out.png")
+        np.testing.assert_array_equal(y[0, 0], [[1, 2, 2, 0, 255, 255, 3, 0, 255, 0]])
+
+    def test_float32_to_uint8(self, tmp_path):
+        values = np.array([[0.49999997, 0.5, 127.5, 255.49]], dtype=np.float32)
+        save_image(tmp_path / "out.png", values[None, None], _info("L"))
+        y, _ = load_image(tmp_path / "out.png")
+        np.testing.assert_array_equal(y[0, 0], [[0, 1, 128, 255]])
+
+    def test_float_to_uint16(self, tmp_path):
+        values = np.array([[1000.5, 65535.4, 70000.0, -1.0, 0.49]])
+        save_image(tmp_path / "out.png", values[None, None], _info("I;16"))
+        y, info = load_image(tmp_path / "out.png")
+        assert info.mode == "I;16"
+        np.testing.assert_array_equal(y[0, 0], [[1001, 65535, 65535, 0, 0]])
+
+    def test_float_to_int32(self, tmp_path):
+        values = np.array([[3e9, -3e9, -2.5, 2.5, 2147483646.5]])
+        save_image(tmp_path / "out.tiff", values[None, None], _info("I"))
+        y, _ = load_image(tmp_path / "out.tiff")
+        np.testing.assert_array_equal(y[0, 0], [[2**31 - 1, -(2**31), -2, 3, 2**31 - 1]])
+
+    def test_other_integers_are_clipped(self, tmp_path):
+        values = np.array([[-5, 0, 17, 255, 300, 2**40]], dtype=np.int64)
+        save_image(tmp_path / "out.png", values[None, None], _info("L"))
+        y, _ = load_image(tmp_path / "out.png")
+        np.testing.assert_array_equal(y[0, 0], [[0, 0, 17, 255, 255, 255]])
+
+    def test_uint8_widens_to_uint16_unchanged(self, tmp_path):
+        values = np.array([[0, 1, 255]], dtype=np.uint8)
+        save_image(tmp_path / "out.png", values[None, None], _info("I;16"))
+        y, _ = load_image(tmp_path / "out.png")
+        assert y.dtype == np.uint16
+        np.testing.assert_array_equal(y[0, 0], [[0, 1, 255]])
+
+    def test_float64_to_f(self, tmp_path):
+        values = np.array([[0.1, -2.5, 1e30]])
+        save_image(tmp_path / "out.tiff", values[None, None], _info("F"))
+        y, _ = load_image(tmp_path / "out.tiff")
+        np.testing.assert_array_equal(y[0, 0], values.astype(np.float32))
+
+    @pytest.mark.parametrize(
+        ("dtype", "channels", "mode"),
+        [
+            (np.uint8, 1, "L"),
+            (np.uint8, 2, "LA"),
+            (np.uint8, 3, "RGB"),
+            (np.float32, 4, "RGBA"),
+            (np.uint16, 1, "I;16"),
+            (np.bool_, 1, "L"),
+        ],
+    )
+    def test_array_without_save_mode_picks_mode_from_dtype(self, tmp_path, dtype, channels, mode):
+        x = RNG.integers(0, 2, (1, channels, H, W)).astype(dtype)
+        save_image(tmp_path / "out.png", x, _info(None, kind="array"))
+        y, info = load_image(tmp_path / "out.png")
+        assert info.mode == mode
+        expected = x.astype(np.uint8) * 255 if dtype is np.bool_ else x
+        np.testing.assert_array_equal(y, expected)
+
+    @pytest.mark.parametrize(("dtype", "mode"), [(np.int64, "I"), (np.float64, "F")])
+    def test_array_of_wide_values_needs_tiff(self, tmp_path, dtype, mode):
+        x = np.arange(6, dtype=dtype).reshape(1, 1, 2, 3) * 1000
+        with pytest.raises(OutputError) as caught:
+            save_image(tmp_path / "out.png", x, _info(None, kind="matrix"))
+        assert (
+            str(caught.value)
+            == f"{tmp_path / 'out.png'}: PNG cannot hold {mode} images; write .tiff"
+        )
+        save_image(tmp_path / "out.tiff", x, _info(None, kind="matrix"))
+        y, info = load_image(tmp_path / "out.tiff")
+        assert info.mode == mode
+        np.testing.assert_array_equal(y, x)
+
+    def test_five_channels_is_no_image(self, tmp_path):
+        with pytest.raises(OutputError, match=r"an image cannot hold 5 channels; write \.npy$"):
+            save_image(tmp_path / "out.png", u8(1, 5, 2, 2), _info(None, kind="array"))
+
+    def test_channel_count_overrides_a_mismatched_save_mode(self, tmp_path):
+        x = u8(1, 1, H, W)
+        save_image(tmp_path / "out.png", x, _info("RGB"))
+        y, info = load_image(tmp_path / "out.png")
+        assert info.mode == "L"
+        np.testing.assert_array_equal(y, x)
+
+
+class TestFormats:
+    @pytest.mark.parametrize(
+        ("name", "format", "expected"),
+        [
+            ("a.png", None, "PNG"),
+            ("dir.x/a.PNG", None, "PNG"),
+            ("a.jpg", None, "JPEG"),
+            ("a.jpeg", None, "JPEG"),
+            ("a.webp", None, "WEBP"),
+            ("a.tif", None, "TIFF"),
+            ("a.tiff", None, "TIFF"),
+            ("a.gif", None, "GIF"),
+            ("a.npy", None, "NPY"),
+            ("a.csv", None, "CSV"),
+            ("a.txt", None, "CSV"),
+            ("a.png", "jpg", "JPEG"),
+            ("-", "PNG", "PNG"),
+            ("-", "jpeg", "JPEG"),
+            ("-", "webp", "WEBP"),
+            ("-", "tiff", "TIFF"),
+            ("-", "gif", "GIF"),
+            ("-", "npy", "NPY"),
+            ("-", "csv", "CSV"),
+        ],
+    )
+    def test_format_names(self, name, format, expected):
+        assert image_format_for(name, format) == expected
+
+    @pytest.mark.parametrize("name", ["-", "out", "out.bmp", "out.png.part"])
+    def test_unknown_format(self, name):
+        with pytest.raises(OutputError) as caught:
+            image_format_for(name)
+        assert str(caught.value) == (
+            f"{name}: cannot tell the output format from the name; "
+            "use --format png|jpeg|webp|tiff|gif|npy"
+        )
+
+    def test_bad_format_option(self):
+        with pytest.raises(OutputError) as caught:
+            image_format_for("out.png", "bmp")
+        assert str(caught.value) == (
+            "out.png: unknown format 'bmp'; use --format png|jpeg|webp|tiff|gif|npy"
+        )
+
+    @pytest.mark.parametrize(
+        ("save_mode", "channels", "ext", "message"),
+        [
+            ("RGBA", 4, "jpg", "JPEG cannot hold RGBA images; write .png or .tiff"),
+            ("LA", 2, "jpg", "JPEG cannot hold LA images; write .png or .tiff"),
+            ("I;16", 1, "jpg", "JPEG cannot hold I;16 images; write .png or .tiff"),
+            ("I", 1, "jpeg", "JPEG cannot hold I images; write .tiff"),
+            ("F", 1, "jpg", "JPEG cannot hold F images; write .tiff"),
+            ("F", 1, "png", "PNG cannot hold F images; write .tiff"),
+            ("CMYK", 4, "png", "PNG cannot hold CMYK images; write .tiff"),
+            ("CMYK", 4, "webp", "WEBP cannot hold CMYK images; write .tiff"),
+            ("I;16", 1, "webp", "WEBP cannot hold I;16 images; write .png or .tiff"),
+            ("LA", 2, "gif", "GIF cannot hold LA images; write .png or .tiff"),
+        ],
+    )
+    def test_format_that_cannot_hold_the_mode_writes_nothing(
+        self, tmp_path, save_mode, channels, ext, message
+    ):
+        target = tmp_path / f"out.{ext}"
+        with pytest.raises(OutputError) as caught:
+            save_image(target, np.zeros((1, channels, 2, 2), np.uint8), _info(save_mode))
+        assert str(caught.value) == f"{target}: {message}"
+        assert list(tmp_path.iterdir()) == []
+
+    def test_several_frames_to_an_image_format(self, tmp_path):
+        target = tmp_path / "out.png"
+        with pytest.raises(OutputError) as caught:
+            save_image(target, u8(2, 3, 4, 4), _info("RGB"))
+        assert str(caught.value) == f"{target}: cannot write 2 frames to PNG yet; write .npy"
+        assert list(tmp_path.iterdir()) == []
+
+    @pytest.mark.parametrize(
+        ("save_mode", "channels", "ext"),
+        [
+            ("L", 1, "jpg"),
+            ("RGB", 3, "jpg"),
+            ("CMYK", 4, "jpg"),
+            ("RGB", 3, "webp"),
+            ("RGBA", 4, "webp"),
+            ("L", 1, "gif"),
+            ("RGB", 3, "gif"),
+            ("RGBA", 4, "gif"),
+        ],
+    )
+    def test_lossy_formats_write_their_modes(self, tmp_path, save_mode, channels, ext):
+        x = np.full((1, channels, 16, 16), 200, np.uint8)
+        save_image(tmp_path / f"out.{ext}", x, _info(save_mode))
+        y, info = load_image(tmp_path / f"out.{ext}")
+        assert y.shape[2:] == (16, 16)
+        assert info.format == image_format_for(f"out.{ext}")
+
+    @pytest.mark.parametrize(("quality", "sampling"), [(None, 0), (90, 0), (95, 0), (75, 2)])
+    def test_jpeg_quality_and_subsampling(self, tmp_path, quality, sampling):
+        x = u8(1, 3, 32, 32)
+        save_image(tmp_path / "out.jpg", x, _info("RGB"), quality=quality)
+        with Image.open(tmp_path / "out.jpg") as img:
+            assert JpegImagePlugin.get_sampling(img) == sampling
+
+    def test_jpeg_quality_changes_the_size(self, tmp_path):
+        x = u8(1, 3, 64, 64)
+        save_image(tmp_path / "low.jpg", x, _info("RGB"), quality=20)
+        save_image(tmp_path / "high.jpg", x, _info("RGB"), quality=100)
+        assert (tmp_path / "low.jpg").stat().st_size < (tmp_path / "high.jpg").stat().st_size
+
+    @pytest.mark.parametrize("quality", [0, 101])
+    def test_bad_quality(self, tmp_path, quality):
+        with pytest.raises(ValueError, match=f"quality must be between 1 and 100, got {quality}"):
+            save_image(tmp_path / "out.jpg", u8(1, 3, 2, 2), _info("RGB"), quality=quality)
+
+    def test_wrong_rank_is_a_value_error(self, tmp_path):
+        with pytest.raises(ValueError, match=r"got shape \(2, 2\)"):
+            save_image(tmp_path / "out.png", u8(2, 2), _info("L"))
+
+
+class TestExifAndIcc:
+    def test_orientation_is_applied(self, tmp_path):
+        gray = u8(3, 4)
+        exif = Image.Exif()
+        exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+        pil("L", gray).save(tmp_path / "o.png", exif=exif)
+        x, info = load_image(tmp_path / "o.png")
+        np.testing.assert_array_equal(x[0, 0], np.rot90(gray, -1))
+        assert info.mode == "L"
+
+    @pytest.mark.parametrize("orientation", [2, 3, 4, 5, 7, 8])
+    def test_every_orientation(self, tmp_path, orientation):
+        gray = u8(3, 4)
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        pil("L", gray).save(tmp_path / "o.png", exif=exif)
+        x, _ = load_image(tmp_path / "o.png")
+        expected = {
+            2: np.fliplr(gray),
+            3: np.rot90(gray, 2),
+            4: np.flipud(gray),
+            5: gray.T,
+            7: np.rot90(gray, 2).T,
+            8: np.rot90(gray, 1),
+        }[orientation]
+        np.testing.assert_array_equal(x[0, 0], expected)
+
+    def test_orientation_1_keeps_the_pixels(self, tmp_path):
+        gray = u8(3, 4)
+        exif = Image.Exif()
+        exif[0x0112] = 1
+        pil("L", gray).save(tmp_path / "o.png", exif=exif)
+        x, _ = load_image(tmp_path / "o.png")
+        np.testing.assert_array_equal(x[0, 0], gray)
+
+    @pytest.mark.parametrize("ext", ["png", "jpg", "tiff", "webp"])
+    def test_icc_profile_is_carried(self, tmp_path, ext):
+        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        pil("RGB", u8(8, 8, 3)).save(tmp_path / "in.png", icc_profile=profile)
+        x, info = load_image(tmp_path / "in.png")
+        assert info.icc_profile == profile
+        save_image(tmp_path / f"out.{ext}", x, info)
+        with Image.open(tmp_path / f"out.{ext}") as img:
+            assert img.info.get("icc_profile") == profile
+        assert load_image(tmp_path / f"out.{ext}")[1].icc_profile == profile
+
+    def test_no_icc_profile(self, tmp_path):
+        pil("RGB", u8(8, 8, 3)).save(tmp_path / "in.png")
+        x, info = load_image(tmp_path / "in.png")
+        assert info.icc_profile is None
+        save_image(tmp_path / "out.png", x, info)
+        with Image.open(tmp_path / "out.png") as img:
+            assert "icc_profile" not in img.info
+
+
+class TestArrays:
+    @pytest.mark.parametrize(
+        ("shape", "dtype"),
+        [
+            ((4, 5), np.float64),
+            ((3, 4, 5), np.uint8),
+            ((2, 3, 4, 5), np.int16),
+            ((1, 4, 5), np.float32),
+            ((1, 1, 4, 5), np.uint16),
+            ((2, 2), np.bool_),
+            ((4, 5), ">f8"),
+        ],
+    )
+    def test_npy_rank_round_trip(self, tmp_path, shape, dtype):
+        x = (RNG.standard_normal(shape) * 100).astype(dtype)
+        np.save(tmp_path / "in.npy", x)
+        y, info = load_image(tmp_path / "in.npy")
+        assert y.shape == (1,) * (4 - len(shape)) + shape
+        assert (info.kind, info.format, info.mode, info.save_mode) == ("array", None, None, None)
+        assert info.ndim == len(shape)
+        assert info.dtype == np.dtype(dtype).name
+        assert info.frames == y.shape[0]
+        save_image(tmp_path / "out.npy", y, info)
+        z = np.load(tmp_path / "out.npy")
+        assert z.shape == shape
+        assert z.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(z, x)
+
+    def test_npy_result_of_another_shape_keeps_four_dimensions(self, tmp_path):
+        np.save(tmp_path / "in.npy", np.zeros((4, 4)))
+        _, info = load_image(tmp_path / "in.npy")
+        save_image(tmp_path / "out.npy", np.zeros((2, 1, 2, 2), np.float32), info)
+        z = np.load(tmp_path / "out.npy")
+        assert z.shape == (2, 1, 2, 2) and z.dtype == np.float32
+
+    def test_image_saved_as_npy_is_nchw(self, tmp_path):
+        rgb = u8(H, W, 3)
+        pil("RGB", rgb).save(tmp_path / "in.png")
+        x, info = load_image(tmp_path / "in.png")
+        save_image(tmp_path / "out.npy", x, info)
+        np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), as_nchw(rgb))
+
+    @pytest.mark.parametrize(
+        ("array", "reason"),
+        [
+            (
+                np.zeros(5),
+                "array has 1 dimensions; expected 2 (H, W), 3 (C, H, W) or 4 (N, C, H, W)",
+            ),
+            (
+                np.zeros((1, 1, 1, 2, 2)),
+                "array has 5 dimensions; expected 2 (H, W), 3 (C, H, W) or 4 (N, C, H, W)",
+            ),
+            (np.array([["a", "b"]]), "array of <U1 values; expected numbers"),
+            (np.zeros((2, 2), np.complex128), "array of complex128 values; expected numbers"),
+            (np.zeros((0, 3)), "array is empty (shape (0, 3))"),
+        ],
+    )
+    def test_bad_npy(self, tmp_path, array, reason):
+        np.save(tmp_path / "bad.npy", array)
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "bad.npy")
+        assert str(caught.value) == f"{tmp_path / 'bad.npy'}: {reason}"
+
+    def test_pickled_npy_is_refused(self, tmp_path):
+        np.save(tmp_path / "obj.npy", np.array([[1, None]], dtype=object), allow_pickle=True)
+        with pytest.raises(InputError, match=r"obj\.npy: corrupt \.npy file: .*allow_pickle"):
+            load_image(tmp_path / "obj.npy")
+
+    def test_not_npy(self, tmp_path):
+        (tmp_path / "x.npy").write_bytes(b"PK\x03\x04 zip")
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "x.npy")
+        assert str(caught.value) == f"{tmp_path / 'x.npy'}: not a .npy file"
+
+    def test_truncated_npy(self, tmp_path):
+        np.save(tmp_path / "x.npy", np.zeros((50, 50)))
+        data = (tmp_path / "x.npy").read_bytes()
+        (tmp_path / "x.npy").write_bytes(data[: len(data) // 2])
+        with pytest.raises(InputError, match=r"x\.npy: corrupt \.npy file: "):
+            load_image(tmp_path / "x.npy")
+
+
+class TestMatrices:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "1,2,1,0\n0,1,2,3\n",
+            "1 2 1 0\n0 1 2 3",
+            "1\t2\t1\t0\n0\t1\t2\t3\n",
+            "1, 2 ,1,0\n  0 1, 2   3  \n",
+            "# the lecture's matrix\n\n1,2,1,0  # first row\n\n0,1,2,3\n\n",
+            "\ufeff1,2,1,0\r\n0,1,2,3\r\n",
+            "+1,2,1,-0\n0,1,2,3\n",
+        ],
+        ids=["comma", "space", "tab", "mixed", "comments-blank", "bom-crlf", "signs"],
+    )
+    def test_separators(self, tmp_path, text):
+        (tmp_path / "m.csv").write_text(text, encoding="utf-8", newline="")
+        x, info = load_image(tmp_path / "m.csv")
+        assert x.dtype == np.int64
+        np.testing.assert_array_equal(x, [[[[1, 2, 1, 0], [0, 1, 2, 3]]]])
+        assert (info.kind, info.dtype, info.ndim, info.frames) == ("matrix", "int64", 2, 1)
+
+    def test_floats(self, tmp_path):
+        (tmp_path / "m.txt").write_text("1 2.5\n-1e-3 4\n", encoding="ascii")
+        x, info = load_image(tmp_path / "m.txt")
+        assert x.dtype == np.float64 and info.dtype == "float64"
+        np.testing.assert_array_equal(x[0, 0], [[1.0, 2.5], [-0.001, 4.0]])
+
+    def test_huge_integers_become_floats(self, tmp_path):
+        (tmp_path / "m.csv").write_text("1,99999999999999999999\n", encoding="ascii")
+        x, _ = load_image(tmp_path / "m.csv")
+        assert x.dtype == np.float64
+
+    @pytest.mark.parametrize(
+        ("text", "reason"),
+        [
+            ("1,2,3\n4,5,6\n7,8\n", "line 3: 2 values, expected 3 as on line 1"),
+            ("\n1 2\n3 4 5\n", "line 3: 3 values, expected 2 as on line 2"),
+            ("1,2\n3,x\n", "line 2: not a number: 'x'"),
+            ("1,2\n3,1_0\n", "line 2: not a number: '1_0'"),
+            ("1,,2\n", "line 1: empty value"),
+            ("1,2,\n", "line 1: empty value"),
+            ("# nothing\n\n", "no numbers"),
+            ("\n\n", "no numbers"),
+        ],
+    )
+    def test_bad_matrices(self, tmp_path, text, reason):
+        (tmp_path / "m.csv").write_text(text, encoding="ascii")
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "m.csv")
+        assert str(caught.value) == f"{tmp_path / 'm.csv'}: {reason}"
+
+    def test_binary_named_csv(self, tmp_path):
+        (tmp_path / "m.csv").write_bytes(b"\xff\xfe\x00\x01")
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "m.csv")
+        assert str(caught.value) == f"{tmp_path / 'm.csv'}: not a text file of numbers"
+
+    def test_csv_output(self, tmp_path):
+        x = np.array([[1.0, 2.25, -0.5], [1e-20, 3.0, np.float64(1) / 3]])
+        save_image(tmp_path / "out.csv", x[None, None], _info(None, kind="matrix", ndim=2))
+        text = (tmp_path / "out.csv").read_text(encoding="ascii")
+        assert text == "1,2.25,-0.5\n1e-20,3,0.3333333333333333\n"
+        y, _ = load_image(tmp_path / "out.csv")
+        np.testing.assert_array_equal(y[0, 0], x)
+
+    def test_csv_output_of_integers_and_float32(self, tmp_path):
+        ints = np.array([[1, -2], [30, 4]], dtype=np.int64)
+        save_image(tmp_path / "i.csv", ints[None, None], _info(None, kind="matrix", ndim=2))
+        assert (tmp_path / "i.csv").read_text(encoding="ascii") == "1,-2\n30,4\n"
+        f32 = np.array([[0.1, 2.0, 2.5]], dtype=np.float32)
+        save_image(tmp_path / "f.csv", f32[None, None], _info(None, kind="matrix", ndim=2))
+        assert (tmp_path / "f.csv").read_text(encoding="ascii") == "0.1,2,2.5\n"
+
+    def test_csv_of_several_planes(self, tmp_path):
+        with pytest.raises(OutputError) as caught:
+            save_image(tmp_path / "out.csv", u8(1, 3, 2, 2), _info("RGB"))
+        assert str(caught.value) == (
+            f"{tmp_path / 'out.csv'}: CSV holds one plane, not shape (1, 3, 2, 2); "
+            "write .npy or an image"
+        )
+
+    def test_matrix_to_npy_keeps_two_dimensions(self, tmp_path):
+        (tmp_path / "m.csv").write_text("1,2\n3,4\n", encoding="ascii")
+        x, info = load_image(tmp_path / "m.csv")
+        save_image(tmp_path / "m.npy", x, info)
+        z = np.load(tmp_path / "m.npy")
+        assert z.shape == (2, 2) and z.dtype == np.int64
+
+    def test_format_matrix(self):
+        plane = np.array([[1, 2, 10], [-3, 0, 4]])
+        assert format_matrix(plane) == " 1 2 10\n-3 0  4"
+        floats = np.array([[0.5, 2.0], [12.25, -1.0]], dtype=np.float32)
+        assert format_matrix(floats) == "  0.5  2\n12.25 -1"
+        assert format_matrix(np.array([[-0.0]])) == "0"
+
+    def test_format_matrix_needs_two_dimensions(self):
+        with pytest.raises(ValueError, match=r"needs a 2-D array, got shape \(3,\)"):
+            format_matrix(np.zeros(3))
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.lists(
+            st.lists(st.floats(allow_nan=False, width=64), min_size=3, max_size=3),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    def test_csv_round_trip_is_exact(self, rows):
+        x = np.array(rows, dtype=np.float64)[None, None]
+        out = io.BytesIO()
+        save_image(out, x, _info(None, kind="matrix", ndim=2), format="csv")
+        y, _ = load_image(io.BytesIO(out.getvalue()))
+        np.testing.assert_array_equal(y.astype(np.float64), x)
+
+
+class TestAtomicWrite:
+    def test_failed_encode_leaves_nothing(self, tmp_path, monkeypatch):
+        def broken_save(self, fp, *args, **kwargs):
+            fp.write(b"\x89PNG half of an image")
+            raise RuntimeError("encoder crashed")
+
+        monkeypatch.setattr(Image.Image, "save", broken_save)
+        with pytest.raises(RuntimeError, match="encoder crashed"):
+            save_image(tmp_path / "out.png", u8(1, 3, 4, 4), _info("RGB"))
+        assert list(tmp_path.iterdir()) == []
+
+    def test_failed_encode_keeps_the_old_file(self, tmp_path, monkeypatch):
+        (tmp_path / "out.png").write_bytes(b"old")
+
+        def full_disk(self, fp, *args, **kwargs):
+            fp.write(b"\x89PNG")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(Image.Image, "save", full_disk)
+        with pytest.raises(OutputError) as caught:
+            save_image(tmp_path / "out.png", u8(1, 3, 4, 4), _info("RGB"))
+        assert str(caught.value) == f"{tmp_path / 'out.png'}: no space left on device"
+        assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+        assert (tmp_path / "out.png").read_bytes() == b"old"
+
+    def test_interrupted_write_leaves_nothing(self, tmp_path, monkeypatch):
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(np, "save", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            save_image(tmp_path / "out.npy", np.zeros((1, 1, 2, 2)), _info(None, kind="array"))
+        assert list(tmp_path.iterdir()) == []
+
+    def test_overwrites_and_leaves_only_the_output(self, tmp_path):
+        (tmp_path / "out.png").write_bytes(b"old")
+        save_image(tmp_path / "out.png", u8(1, 3, 4, 4), _info("RGB"))
+        assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+        assert load_image(tmp_path / "out.png")[0].shape == (1, 3, 4, 4)
+
+    def test_output_permissions_follow_the_umask(self, tmp_path):
+        save_image(tmp_path / "out.png", u8(1, 1, 2, 2), _info("L"))
+        umask = os.umask(0o022)
+        os.umask(umask)
+        assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o666 & ~umask
+
+    def test_missing_folder(self, tmp_path):
+        target = tmp_path / "nope" / "out.png"
+        with pytest.raises(OutputError) as caught:
+            save_image(target, u8(1, 1, 2, 2), _info("L"))
+        assert str(caught.value) == f"{target}: folder {tmp_path / 'nope'} does not exist"
+
+    def test_target_is_a_folder(self, tmp_path):
+        (tmp_path / "out.png").mkdir()
+        with pytest.raises(OutputError) as caught:
+            save_image(tmp_path / "out.png", u8(1, 1, 2, 2), _info("L"))
+        assert str(caught.value) == f"{tmp_path / 'out.png'}: is a directory"
+
+    def test_permission_denied(self, tmp_path, monkeypatch):
+        import tempfile
+
+        def denied(*args, **kwargs):
+            raise PermissionError(errno.EACCES, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "NamedTemporaryFile", denied)
+        with pytest.raises(OutputError) as caught:
+            save_image(tmp_path / "out.png", u8(1, 1, 2, 2), _info("L"))
+        assert str(caught.value) == f"{tmp_path / 'out.png'}: permission denied"
+
+    def test_relative_path_in_the_current_folder(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        save_image("out.png", u8(1, 1, 2, 2), _info("L"))
+        assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+class TestBadInputs:
+    def test_missing(self, tmp_path):
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "missing.png")
+        assert str(caught.value) == f"{tmp_path / 'missing.png'}: no such file"
+        assert caught.value.path == str(tmp_path / "missing.png")
+        assert caught.value.reason == "no such file"
+
+    def test_under_a_file(self, tmp_path):
+        (tmp_path / "f").write_bytes(b"x")
+        with pytest.raises(InputError, match="no such file"):
+            load_image(tmp_path / "f" / "a.png")
+
+    def test_directory(self, tmp_path):
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path)
+        assert str(caught.value) == f"{tmp_path}: is a directory"
+
+    @pytest.mark.parametrize("name", ["empty.png", "empty.npy", "empty.csv"])
+    def test_zero_bytes(self, tmp_path, name):
+        (tmp_path / name).write_bytes(b"")
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / name)
+        assert str(caught.value) == f"{tmp_path / name}: empty file"
+
+    def test_text_named_png(self, tmp_path):
+        (tmp_path / "text.png").write_text("hello, I am not a picture\n", encoding="ascii")
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "text.png")
+        assert str(caught.value) == f"{tmp_path / 'text.png'}: cannot identify image file"
+
+    @pytest.mark.parametrize(
+        ("ext", "detail"),
+        [
+            ("png", "image file is truncated"),
+            ("jpg", "image file is truncated ("),
+            ("gif", "image file is truncated"),
+            ("tiff", "image file is truncated"),
+        ],
+    )
+    def test_truncated(self, tmp_path, ext, detail):
+        whole = tmp_path / f"whole.{ext}"
+        with Image.open(SAMPLES / "chelsea.png") as img:
+            img.save(whole)
+        data = whole.read_bytes()
+        half = tmp_path / f"half.{ext}"
+        half.write_bytes(data[: len(data) // 2])
+        with pytest.raises(InputError) as caught:
+            load_image(half)
+        assert str(caught.value).startswith(f"{half}: truncated or corrupt image data: {detail}")
+
+    def test_truncation_is_not_tolerated_globally(self):
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+    def test_corrupt_pixel_data(self, tmp_path):
+        with Image.open(SAMPLES / "chelsea.png") as img:
+            img.save(tmp_path / "ok.png")
+        data = bytearray((tmp_path / "ok.png").read_bytes())
+        idat = data.index(b"IDAT")
+        data[idat + 100 : idat + 140] = bytes(40)
+        (tmp_path / "bad.png").write_bytes(bytes(data))
+        with pytest.raises(InputError, match=r"bad\.png: truncated or corrupt image data: "):
+            load_image(tmp_path / "bad.png")
+
+
+class TestPixelLimit:
+    def test_over_the_limit(self, tmp_path):
+        pil("L", u8(100, 100)).save(tmp_path / "big.png")
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "big.png", max_pixels=9999)
+        assert str(caught.value) == (
+            f"{tmp_path / 'big.png'}: image has 10000 pixels, more than the limit of 9999; "
+            "raise it with --max-pixels"
+        )
+        assert load_image(tmp_path / "big.png", max_pixels=10000)[0].shape == (1, 1, 100, 100)
+
+    def test_default_is_pillows_limit(self, tmp_path, monkeypatch):
+        pil("L", u8(100, 100)).save(tmp_path / "big.png")
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6000)
+        # Pillow would only warn here (between its limit and twice it): poolcli refuses.
+        with pytest.raises(InputError, match="image has 10000 pixels, more than the limit of 6000"):
+            load_image(tmp_path / "big.png")
+        # Pillow would raise DecompressionBombError here (over twice its limit): poolcli obeys
+        # the raised limit.
+        assert load_image(tmp_path / "big.png", max_pixels=20000)[0].shape == (1, 1, 100, 100)
+        assert Image.MAX_IMAGE_PIXELS == 6000
+
+    def test_pillow_limit_left_unchanged(self, tmp_path):
+        before = Image.MAX_IMAGE_PIXELS
+        pil("L", u8(10, 10)).save(tmp_path / "a.png")
+        load_image(tmp_path / "a.png", max_pixels=500)
+        with pytest.raises(InputError):
+            load_image(tmp_path / "a.png", max_pixels=99)
+        (tmp_path / "b.png").write_bytes(b"junk")
+        with pytest.raises(InputError):
+            load_image(tmp_path / "b.png")
+        assert Image.MAX_IMAGE_PIXELS == before
+
+    def test_concurrent_loads_restore_the_limit(self, tmp_path):
+        before = Image.MAX_IMAGE_PIXELS
+        pil("RGB", u8(64, 64, 3)).save(tmp_path / "a.png")
+        barrier = threading.Barrier(4)
+
+        def load(limit):
+            barrier.wait()
+            try:
+                return load_image(tmp_path / "a.png", max_pixels=limit)[0].shape
+            except InputError as exc:
+                return exc.reason
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(load, [4096, 100, 5000, 4095] * 5))
+        refused = "image has 4096 pixels, more than the limit of {}; raise it with --max-pixels"
+        assert (
+            results
+            == [(1, 3, 64, 64), refused.format(100), (1, 3, 64, 64), refused.format(4095)] * 5
+        )
+        assert Image.MAX_IMAGE_PIXELS == before
+
+    def test_bad_max_pixels(self, tmp_path):
+        with pytest.raises(ValueError, match="max_pixels must be at least 1, got 0"):
+            load_image(tmp_path / "a.png", max_pixels=0)
+
+
+class TestStreams:
+    def test_png_from_stdin(self):
+        rgb = u8(H, W, 3)
+        buffer = io.BytesIO()
+        pil("RGB", rgb).save(buffer, format="PNG")
+        x, info = load_image(io.BytesIO(buffer.getvalue()))
+        np.testing.assert_array_equal(x, as_nchw(rgb))
+        assert info.format == "PNG"
+
+    def test_npy_from_stdin(self):
+        buffer = io.BytesIO()
+        np.save(buffer, np.arange(6.0).reshape(2, 3))
+        x, info = load_image(io.BytesIO(buffer.getvalue()))
+        assert x.shape == (1, 1, 2, 3) and info.kind == "array" and info.ndim == 2
+
+    def test_matrix_from_stdin(self):
+        x, info = load_image(io.BytesIO(b"1 2\n3 4\n"))
+        assert info.kind == "matrix"
+        np.testing.assert_array_equal(x[0, 0], [[1, 2], [3, 4]])
+
+    def test_empty_stdin(self):
+        with pytest.raises(InputError) as caught:
+            load_image(io.BytesIO(b""))
+        assert str(caught.value) == "<stdin>: empty input"
+
+    def test_garbage_on_stdin(self):
+        with pytest.raises(InputError) as caught:
+            load_image(io.BytesIO(b"\x00\x01garbage"))
+        assert str(caught.value) == "<stdin>: cannot identify image file"
+
+    def test_truncated_on_stdin(self):
+        buffer = io.BytesIO()
+        pil("RGB", u8(64, 64, 3)).save(buffer, format="PNG")
+        data = buffer.getvalue()
+        with pytest.raises(InputError, match=r"^<stdin>: truncated or corrupt image data: "):
+            load_image(io.BytesIO(data[: len(data) // 2]))
+
+    def test_open_file_object_is_named(self, tmp_path):
+        (tmp_path / "t.png").write_bytes(b"not an image")
+        with open(tmp_path / "t.png", "rb") as stream, pytest.raises(InputError) as caught:
+            load_image(stream)
+        assert str(caught.value) == f"{tmp_path / 't.png'}: cannot identify image file"
+
+    def test_write_to_stdout(self):
+        x = u8(1, 3, 4, 4)
+        out = io.BytesIO()
+        save_image(out, x, _info("RGB"), format="png")
+        assert out.getvalue().startswith(b"\x89PNG\r\n\x1a\n")
+        np.testing.assert_array_equal(load_image(io.BytesIO(out.getvalue()))[0], x)
+
+    def test_stdout_needs_a_format(self):
+        out = io.BytesIO()
+        with pytest.raises(OutputError) as caught:
+            save_image(out, u8(1, 3, 4, 4), _info("RGB"))
+        assert str(caught.value) == (
+            "<stdout>: cannot tell the output format from the name; "
+            "use --format png|jpeg|webp|tiff|gif|npy"
+        )
+        assert out.getvalue() == b""
+
+    def test_failed_encode_writes_nothing_to_stdout(self, monkeypatch):
+        def broken_save(self, fp, *args, **kwargs):
+            fp.write(b"\x89PNG partial")
+            raise ValueError("bad things")
+
+        monkeypatch.setattr(Image.Image, "save", broken_save)
+        out = io.BytesIO()
+        with pytest.raises(OutputError) as caught:
+            save_image(out, u8(1, 3, 4, 4), _info("RGB"), format="png")
+        assert str(caught.value) == "<stdout>: cannot write PNG: bad things"
+        assert out.getvalue() == b""
+
+    def test_broken_pipe(self):
+        class Closed(io.RawIOBase):
+            def writable(self):
+                return True
+
+            def write(self, data):
+                raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+        with pytest.raises(OutputError) as caught:
+            save_image(Closed(), u8(1, 1, 2, 2), _info("L"), format="png")
+        assert str(caught.value) == "<stdout>: broken pipe"
+
+
+SAMPLE_CASES = [
+    ("astronaut.jpg", (1, 3, 512, 512), "uint8", "RGB", "RGB", 1),
+    ("coffee.jpg", (1, 3, 400, 600), "uint8", "RGB", "RGB", 1),
+    ("chelsea.png", (1, 3, 300, 451), "uint8", "RGB", "RGB", 1),
+    ("camera.png", (1, 1, 512, 512), "uint8", "L", "L", 1),
+    ("lecture-4x4.png", (1, 1, 4, 4), "uint8", "L", "L", 1),
+    ("lecture-6x6.png", (1, 1, 6, 6), "uint8", "L", "L", 1),
+    ("lecture-4x4.csv", (1, 1, 4, 4), "int64", None, None, 1),
+    ("lecture-6x6.csv", (1, 1, 6, 6), "int64", None, None, 1),
+    ("rgba-disc.png", (1, 4, 64, 64), "uint8", "RGBA", "RGBA", 1),
+    ("gray16.png", (1, 1, 48, 64), "uint16", "I;16", "I;16", 1),
+    ("palette.png", (1, 3, 32, 48), "uint8", "P", "RGB", 1),
+    ("palette-transparent.png", (1, 4, 32, 48), "uint8", "P", "RGBA", 1),
+    ("animated.gif", (1, 4, 16, 16), "uint8", "P", "RGBA", 3),
+    ("exif-rotated.jpg", (1, 3, 48, 32), "uint8", "RGB", "RGB", 1),
+]
+
+
+class TestSamples:
+    @pytest.mark.parametrize(
+        ("name", "shape", "dtype", "mode", "save_mode", "frames"),
+        SAMPLE_CASES,
+        ids=[case[0] for case in SAMPLE_CASES],
+    )
+    def test_sample_loads(self, name, shape, dtype, mode, save_mode, frames):
+        x, info = load_image(SAMPLES / name)
+        assert x.shape == shape
+        assert x.dtype == np.dtype(dtype)
+        assert (info.mode, info.save_mode, info.frames) == (mode, save_mode, frames)
+
+    def test_every_sample_is_listed_and_in_the_readme(self):
+        readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+        files = {p.name for p in SAMPLES.iterdir()} - {"README.md", "make_samples.py"}
+        assert files == {case[0] for case in SAMPLE_CASES}
+        for name in files:
+            assert name in readme
+        assert sum(p.stat().st_size for p in SAMPLES.iterdir()) < 5 * 2**20
+
+    @pytest.mark.parametrize("size", [4, 6])
+    def test_lecture_png_matches_csv(self, size):
+        png, _ = load_image(SAMPLES / f"lecture-{size}x{size}.png")
+        csv, _ = load_image(SAMPLES / f"lecture-{size}x{size}.csv")
+        np.testing.assert_array_equal(png, csv)
+        if size == 4:
+            np.testing.assert_array_equal(
+                csv[0, 0], [[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]]
+            )
+
+    def test_gray16_spans_the_range(self):
+        x, _ = load_image(SAMPLES / "gray16.png")
+        assert (x.min(), x.max()) == (0, 65535)
+        assert np.all(np.diff(x.ravel().astype(np.int64)) >= 0)
+
+    def test_rgba_disc_has_a_transparent_border(self):
+        x, _ = load_image(SAMPLES / "rgba-disc.png")
+        alpha = x[0, 3]
+        assert alpha[0].max() == 0 and alpha[:, 0].max() == 0 and alpha[32, 32] == 255
+        assert 0 < alpha[32, 56] < 255  # the soft edge
+
+    def test_exif_rotated_shows_red_on_top(self):
+        x, _ = load_image(SAMPLES / "exif-rotated.jpg")
+        assert x[0, 0, :24].mean() > 200 and x[0, 2, :24].mean() < 50
+        assert x[0, 2, 24:].mean() > 200 and x[0, 0, 24:].mean() < 50
