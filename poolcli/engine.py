@@ -335,8 +335,10 @@ class _Plan:
         else:
             divisor = np.multiply.outer(self.count_rows[first:stop], self.count_cols)
             divisor = divisor.reshape(divisor.shape + (1,) * (destination.ndim - 3))
-        # Integer sums are exact in float32 here; one division rounds, as PyTorch's does.
-        np.divide(sums, divisor, out=destination, dtype=self.out_dtype, casting="unsafe")
+        # One rounding: uint8 sums are exact in float32 and divide there, as PyTorch's do; wider
+        # integer sums divide in float64 before the cast.
+        division = np.float64 if self.accumulator == np.float64 else self.out_dtype
+        np.divide(sums, divisor, out=destination, dtype=division, casting="unsafe")
 
 
 #: Windows of more taps than this are reduced in one call over a window view.
