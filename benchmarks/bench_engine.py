@@ -1,0 +1,211 @@
+"""poolcli.pool against PyTorch, OpenCV, Pillow, scikit-image and the textbook im2col.
+
+Run:  python benchmarks/bench_engine.py [--repeat 7] [--quick]
+
+Every reference runs in the same process on the same inputs; each result is checked against
+poolcli's before its time is printed. The table gives median milliseconds and the ratio
+reference / poolcli: above 1 means poolcli is faster. References that are not installed are left
+out (benchmarks/requirements.txt lists them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+
+import poolcli
+from poolcli.textbook import im2col
+
+try:
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(2)
+except ImportError:
+    torch = None
+try:
+    import cv2
+
+    cv2.setNumThreads(2)
+except ImportError:
+    cv2 = None
+try:
+    from skimage.measure import block_reduce
+except ImportError:
+    block_reduce = None
+from PIL import Image
+
+CONFIGS = [("max", 2, 2), ("max", 3, 2), ("max", 3, 1), ("max", 8, 8)]
+CONFIGS += [("avg", 2, 2), ("avg", 3, 2), ("avg", 3, 1), ("avg", 8, 8), ("global", 0, 0)]
+
+
+def make_inputs(quick: bool) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    height, width = (540, 960) if quick else (2160, 3840)
+    rgb = rng.integers(0, 256, (1, 3, height, width), dtype=np.uint8)
+    return {
+        "gray u8 700x1024": rng.integers(0, 256, (1, 1, 700, 1024), dtype=np.uint8),
+        f"RGB u8 {width}x{height}": rgb,
+        f"RGB f32 {width}x{height}": rgb.astype(np.float32) / 255,
+        "batch f32 64x3x224x224": rng.random((16 if quick else 64, 3, 224, 224), np.float32),
+    }
+
+
+def median_ms(function: Callable[[], object], repeat: int) -> float:
+    function()  # warm up: first-touch page faults, lazy imports
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def ours(x: np.ndarray, op: str, size: int, stride: int) -> Callable[[], np.ndarray]:
+    if op == "global":
+        return lambda: poolcli.pool(x, "avg", size=x.shape[-2:])
+    return lambda: poolcli.pool(x, op, size=size, stride=stride)
+
+
+def per_plane(x: np.ndarray, function: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    planes = [function(x[n, c]) for n in range(x.shape[0]) for c in range(x.shape[1])]
+    return np.stack(planes).reshape(*x.shape[:2], *planes[0].shape)
+
+
+def references(x: np.ndarray, op: str, size: int, stride: int) -> dict[str, Callable]:
+    """The reference implementations that apply to this input and config."""
+    found: dict[str, Callable] = {}
+    floating = x.dtype == np.float32
+    overlapping = size != stride
+    out_h = (x.shape[2] - size) // stride + 1 if op != "global" else 1
+    out_w = (x.shape[3] - size) // stride + 1 if op != "global" else 1
+    if torch is not None and floating:
+        t = torch.from_numpy(x)
+        if op == "max":
+            found["torch"] = lambda: F.max_pool2d(t, size, stride).numpy()
+        elif op == "avg":
+            found["torch"] = lambda: F.avg_pool2d(t, size, stride).numpy()
+        else:
+            found["torch"] = lambda: F.adaptive_avg_pool2d(t, 1).numpy()
+    if cv2 is not None and op != "global":
+        kernel = np.ones((size, size), np.uint8)
+        anchor = (0, 0)
+        if op == "max":
+
+            def cv_max(plane):
+                grown = cv2.dilate(plane, kernel, anchor=anchor, borderType=cv2.BORDER_REPLICATE)
+                return grown[: out_h * stride : stride, : out_w * stride : stride]
+
+            found["OpenCV"] = lambda: per_plane(x, cv_max)
+        elif not overlapping:
+
+            def cv_area(plane):
+                cropped = plane[: out_h * size, : out_w * size]
+                return cv2.resize(cropped, (out_w, out_h), interpolation=cv2.INTER_AREA)
+
+            found["OpenCV"] = lambda: per_plane(x, cv_area)
+        elif floating:
+
+            def cv_blur(plane):
+                blurred = cv2.blur(
+                    plane, (size, size), anchor=anchor, borderType=cv2.BORDER_REPLICATE
+                )
+                return blurred[: out_h * stride : stride, : out_w * stride : stride]
+
+            found["OpenCV"] = lambda: per_plane(x, cv_blur)
+    if op == "avg" and not overlapping and x.dtype == np.uint8 and x.shape[1] in (1, 3):
+        mode = "L" if x.shape[1] == 1 else "RGB"
+        image = Image.fromarray(np.ascontiguousarray(x[0].transpose(1, 2, 0)).squeeze(), mode)
+
+        def pillow_reduce():
+            cropped = image.crop((0, 0, out_w * size, out_h * size))
+            reduced = np.asarray(cropped.reduce(size))
+            return reduced.reshape(out_h, out_w, -1).transpose(2, 0, 1)[None]
+
+        found["Pillow"] = pillow_reduce
+    if block_reduce is not None and op in ("max", "avg") and not overlapping:
+        function = np.max if op == "max" else np.mean
+        cropped = x[:, :, : out_h * size, : out_w * size]
+        found["skimage"] = lambda: block_reduce(cropped, (1, 1, size, size), function)
+    if op != "global" and x.size <= 3_000_000:
+        layer = (poolcli.MaxPooling if op == "max" else poolcli.AveragePooling)(size, size, stride)
+        found["im2col"] = lambda: layer.forward(x)
+    return found
+
+
+def agrees(ours_result: np.ndarray, theirs: np.ndarray, dtype: np.dtype) -> bool:
+    theirs = np.asarray(theirs, dtype=np.float64).reshape(ours_result.shape)
+    mine = np.asarray(ours_result, dtype=np.float64)
+    if dtype == np.uint8:
+        # Libraries that round integer averages may differ by one level.
+        return bool(np.abs(np.round(mine) - theirs).max() <= 1)
+    return bool(np.allclose(mine, theirs, rtol=1e-5, atol=1e-5))
+
+
+def run_table(inputs: dict[str, np.ndarray], repeat: int) -> None:
+    names = ["torch", "OpenCV", "Pillow", "skimage", "im2col"]
+    header = f"{'input':24} {'config':10} {'poolcli':>9}" + "".join(
+        f" {name:>9} {'ratio':>6}" for name in names
+    )
+    print(header)
+    print("-" * len(header))
+    for label, x in inputs.items():
+        for op, size, stride in CONFIGS:
+            config = "global avg" if op == "global" else f"{op} {size}/{stride}"
+            run = ours(x, op, size, stride)
+            expected = run()
+            mine = median_ms(run, repeat)
+            row = f"{label:24} {config:10} {mine:9.2f}"
+            for name in names:
+                reference = references(x, op, size, stride).get(name)
+                if reference is None:
+                    row += f" {'':>9} {'':>6}"
+                    continue
+                if not agrees(expected, reference(), x.dtype):
+                    row += f" {'MISMATCH':>9} {'':>6}"
+                    continue
+                theirs = median_ms(reference, repeat)
+                row += f" {theirs:9.2f} {theirs / mine:6.2f}"
+            print(row, flush=True)
+
+
+def peak_bytes(function: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def run_memory(quick: bool) -> None:
+    height, width = (540, 960) if quick else (2160, 3840)
+    x = np.random.default_rng(1).random((1, 3, height, width), np.float32)
+    output = 3 * (height - 2) * (width - 2) * 4
+    ours_peak = peak_bytes(lambda: poolcli.pool(x, "max", size=3, stride=1))
+    textbook_peak = peak_bytes(lambda: im2col(x, 3, 3, 1, 0))
+    mib = 1 << 20
+    print(f"\nmemory, max 3/1 on RGB f32 {width}x{height} (input {x.nbytes / mib:.1f} MiB):")
+    print(f"  output size              {output / mib:8.1f} MiB")
+    print(f"  poolcli.pool peak        {ours_peak / mib:8.1f} MiB")
+    print(f"  textbook im2col peak     {textbook_peak / mib:8.1f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per cell (median)")
+    parser.add_argument("--quick", action="store_true", help="smaller inputs, for a smoke run")
+    args = parser.parse_args()
+    installed = [name for name, module in [("torch", torch), ("cv2", cv2)] if module is not None]
+    print(f"poolcli {poolcli.__version__}, numpy {np.__version__}; references: {installed}")
+    run_table(make_inputs(args.quick), args.repeat)
+    run_memory(args.quick)
+
+
+if __name__ == "__main__":
+    main()
