@@ -1,0 +1,198 @@
+"""The shape report: what went in, which window slid over it, and why the output has its size.
+
+Pure functions over plain values and a :class:`~poolcli.geometry.Geometry`; the command line
+prints :func:`text_report` for ``--report text`` and one ``json.dumps`` of :func:`json_report` a
+line for ``--report json``. Nothing here reads pixels, so this module imports no numpy.
+
+Examples
+--------
+>>> from poolcli.geometry import resolve
+>>> geometry = resolve((4, 4), size=2)
+>>> print(text_report("lecture-4x4.csv", (1, 1, 4, 4), "max", geometry, dtype="int64"))
+input         lecture-4x4.csv
+input shape   (1, 1, 4, 4)  (N, C, H, W)
+dtype         int64
+op            max
+window        2x2
+stride        2x2
+padding       0, 0, 0, 0  (top, bottom, left, right)
+dilation      1x1
+rounding      floor
+pad mode      ignore
+output        -
+output shape  (1, 1, 2, 2)  (N, C, H, W)
+out_h = floor((H + P - e) / s) + 1 = floor((4 + 0 - 2) / 2) + 1 = 2
+out_w = floor((W + P - e) / s) + 1 = floor((4 + 0 - 2) / 2) + 1 = 2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .geometry import Geometry, PadMode
+
+__all__ = ["error_report", "json_report", "text_report"]
+
+_LABEL_WIDTH = 14
+
+
+def text_report(
+    input_name: str,
+    input_shape: Sequence[int],
+    op: str,
+    geometry: Geometry,
+    *,
+    output_name: str | None = None,
+    output_shape: Sequence[int] | None = None,
+    mode: str | None = None,
+    dtype: str | None = None,
+) -> str:
+    """The human shape report of one input, one fact a line (no trailing newline).
+
+    Parameters
+    ----------
+    input_name : str
+        The input as the user named it.
+    input_shape : sequence of int
+        The loaded array's shape, (N, C, H, W).
+    op : str
+        The pooling operation, e.g. ``"max"``.
+    geometry : Geometry
+        The resolved window, stride, padding and dilation for the input's (H, W).
+    output_name : str, optional
+        Where the result goes; ``"-"`` when not given.
+    output_shape : sequence of int, optional
+        The result's shape; by default the input's leading axes and ``geometry.out_shape``.
+    mode, dtype : str, optional
+        The Pillow mode and numpy dtype as loaded; a line each when given.
+
+    Returns
+    -------
+    str
+        Labelled lines, then the output-size formula of each axis with its numbers filled in.
+
+    Examples
+    --------
+    The lecture's 7x7 input, a 3x3 window in ceil mode with stride 3: the formula gives 3 windows,
+    and the third starts on the last row, so it is kept.
+
+    >>> from poolcli.geometry import resolve
+    >>> geometry = resolve((7, 7), size=3, ceil_mode=True)
+    >>> report = text_report("x.npy", (1, 1, 7, 7), "avg", geometry, output_name="x.avg.npy")
+    >>> print(report.splitlines()[-1])
+    out_w = ceil((W + P - e) / s) + 1 = ceil((7 + 0 - 3) / 3) + 1 = 3
+    """
+    out_shape = _output_shape(input_shape, geometry, output_shape)
+    rows = [("input", input_name), ("input shape", f"{_shape(input_shape)}  (N, C, H, W)")]
+    if mode is not None:
+        rows.append(("mode", mode))
+    if dtype is not None:
+        rows.append(("dtype", dtype))
+    top, bottom, left, right = geometry.padding
+    rows += [
+        ("op", op),
+        ("window", _by(geometry.size)),
+        ("stride", _by(geometry.stride)),
+        ("padding", f"{top}, {bottom}, {left}, {right}  (top, bottom, left, right)"),
+        ("dilation", _by(geometry.dilation)),
+        ("rounding", "ceil" if geometry.ceil_mode else "floor"),
+        ("pad mode", _pad_mode_text(geometry.pad_mode)),
+        ("output", "-" if output_name is None else output_name),
+        ("output shape", f"{_shape(out_shape)}  (N, C, H, W)"),
+    ]
+    lines = [f"{label:<{_LABEL_WIDTH}}{value}" for label, value in rows]
+    lines.append(geometry.height.formula("H"))
+    lines.append(geometry.width.formula("W"))
+    return "\n".join(lines)
+
+
+def json_report(
+    input_name: str,
+    input_shape: Sequence[int],
+    op: str,
+    geometry: Geometry,
+    *,
+    output_name: str | None = None,
+    output_shape: Sequence[int] | None = None,
+    mode: str | None = None,
+    dtype: str | None = None,
+) -> dict[str, Any]:
+    """The shape report of one input as a JSON-ready dict (one NDJSON line once dumped).
+
+    Takes the arguments of :func:`text_report`. Shapes and pairs become lists, the rounding
+    ``ceil_mode`` (a bool), and the formulas the strings of the text report.
+
+    Examples
+    --------
+    >>> from poolcli.geometry import resolve
+    >>> report = json_report("a.png", (1, 3, 5, 5), "max", resolve((5, 5), 2, padding="same"))
+    >>> report["padding"], report["output_shape"], report["output"]
+    ([0, 1, 0, 1], [1, 3, 3, 3], None)
+    """
+    return {
+        "input": input_name,
+        "output": output_name,
+        "op": op,
+        "input_shape": [int(n) for n in input_shape],
+        "output_shape": list(_output_shape(input_shape, geometry, output_shape)),
+        "mode": mode,
+        "dtype": dtype,
+        "size": list(geometry.size),
+        "stride": list(geometry.stride),
+        "padding": list(geometry.padding),
+        "dilation": list(geometry.dilation),
+        "ceil_mode": geometry.ceil_mode,
+        "pad_mode": geometry.pad_mode,
+        "formula_h": geometry.height.formula("H"),
+        "formula_w": geometry.width.formula("W"),
+    }
+
+
+def error_report(
+    input_name: str,
+    error: str,
+    *,
+    op: str | None = None,
+    input_shape: Sequence[int] | None = None,
+    mode: str | None = None,
+    dtype: str | None = None,
+) -> dict[str, Any]:
+    """The JSON report of an input that failed: what is known of it, and the error.
+
+    Examples
+    --------
+    >>> error_report("a.png", "a.png: no such file", op="max")
+    {'input': 'a.png', 'op': 'max', 'error': 'a.png: no such file'}
+    """
+    report: dict[str, Any] = {"input": input_name}
+    if op is not None:
+        report["op"] = op
+    if input_shape is not None:
+        report["input_shape"] = [int(n) for n in input_shape]
+        report["mode"] = mode
+        report["dtype"] = dtype
+    report["error"] = error
+    return report
+
+
+def _output_shape(
+    input_shape: Sequence[int], geometry: Geometry, output_shape: Sequence[int] | None
+) -> tuple[int, ...]:
+    if output_shape is not None:
+        return tuple(int(n) for n in output_shape)
+    return (*(int(n) for n in input_shape[:-2]), *geometry.out_shape)
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(int(n)) for n in shape) + ")"
+
+
+def _by(pair: tuple[int, int]) -> str:
+    return f"{pair[0]}x{pair[1]}"
+
+
+def _pad_mode_text(pad_mode: PadMode) -> str:
+    if isinstance(pad_mode, str):
+        return pad_mode
+    return f"{pad_mode:g} (padded cells hold this value)"
