@@ -35,7 +35,7 @@ import numpy as np
 
 from .geometry import AxisGeometry, Geometry, PaddingLike, PadMode, PairLike, resolve
 
-OPS = ("max", "min", "avg")
+OPS = ("max", "min", "avg", "sum", "median", "lp")
 
 #: Bytes of row-pass temporaries per tile: small enough to stay in cache, large enough that
 #: numpy's per-call overhead does not dominate.
@@ -46,11 +46,19 @@ PARALLEL_MIN_CELLS = 1 << 16
 
 @dataclass(frozen=True)
 class _Reduction:
-    """How one op combines window cells."""
+    """How one op combines window cells.
 
-    combine: Callable[..., np.ndarray]
+    kind: "extreme" keeps the dtype (max, min); "sum", "mean" and "power" accumulate (power sums
+    |x|^p); "median" sorts each window instead of folding it.
+    """
+
+    combine: np.ufunc
     neutral: Callable[[np.dtype], float | int]
-    averages: bool
+    kind: str
+
+    @property
+    def accumulates(self) -> bool:
+        return self.kind in ("sum", "mean", "power")
 
 
 def _lowest(dtype: np.dtype) -> float | int:
@@ -61,10 +69,21 @@ def _highest(dtype: np.dtype) -> float | int:
     return np.inf if dtype.kind == "f" else int(np.iinfo(dtype).max)
 
 
+def _zero(dtype: np.dtype) -> int:
+    return 0
+
+
+def _missing(dtype: np.dtype) -> float:
+    return np.nan
+
+
 _REDUCTIONS = {
-    "max": _Reduction(np.maximum, _lowest, averages=False),
-    "min": _Reduction(np.minimum, _highest, averages=False),
-    "avg": _Reduction(np.add, lambda dtype: 0, averages=True),
+    "max": _Reduction(np.maximum, _lowest, "extreme"),
+    "min": _Reduction(np.minimum, _highest, "extreme"),
+    "avg": _Reduction(np.add, _zero, "mean"),
+    "sum": _Reduction(np.add, _zero, "sum"),
+    "lp": _Reduction(np.add, _zero, "power"),
+    "median": _Reduction(np.add, _missing, "median"),
 }
 
 
@@ -98,9 +117,11 @@ def pool(
     dilation: PairLike = 1,
     ceil_mode: bool = False,
     pad_mode: PadMode = "ignore",
+    p: float = 2.0,
     *,
     out: np.ndarray | None = None,
-) -> np.ndarray:
+    return_indices: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Pool every (n, c) plane of ``x`` with a sliding window.
 
     Parameters
@@ -108,17 +129,25 @@ def pool(
     x : array of shape (H, W), (C, H, W) or (N, C, H, W)
         Any integer or floating dtype, any memory layout (a transposed (H, W, C) image works
         without a copy).
-    op : {"max", "min", "avg"}
+    op : {"max", "min", "avg", "sum", "median", "lp"}
+        lp is (sum of |x|^p)^(1/p); median of an even count is the mean of the middle two.
     size, stride, padding, dilation, ceil_mode, pad_mode
         The geometry of DESIGN.md §1; see :func:`poolcli.geometry.resolve`.
+    p : float
+        The power of lp, above 0.
     out : array, optional
         Where to write the result: shape ``output_shape(x.shape, ...)`` and dtype
         ``result_dtype(op, x.dtype)``, any layout.
+    return_indices : bool
+        With op "max": also return, for every output cell, the flat index (h * W + w) of its
+        window's maximum in the input plane — the first one on ties, as PyTorch's. Needs
+        pad_mode "ignore".
 
     Returns
     -------
-    ndarray of the input's rank. max and min keep the dtype; avg gives float32, or float64 for
-    float64 input. A channel-last input gives a channel-last result.
+    ndarray of the input's rank (and the int64 indices with ``return_indices``). max and min keep
+    the dtype; the other ops give float32, or float64 for float64 input. A channel-last input
+    gives a channel-last result.
 
     Examples
     --------
@@ -130,6 +159,8 @@ def pool(
     """
     if op not in _REDUCTIONS:
         raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
+    if op == "lp" and not (isinstance(p, (int, float)) and 0 < p < np.inf):
+        raise ValueError(f"p must be a number above 0, got {p!r}")
     x = np.asarray(x)
     if x.ndim not in (2, 3, 4):
         raise ValueError(
@@ -139,10 +170,24 @@ def pool(
     if x.dtype.kind not in "iuf":
         raise ValueError(f"input must hold integers or floats, got dtype {x.dtype}")
     geometry = resolve(x.shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)
+    if return_indices and (op != "max" or geometry.pad_mode != "ignore"):
+        raise ValueError(
+            f'return_indices needs op "max" and pad_mode "ignore", '
+            f"got op {op!r} and pad_mode {geometry.pad_mode!r}"
+        )
     x4 = x.reshape((1,) * (4 - x.ndim) + x.shape) if x.ndim < 4 else x
     out4 = _prepare_output(x4, op, geometry, out)
-    _run(x4, out4, _REDUCTIONS[op], geometry)
-    return out4.reshape(out4.shape[4 - x.ndim :]) if x.ndim < 4 else out4
+    plan = _Plan(x4.dtype, out4.dtype, _REDUCTIONS[op], geometry, float(p))
+    if return_indices:
+        indices4 = np.empty_like(out4, dtype=np.int64)
+        _run(plan.argmax_tile, _blocks(x4, out4, indices4), plan, out4.size)
+        return _as_rank(out4, x.ndim), _as_rank(indices4, x.ndim)
+    _run(plan.reduce_tile, _blocks(x4, out4), plan, out4.size)
+    return _as_rank(out4, x.ndim)
+
+
+def _as_rank(a4: np.ndarray, ndim: int) -> np.ndarray:
+    return a4.reshape(a4.shape[4 - ndim :]) if ndim < 4 else a4
 
 
 def _prepare_output(
@@ -168,17 +213,18 @@ def _channel_last(a: np.ndarray) -> bool:
     return a.shape[1] > 1 and abs(a.strides[1]) < abs(a.strides[3])
 
 
-def _blocks(x4: np.ndarray, out4: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The work as (B, H, W) blocks of B planes, or (1, H, W, C) blocks for channel-last input."""
-    if _channel_last(x4) and _channel_last(out4):
-        return [
-            (x4[n : n + 1].transpose(0, 2, 3, 1), out4[n : n + 1].transpose(0, 2, 3, 1))
-            for n in range(len(x4))
-        ]
-    merged = _merge_planes(x4), _merge_planes(out4)
-    if merged[0] is not None and merged[1] is not None:
-        return [merged]
-    return [(x4[n], out4[n]) for n in range(len(x4))]
+def _blocks(x4: np.ndarray, *targets: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+    """The work as (B, H, W) blocks of B planes, or (1, H, W, C) blocks for channel-last input.
+
+    Each block is the input's part followed by the matching parts of every target array.
+    """
+    arrays = (x4, *targets)
+    if all(_channel_last(a) for a in arrays):
+        return [tuple(a[n : n + 1].transpose(0, 2, 3, 1) for a in arrays) for n in range(len(x4))]
+    merged = [_merge_planes(a) for a in arrays]
+    if all(m is not None for m in merged):
+        return [tuple(merged)]  # type: ignore[arg-type]
+    return [tuple(a[n] for a in arrays) for n in range(len(x4))]
 
 
 def _merge_planes(a: np.ndarray) -> np.ndarray | None:
@@ -188,23 +234,28 @@ def _merge_planes(a: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _run(x4: np.ndarray, out4: np.ndarray, reduction: _Reduction, geometry: Geometry) -> None:
-    plan = _Plan(x4.dtype, out4.dtype, reduction, geometry)
+def _run(
+    reduce_tile: Callable[..., None],
+    blocks: list[tuple[np.ndarray, ...]],
+    plan: _Plan,
+    out_cells: int,
+) -> None:
+    """Cut blocks into tiles of output rows (or of whole planes) and reduce them in threads."""
     tasks = []
-    out_h = geometry.height.out
-    for source, target in _blocks(x4, out4):
-        rows = plan.rows_per_tile(source)
+    out_h = plan.geometry.height.out
+    for block in blocks:
+        rows = plan.rows_per_tile(block[0])
         planes = max(1, rows // out_h)
-        for plane in range(0, len(source), planes):
-            selected = slice(plane, plane + planes)
+        for plane in range(0, len(block[0]), planes):
+            selected = tuple(a[plane : plane + planes] for a in block)
             for first in range(0, out_h, rows):
-                tasks.append((source[selected], target[selected], first, min(first + rows, out_h)))
-    if len(tasks) < 2 or out4.size < PARALLEL_MIN_CELLS or (os.cpu_count() or 1) < 2:
+                tasks.append((*selected, first, min(first + rows, out_h)))
+    if len(tasks) < 2 or out_cells < PARALLEL_MIN_CELLS or (os.cpu_count() or 1) < 2:
         for task in tasks:
-            plan.reduce_tile(*task)
+            reduce_tile(*task)
         return
     executor = _shared_executor()
-    for future in [executor.submit(plan.reduce_tile, *task) for task in tasks]:
+    for future in [executor.submit(reduce_tile, *task) for task in tasks]:
         future.result()
 
 
@@ -253,55 +304,82 @@ def _counted_cells(axis: AxisGeometry, ignore_padding: bool) -> np.ndarray:
     return ((taps >= low) & (taps < high)).sum(axis=1)
 
 
+def _first_real_tap(axis: AxisGeometry) -> np.ndarray:
+    """Input coordinate of the first real cell of each window along one axis."""
+    taps = (np.arange(axis.out) * axis.stride - axis.before)[:, None]
+    taps = taps + np.arange(axis.size) * axis.dilation
+    real = (taps >= 0) & (taps < axis.length)
+    return taps[np.arange(axis.out), real.argmax(axis=1)]
+
+
 class _Plan:
     """Everything a tile needs, decided once per call."""
 
     def __init__(
-        self, dtype: np.dtype, out_dtype: np.dtype, reduction: _Reduction, geometry: Geometry
+        self,
+        dtype: np.dtype,
+        out_dtype: np.dtype,
+        reduction: _Reduction,
+        geometry: Geometry,
+        power: float = 2.0,
     ) -> None:
         self.reduction = reduction
         self.geometry = geometry
+        self.power = power
+        self.out_dtype = out_dtype
         height, width = geometry.height, geometry.width
         self.row_map = _index_map(height, geometry.pad_mode)
         self.col_map = _index_map(width, geometry.pad_mode)
-        self.neutral = reduction.neutral(dtype)
         pad_mode = geometry.pad_mode
+        # Ops that do not keep the dtype read the input as the float type of their result
+        # (powers and medians need it), except sums, which accumulate integers exactly.
+        self.source_dtype = dtype
+        if reduction.kind in ("power", "median"):
+            self.source_dtype = np.dtype(np.float64) if dtype.kind in "iu" else out_dtype
+        self.neutral = reduction.neutral(self.source_dtype)
         if pad_mode == "zero":
             self.fill: float | int = 0
         elif isinstance(pad_mode, str):
             self.fill = self.neutral
         else:
             self.fill = pad_mode
-        self.source_dtype = dtype
-        if not _fits(self.fill, dtype):
-            if not reduction.averages:
+        if not _fits(self.fill, self.source_dtype):
+            if reduction.kind == "extreme":
                 raise ValueError(
                     f"pad_mode {pad_mode!r} does not fit the input dtype {dtype}; "
                     f"use a value in the dtype's range"
                 )
             self.source_dtype = np.dtype(np.float64)
-        if reduction.averages:
+        self.accumulator = self.source_dtype
+        if reduction.accumulates:
             cells = height.size * width.size
             self.accumulator = _accumulator_dtype(self.source_dtype, cells)
+        if reduction.kind in ("mean", "median"):
             ignore = pad_mode == "ignore"
             self.count_rows = _counted_cells(height, ignore)
             self.count_cols = _counted_cells(width, ignore)
             uniform = self.count_rows.min() == self.count_rows.max() == height.size
             uniform = uniform and self.count_cols.min() == self.count_cols.max() == width.size
-            self.uniform_divisor = float(cells) if uniform else None
-        else:
-            self.accumulator = dtype
-        self.out_dtype = out_dtype
+            self.uniform_count = height.size * width.size if uniform else None
 
     def rows_per_tile(self, source: np.ndarray) -> int:
-        width = self.geometry.width.padded_length + self.geometry.width.overhang
-        row_bytes = width * int(np.prod(source.shape[3:])) * self.accumulator.itemsize
+        """Output rows per tile, so that a tile's temporaries stay near TILE_BYTES."""
+        height, width = self.geometry.height, self.geometry.width
+        cells = int(np.prod(source.shape[3:]))
+        if self.reduction.kind == "median":
+            per_row = width.out * height.size * width.size
+        else:
+            per_row = (width.padded_length + width.overhang) * height.stride
+        row_bytes = per_row * cells * max(self.accumulator.itemsize, self.source_dtype.itemsize)
         return max(1, TILE_BYTES // max(1, row_bytes))
 
     def _padded_rows(self, source: np.ndarray, first: int, stop: int) -> np.ndarray:
-        """Rows ``first:stop`` of the padded planes of a block (padded coordinates)."""
+        """Output rows ``first:stop`` as the rows of the padded planes they read."""
+        height = self.geometry.height
+        first, stop = first * height.stride, (stop - 1) * height.stride + height.window
         if self.row_map is None and self.col_map is None:
-            return source[:, first:stop]
+            tile = source[:, first:stop]
+            return tile if tile.dtype == self.source_dtype else tile.astype(self.source_dtype)
         rows = self.row_map[first:stop] if self.row_map is not None else np.arange(first, stop)
         tile = np.take(source, np.maximum(rows, 0), axis=1)
         if self.col_map is not None:
@@ -314,31 +392,90 @@ class _Plan:
                 tile[:, :, self.col_map == marker] = value
         return tile
 
+    def _counts(self, first: int, stop: int, ndim: int) -> int | np.ndarray:
+        """Cells that count in each window of output rows ``first:stop``."""
+        if self.uniform_count is not None:
+            return self.uniform_count
+        counts = np.multiply.outer(self.count_rows[first:stop], self.count_cols)
+        return counts.reshape(counts.shape + (1,) * (ndim - 3))
+
     def reduce_tile(self, source: np.ndarray, target: np.ndarray, first: int, stop: int) -> None:
         """Compute output rows ``first:stop`` of one block."""
         height, width = self.geometry.height, self.geometry.width
-        combine = self.reduction.combine
-        count = stop - first
-        padded = self._padded_rows(
-            source, first * height.stride, (stop - 1) * height.stride + height.window
-        )
-        rows = _reduce_windows(combine, padded, 1, height, count, self.accumulator)
+        kind = self.reduction.kind
+        padded = self._padded_rows(source, first, stop)
         destination = target[:, first:stop]
-        in_place = not self.reduction.averages or self.accumulator == self.out_dtype
+        if kind == "median":
+            self._median(padded, destination, first, stop)
+            return
+        if kind == "power":
+            padded = np.power(np.abs(padded), self.power, dtype=self.accumulator)
+        combine = self.reduction.combine
+        rows = _reduce_windows(combine, padded, 1, height, stop - first, self.accumulator)
+        in_place = self.accumulator == self.out_dtype
         sums = _reduce_windows(
             combine, rows, 2, width, width.out, self.accumulator, destination if in_place else None
         )
-        if not self.reduction.averages:
+        if kind == "mean":
+            # One rounding: uint8 sums are exact in float32 and divide there, as PyTorch's do;
+            # wider integer sums divide in float64 before the cast.
+            division = np.float64 if self.accumulator == np.float64 else self.out_dtype
+            counts = self._counts(first, stop, destination.ndim)
+            np.divide(sums, counts, out=destination, dtype=division, casting="unsafe")
+        elif kind == "power":
+            np.power(sums, 1.0 / self.power, out=destination, casting="unsafe")
+        elif not in_place:
+            np.copyto(destination, sums, casting="unsafe")
+
+    def _median(self, padded: np.ndarray, destination: np.ndarray, first: int, stop: int) -> None:
+        """Medians of a tile's windows, from a copy of the windows (a tile's im2col)."""
+        height, width = self.geometry.height, self.geometry.width
+        block, rest = padded.shape[0], padded.shape[3:]
+        shape = (block, stop - first, width.out, *rest, height.size, width.size)
+        b, r, c, *channel = padded.strides
+        strides = (b, r * height.stride, c * width.stride, *channel)
+        strides += (r * height.dilation, c * width.dilation)
+        view = np.lib.stride_tricks.as_strided(padded, shape, strides, writeable=False)
+        windows = view.reshape(*shape[:-2], -1)
+        if self.uniform_count is not None:
+            np.median(windows, axis=-1, out=destination)
             return
-        if self.uniform_divisor is not None:
-            divisor: float | np.ndarray = self.out_dtype.type(self.uniform_divisor)
-        else:
-            divisor = np.multiply.outer(self.count_rows[first:stop], self.count_cols)
-            divisor = divisor.reshape(divisor.shape + (1,) * (destination.ndim - 3))
-        # One rounding: uint8 sums are exact in float32 and divide there, as PyTorch's do; wider
-        # integer sums divide in float64 before the cast.
-        division = np.float64 if self.accumulator == np.float64 else self.out_dtype
-        np.divide(sums, divisor, out=destination, dtype=division, casting="unsafe")
+        # Cells that do not count hold NaN, which sorts last; pick the middle of the rest.
+        ordered = np.sort(windows, axis=-1)
+        counts = np.broadcast_to(self._counts(first, stop, destination.ndim), ordered.shape[:-1])
+        low = np.take_along_axis(ordered, ((counts - 1) // 2)[..., None], axis=-1)[..., 0]
+        high = np.take_along_axis(ordered, (counts // 2)[..., None], axis=-1)[..., 0]
+        np.add(low, high, out=low)
+        np.multiply(low, 0.5, out=destination, casting="unsafe")
+
+    def argmax_tile(
+        self, source: np.ndarray, target: np.ndarray, indices: np.ndarray, first: int, stop: int
+    ) -> None:
+        """Output rows ``first:stop`` of max with flat input indices of the arg-max (PyTorch's)."""
+        height, width = self.geometry.height, self.geometry.width
+        padded = self._padded_rows(source, first, stop)
+        values, where = target[:, first:stop], indices[:, first:stop]
+        trailing = (1,) * (values.ndim - 3)
+        row_starts = (np.arange(first, stop) * height.stride - height.before).reshape(-1, 1)
+        col_starts = np.arange(width.out) * width.stride - width.before
+        first_rows = _first_real_tap(height)[first:stop].reshape(-1, 1)
+        first_cols = _first_real_tap(width)
+        values[...] = self.neutral
+        where[...] = (first_rows * width.length + first_cols).reshape(values.shape[1:3] + trailing)
+        row_span = (stop - first - 1) * height.stride + 1
+        col_span = (width.out - 1) * width.stride + 1
+        for i in range(height.size):
+            rows = slice(i * height.dilation, i * height.dilation + row_span, height.stride)
+            for j in range(width.size):
+                cols = slice(j * width.dilation, j * width.dilation + col_span, width.stride)
+                tap = padded[:, rows, cols]
+                better = tap > values
+                if tap.dtype.kind == "f":
+                    better |= np.isnan(tap)
+                flat = (row_starts + i * height.dilation) * width.length
+                flat = (flat + col_starts + j * width.dilation).reshape(flat.shape[:1] + (-1,))
+                np.copyto(values, tap, where=better)
+                np.copyto(where, flat.reshape(flat.shape + trailing), where=better)
 
 
 #: Windows of more taps than this are reduced in one call over a window view.

@@ -25,10 +25,13 @@ def assert_matches_reference(x, op, **geometry):
     expected = reference_pool(x, op, **geometry)
     got = pool(x, op, **geometry)
     assert got.shape == expected.shape
-    if op == "avg":
-        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
-    else:
+    if op in ("max", "min"):
         np.testing.assert_array_equal(got, expected)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-5)
+
+
+ALL_OPS = ["max", "min", "avg", "sum", "median", "lp"]
 
 
 # One case per engine path: separable strided views, overlapping windows, dilation, each kind
@@ -55,14 +58,14 @@ ENGINE_PATHS = {
 }
 
 
-@pytest.mark.parametrize("op", ["max", "min", "avg"])
+@pytest.mark.parametrize("op", ALL_OPS)
 @pytest.mark.parametrize("path", ENGINE_PATHS, ids=list(ENGINE_PATHS))
 def test_engine_path_matches_reference(path, op):
     x = random_planes((2, 3, 7, 9))
     assert_matches_reference(x, op, **ENGINE_PATHS[path])
 
 
-@pytest.mark.parametrize("op", ["max", "min", "avg"])
+@pytest.mark.parametrize("op", ALL_OPS)
 @pytest.mark.parametrize("path", ["overlapping", "padded-edge", "ceil-padded-zero"])
 def test_tiled_path_matches_reference(monkeypatch, path, op):
     """Tiles of one output row each, and several threads, give the same result."""
@@ -72,7 +75,7 @@ def test_tiled_path_matches_reference(monkeypatch, path, op):
     assert_matches_reference(x, op, **ENGINE_PATHS[path])
 
 
-@pytest.mark.parametrize("op", ["max", "min", "avg"])
+@pytest.mark.parametrize("op", ALL_OPS)
 @pytest.mark.parametrize("path", ["non-overlapping", "padded-reflect", "ceil"])
 def test_channel_last_view_matches_reference(path, op):
     """An (N, H, W, C) buffer seen as (N, C, H, W) is pooled without a planar copy."""
@@ -166,7 +169,10 @@ def test_a_fractional_pad_value_is_averaged_exactly():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(op="mean"), "op must be one of max, min, avg, got 'mean'"),
+        (dict(op="mean"), "op must be one of max, min, avg, sum, median, lp, got 'mean'"),
+        (dict(op="lp", p=0), "p must be a number above 0, got 0"),
+        (dict(op="lp", p=-1.5), "p must be a number above 0, got -1.5"),
+        (dict(op="avg", return_indices=True), 'return_indices needs op "max" and pad_mode'),
         (dict(op="max", size=0), "size must be at least 1, got 0"),
         (dict(op="max", stride=(1, -2)), r"stride must be at least 1, got -2 \(in \(1, -2\)\)"),
         (dict(op="max", dilation=0), "dilation must be at least 1, got 0"),
@@ -190,7 +196,7 @@ def test_rejects_other_ranks_and_dtypes():
 
 @settings(max_examples=150, deadline=None)
 @given(
-    op=st.sampled_from(["max", "min", "avg"]),
+    op=st.sampled_from(ALL_OPS),
     height=st.integers(1, 9),
     width=st.integers(1, 9),
     size=st.tuples(st.integers(1, 4), st.integers(1, 4)),
@@ -221,7 +227,7 @@ def test_any_geometry_matches_reference(
             pool(x, op, **geometry)
         return
     got = pool(x, op, **geometry)
-    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-5)
 
 
 @settings(max_examples=30, deadline=None)
@@ -257,3 +263,83 @@ def test_importing_the_engine_loads_neither_pillow_nor_click():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float32, np.float64])
+@pytest.mark.parametrize("op", ["sum", "median", "lp"])
+def test_float_ops_of_any_dtype(dtype, op):
+    x = LECTURE_4X4.astype(dtype)
+    y = pool(x, op, size=3, stride=1)
+    assert y.dtype == result_dtype(op, np.dtype(dtype))
+    np.testing.assert_allclose(y, reference_pool(LECTURE_4X4, op, size=3, stride=1), rtol=1e-6)
+
+
+def test_sum_of_uint8_does_not_overflow():
+    x = np.full((16, 16), 255, np.uint8)
+    np.testing.assert_array_equal(pool(x, "sum", size=16), [[255.0 * 256]])
+    np.testing.assert_array_equal(pool(x, "sum", size=(16, 8)), [[255.0 * 128, 255.0 * 128]])
+
+
+@pytest.mark.parametrize("p", [1, 1.5, 3, 7])
+def test_lp_is_the_p_norm_of_each_window(p):
+    x = random_planes((2, 6, 6), low=-5, high=6, seed=int(p * 10)).astype(np.float64)
+    windows = np.abs(x).reshape(2, 3, 2, 3, 2).transpose(0, 1, 3, 2, 4).reshape(2, 3, 3, 4)
+    expected = (windows**p).sum(axis=-1) ** (1 / p)
+    np.testing.assert_allclose(pool(x, "lp", size=2, p=p), expected, rtol=1e-12)
+
+
+def test_median_of_an_even_count_is_the_mean_of_the_middle_two():
+    x = np.array([[1, 9], [3, 4]], np.uint8)
+    assert pool(x, "median", size=2)[0, 0] == 3.5
+    padded = pool(x, "median", size=2, stride=1, padding=1)
+    np.testing.assert_array_equal(padded, [[1, 5, 9], [2, 3.5, 6.5], [3, 3.5, 4]])
+
+
+def brute_force_argmax(plane, size, stride, padding, dilation, ceil_mode):
+    """Flat indices of the first maximum of each window, from the reference's window walk."""
+    values = reference_pool(plane, "max", size, stride, padding, dilation, ceil_mode)
+    (kh, kw), (sh, sw), (dh, dw) = size, stride, dilation
+    top, left = padding
+    indices = np.empty(values.shape, np.int64)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            best = None
+            for a in range(kh):
+                for b in range(kw):
+                    r, c = i * sh - top + a * dh, j * sw - left + b * dw
+                    if 0 <= r < plane.shape[0] and 0 <= c < plane.shape[1]:
+                        if best is None or plane[r, c] > plane[best]:
+                            best = (r, c)
+            indices[i, j] = best[0] * plane.shape[1] + best[1]
+    return values, indices
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    height=st.integers(1, 9),
+    width=st.integers(1, 9),
+    size=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+    ceil_mode=st.booleans(),
+    channel_last=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_argmax_indices_point_at_the_first_maximum(
+    height, width, size, stride, dilation, padding, ceil_mode, channel_last, seed
+):
+    x = random_planes((1, 2, height, width), seed=seed, low=0, high=3)
+    if channel_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    geometry = (size, stride, padding, dilation, ceil_mode)
+    try:
+        expected = [brute_force_argmax(x[0, c], *geometry) for c in range(2)]
+    except ValueError:
+        with pytest.raises(ValueError):
+            pool(x, "max", *geometry, return_indices=True)
+        return
+    values, indices = pool(x, "max", *geometry, return_indices=True)
+    for c in range(2):
+        np.testing.assert_array_equal(values[0, c], expected[c][0])
+        np.testing.assert_array_equal(indices[0, c], expected[c][1])
