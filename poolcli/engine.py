@@ -409,7 +409,7 @@ class _Plan:
             self._median(padded, destination, first, stop)
             return
         if kind == "power":
-            padded = np.power(np.abs(padded), self.power, dtype=self.accumulator)
+            padded = np.power(np.abs(padded), self.power, dtype=self.accumulator.type)
         combine = self.reduction.combine
         rows = _reduce_windows(combine, padded, 1, height, stop - first, self.accumulator)
         in_place = self.accumulator == self.out_dtype
@@ -419,7 +419,7 @@ class _Plan:
         if kind == "mean":
             # One rounding: uint8 sums are exact in float32 and divide there, as PyTorch's do;
             # wider integer sums divide in float64 before the cast.
-            division = np.float64 if self.accumulator == np.float64 else self.out_dtype
+            division = np.float64 if self.accumulator == np.float64 else self.out_dtype.type
             counts = self._counts(first, stop, destination.ndim)
             np.divide(sums, counts, out=destination, dtype=division, casting="unsafe")
         elif kind == "power":
@@ -509,7 +509,7 @@ def _reduce_windows(
     along = source.strides[axis]
     strides = (*source.strides[:axis], along * step, along * spacing, *source.strides[axis + 1 :])
     view = np.lib.stride_tricks.as_strided(source, shape, strides, writeable=False)
-    return combine.reduce(view, axis=axis + 1, dtype=dtype, out=out)
+    return combine.reduce(view, axis=axis + 1, dtype=np.dtype(dtype).type, out=out)
 
 
 def _combine_all(
@@ -524,9 +524,12 @@ def _combine_all(
     if len(taps) == 1:
         np.copyto(out, taps[0], casting="unsafe")
         return out
-    combine(taps[0], taps[1], out=out, dtype=dtype, casting="unsafe")
+    # The scalar type, not the dtype instance: numpy picks a loop several times slower for the
+    # latter (numpy 2.4, float32).
+    loop = np.dtype(dtype).type
+    combine(taps[0], taps[1], out=out, dtype=loop, casting="unsafe")
     for tap in taps[2:]:
-        combine(out, tap, out=out, dtype=dtype, casting="unsafe")
+        combine(out, tap, out=out, dtype=loop, casting="unsafe")
     return out
 
 
