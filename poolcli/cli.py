@@ -456,7 +456,7 @@ def _pool_one(op: str, source: str, options: PoolOptions) -> bool:
 
     loaded = None
     try:
-        source_file = click.get_binary_stream("stdin") if from_stdin else source
+        source_file = sys.stdin.buffer if from_stdin else source
         array, info = imageio.load_image(source_file, max_pixels=options.max_pixels)
         loaded = (array.shape, info)
         geometry = options.geometry(array.shape[-2:])
@@ -484,7 +484,7 @@ def _pool_one(op: str, source: str, options: PoolOptions) -> bool:
                 click.echo()
             click.echo(imageio.format_matrix(result[0, 0]))
             return True
-        destination = click.get_binary_stream("stdout") if target.path is None else target.path
+        destination = sys.stdout.buffer if target.path is None else target.path
         imageio.save_image(destination, result, info, format=target.format, quality=options.quality)
         _print_report(options.report, name, array.shape, op, geometry, facts, report_err)
         if target.path is not None and not options.quiet:
@@ -575,7 +575,7 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def _stdout_is_terminal() -> bool:
-    return click.get_binary_stream("stdout").isatty()
+    return sys.stdout.buffer.isatty()
 
 
 def _refuse_terminal() -> None:
