@@ -1,9 +1,11 @@
 """Images, .npy arrays and .csv/.txt matrices in and out as (N, C, H, W) arrays.
 
-Pillow reads and writes the pictures (DESIGN.md section 4). A loaded image comes back as a
-read-only view of the pixels Pillow decoded, laid out (1, C, H, W) by a transpose: nothing is copied
-into planar layout. Saving takes any (N, C, H, W) array, contiguous or not, and hands Pillow one
-contiguous (H, W, C) buffer.
+Pillow reads and writes the pictures (DESIGN.md section 4). A loaded one-frame image comes back as
+a read-only view of the pixels Pillow decoded, laid out (1, C, H, W) by a transpose: nothing is
+copied into planar layout. An animated GIF, WebP or PNG, or a multi-page TIFF, loads every frame
+into one (N, H, W, C) buffer, returned the same way as an (N, C, H, W) view. Saving takes any
+(N, C, H, W) array, contiguous or not, and hands the encoder one contiguous (H, W, C) buffer per
+frame.
 
 Modes as loaded, and as written back:
 
@@ -21,7 +23,18 @@ RGBA, CMYK              4    uint8    same mode
 I;16, I;16L, I;16B      1    uint16   I;16
 I                       1    int32    I
 F                       1    float32  F
+16-bit LA PNG           2    uint16   LA;16
+16-bit RGB PNG/TIFF     3    uint16   RGB;16
+16-bit RGBA PNG/TIFF    4    uint16   RGBA;16
 ======================  ===  =======  ================
+
+Pillow reads 16-bit colour PNG and TIFF files as 8-bit; the last three rows are read and written
+by imagecodecs (PNG) and tifffile (TIFF), the optional ``full-depth`` extra. Without it such a
+file is refused (:class:`~poolcli.errors.InputError` naming the extra), never cut to 8 bits.
+
+Metadata: the ICC profile, EXIF (less the orientation tag once it has been applied, with its pixel
+dimensions updated) and the resolution (DPI, divided by the pooling stride) are carried to the
+output formats that hold them; ``save_image(..., strip=True)`` drops them all.
 
 Examples
 --------
@@ -37,22 +50,35 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import io
 import os
 import re
 import stat
+import struct
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError, OutputError
 
-__all__ = ["ImageInfo", "format_matrix", "image_format_for", "load_image", "save_image"]
+__all__ = [
+    "FULL_DEPTH_INSTALL",
+    "ImageInfo",
+    "format_matrix",
+    "image_format_for",
+    "load_image",
+    "save_image",
+]
+
+#: How to install what 16-bit colour needs; named in the errors that need it.
+FULL_DEPTH_INSTALL = "pip install 'poolcli-image[full-depth]'"
 
 # Pillow mode as loaded -> (mode to convert to first or None, numpy dtype of its bytes, save mode)
 _LOAD_MODES: dict[str, tuple[str | None, str, str]] = {
@@ -88,13 +114,17 @@ _SAVE_MODES: dict[str, tuple[int, str, str]] = {
     "F": (1, "<f4", "F;32F"),
 }
 
+# 16-bit colour, which Pillow has no mode for: mode -> channels. Written by the full-depth extra.
+_WIDE_MODES: dict[str, int] = {"LA;16": 2, "RGB;16": 3, "RGBA;16": 4}
+_WIDE_BY_CHANNELS = {channels: mode for mode, channels in _WIDE_MODES.items()}
+
 # Modes each output format holds without losing data or channels. WebP stores L and LA as RGB
 # and RGBA (the grey values survive); GIF keeps at most 256 colours, as its users expect.
 _FORMAT_MODES: dict[str, frozenset[str]] = {
-    "PNG": frozenset({"L", "LA", "RGB", "RGBA", "I;16"}),
+    "PNG": frozenset({"L", "LA", "RGB", "RGBA", "I;16", *_WIDE_MODES}),
     "JPEG": frozenset({"L", "RGB", "CMYK", "YCbCr"}),
     "WEBP": frozenset({"L", "LA", "RGB", "RGBA"}),
-    "TIFF": frozenset(_SAVE_MODES),
+    "TIFF": frozenset({*_SAVE_MODES, *_WIDE_MODES}),
     "GIF": frozenset({"L", "RGB", "RGBA"}),
 }
 
@@ -115,6 +145,11 @@ _UNKNOWN_FORMAT = (
     "cannot tell the output format from the name; use --format png|jpeg|webp|tiff|gif|npy"
 )
 _ICC_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "WEBP"})
+_EXIF_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "WEBP"})
+_DPI_FORMATS = frozenset({"PNG", "JPEG", "TIFF"})
+# Formats whose frames are an animation or pages, loaded as N; others (MPO, ICO …) load frame 0.
+_FRAME_FORMATS = frozenset({"GIF", "PNG", "WEBP", "TIFF"})
+_ANIMATION_FORMATS = frozenset({"GIF", "PNG", "WEBP"})
 
 # PNG zlib level. Measured on scikit-image's photos (astronaut, chelsea, coffee) with Pillow 13:
 # level 1 is ~2x faster than 4 but 5-16 % larger; level 6 (Pillow's default) is within 1-4 % of
@@ -122,9 +157,49 @@ _ICC_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "WEBP"})
 _PNG_COMPRESS_LEVEL = 4
 _DEFAULT_QUALITY = 90
 _NPY_MAGIC = b"\x93NUMPY"
-_ORIENTATION_TAG = 0x0112
 _INT_LITERAL = re.compile(r"[+-]?\d+\Z")
 _FIELD_SPLIT = re.compile(r"\s*,\s*|\s+")
+
+# EXIF / TIFF tags
+_ORIENTATION_TAG = 0x0112
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+_PIXEL_X_DIMENSION = 0xA002  # ExifImageWidth
+_PIXEL_Y_DIMENSION = 0xA003  # ExifImageHeight
+_BITS_PER_SAMPLE = 258
+# IFD0 tags that describe how a file stores its pixels, or repeat what is carried separately
+# (resolution, ICC profile): never copied from an input's EXIF to an output's.
+_STRUCTURAL_TAGS = frozenset(
+    {
+        254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 282, 283,
+        284, 296, 317, 320, 322, 323, 324, 325, 330, 338, 339, 340, 341, 347, 513, 514, 530,
+        531, 532, 700, 34377, 34675, 37724,
+    }
+)  # fmt: skip
+# A TIFF's IFD0 is its EXIF as Pillow reads it; only these descriptive tags (and the EXIF and
+# GPS sub-IFDs) are carried from it: Make, Model, Software, DateTime, Artist, HostComputer,
+# Copyright.
+_TIFF_DESCRIPTIVE_TAGS = frozenset({271, 272, 305, 306, 315, 316, 33432})
+
+# EXIF orientation -> the numpy view of an (H, W, C) array that displays it upright
+_ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: a[::-1].transpose(1, 0, 2),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: a[:, ::-1].transpose(1, 0, 2),
+}
+_PILLOW_ORIENT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass
@@ -138,19 +213,36 @@ class ImageInfo:
     format : str or None
         Pillow format name of the input, e.g. ``"PNG"``; None for arrays and matrices.
     mode : str or None
-        Pillow mode as loaded, e.g. ``"P"``; None for arrays and matrices.
+        Pillow mode as loaded (of frame 0), e.g. ``"P"``; ``"RGB;16"`` and the like for 16-bit
+        colour; None for arrays and matrices.
     save_mode : str or None
         Mode written back (see the module's table); None for arrays and matrices, whose
         image mode, if one is written, follows the result's dtype and channel count.
     dtype : str
         numpy dtype name of the loaded array, e.g. ``"uint8"``.
     frames : int
-        Number of frames (N) in the input; only frame 0 is loaded for now.
+        Number of frames in the input file. All of them are loaded (N = frames) unless one was
+        picked with ``load_image(..., frame=K)``; formats whose extra frames are no animation
+        (MPO, ICO) load frame 0.
     ndim : int
         Rank of the input: 4 for images, 2 for matrices, 2, 3 or 4 for .npy arrays. A .npy
         result is saved with this rank when its leading axes have length 1.
     icc_profile : bytes or None
         The input's ICC colour profile, written to outputs that hold one.
+    exif : bytes or None
+        EXIF to carry to the output: the input's, less the orientation tag when it was applied
+        and less tags about the input's storage.
+    dpi : (float, float) or None
+        Resolution (horizontal, vertical) in pixels per inch, of the array as loaded.
+    durations : tuple of float, or None
+        Display time of each loaded frame in milliseconds, when the input gives them.
+    loop : int or None
+        Animation loop count (0 = forever); None when the input has none.
+    size : (int, int) or None
+        (H, W) of the loaded array: :func:`save_image` divides the DPI by the input-to-output
+        size ratio unless given a ``scale``.
+    frame : int or None
+        The frame picked with ``load_image(..., frame=K)``.
     """
 
     kind: str
@@ -161,6 +253,12 @@ class ImageInfo:
     frames: int
     ndim: int = 4
     icc_profile: bytes | None = field(default=None, repr=False)
+    exif: bytes | None = field(default=None, repr=False)
+    dpi: tuple[float, float] | None = None
+    durations: tuple[float, ...] | None = None
+    loop: int | None = None
+    size: tuple[int, int] | None = None
+    frame: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,7 +266,11 @@ class ImageInfo:
 
 
 def load_image(
-    source: str | os.PathLike | BinaryIO, *, max_pixels: int | None = None
+    source: str | os.PathLike | BinaryIO,
+    *,
+    max_pixels: int | None = None,
+    frame: int | None = None,
+    auto_orient: bool = True,
 ) -> tuple[np.ndarray, ImageInfo]:
     """Load an image, a .npy array or a .csv/.txt matrix as an (N, C, H, W) array.
 
@@ -180,15 +282,21 @@ def load_image(
         else an image Pillow can open. A stream is an array if it starts with the .npy magic, an
         image if Pillow recognises it, else a matrix if it parses as one.
     max_pixels : int, optional
-        Largest width x height accepted; by default Pillow's ``Image.MAX_IMAGE_PIXELS``.
+        Largest width x height accepted, for the image and each of its frames; by default
+        Pillow's ``Image.MAX_IMAGE_PIXELS`` (None there means no limit).
+    frame : int, optional
+        Load only this frame (0 for the first) of an animation or multi-page file, or of the
+        N axis of a .npy array. By default every frame is loaded.
+    auto_orient : bool, default True
+        Apply the EXIF orientation, so the array looks as the image is displayed; the orientation
+        tag is then not carried to the output. False keeps the stored pixel order and the tag.
 
     Returns
     -------
     array : numpy.ndarray
-        (N, C, H, W). For an image, N = 1 (frame 0) and the array is a read-only view (a
-        transpose) of the (H, W, C) pixels Pillow decoded: copy it before writing into it. A
-        .npy array of rank 2 or 3 gains leading axes of length 1. A matrix is int64 when every
-        value is an integer literal, else float64.
+        (N, C, H, W). For an image the array is a read-only view (a transpose) of (N, H, W, C)
+        pixels: copy it before writing into it. A .npy array of rank 2 or 3 gains leading axes
+        of length 1. A matrix is int64 when every value is an integer literal, else float64.
     info : ImageInfo
         What was loaded, for :func:`save_image`.
 
@@ -196,7 +304,8 @@ def load_image(
     ------
     InputError
         For any file that cannot be used: missing, a folder, empty, not an image, truncated or
-        corrupt, larger than ``max_pixels``, or a .npy/.csv of the wrong shape or content.
+        corrupt, larger than ``max_pixels``, without the frame asked for, 16-bit colour without
+        the full-depth extra, or a .npy/.csv of the wrong shape or content.
 
     Examples
     --------
@@ -207,6 +316,9 @@ def load_image(
     """
     if max_pixels is not None and max_pixels < 1:
         raise ValueError(f"max_pixels must be at least 1, got {max_pixels}")
+    if frame is not None and frame < 0:
+        raise ValueError(f"frame must be at least 0, got {frame}")
+    options = _LoadOptions(max_pixels, frame, auto_orient)
     if hasattr(source, "read"):
         name = _stream_name(source, "<stdin>")
         try:
@@ -215,7 +327,7 @@ def load_image(
             raise InputError(name, _os_reason(exc)) from None
         if not data:
             raise InputError(name, "empty input")
-        return _load_bytes(data, name, max_pixels, ext=None)
+        return _load_bytes(data, name, options, ext=None)
 
     path = os.fsdecode(os.fspath(source))
     ext = os.path.splitext(path)[1].lower().lstrip(".")
@@ -236,46 +348,72 @@ def load_image(
             raise InputError(path, _os_reason(exc)) from None
         if not data:
             raise InputError(path, "empty file")
-        return _load_bytes(data, path, max_pixels, ext=ext)
+        return _load_bytes(data, path, options, ext=ext)
     if st.st_size == 0:
         raise InputError(path, "empty file")
     if ext == "npy":
-        return _load_npy(path, path)
+        return _pick_frame(*_load_npy(path, path), path, frame)
     if ext in ("csv", "txt"):
         try:
             with open(path, "rb") as stream:
                 data = stream.read()
         except OSError as exc:
             raise InputError(path, _os_reason(exc)) from None
-        return _load_matrix(data, path)
-    return _load_picture(path, path, max_pixels)
+        return _pick_frame(*_load_matrix(data, path), path, frame)
+    return _load_picture(path, path, options)
+
+
+@dataclass(frozen=True)
+class _LoadOptions:
+    max_pixels: int | None
+    frame: int | None
+    auto_orient: bool
 
 
 def _load_bytes(
-    data: bytes, name: str, max_pixels: int | None, ext: str | None
+    data: bytes, name: str, options: _LoadOptions, ext: str | None
 ) -> tuple[np.ndarray, ImageInfo]:
     if ext == "npy" or (ext is None and data.startswith(_NPY_MAGIC)):
-        return _load_npy(io.BytesIO(data), name)
+        return _pick_frame(*_load_npy(io.BytesIO(data), name), name, options.frame)
     if ext in ("csv", "txt"):
-        return _load_matrix(data, name)
+        return _pick_frame(*_load_matrix(data, name), name, options.frame)
     try:
-        return _load_picture(io.BytesIO(data), name, max_pixels)
+        return _load_picture(io.BytesIO(data), name, options)
     except InputError as exc:
         if ext is not None or exc.reason != "cannot identify image file":
             raise
         try:
-            return _load_matrix(data, name)
+            return _pick_frame(*_load_matrix(data, name), name, options.frame)
         except InputError:
             raise exc from None
 
 
-def _load_picture(
-    fp: str | BinaryIO, name: str, max_pixels: int | None
+def _pick_frame(
+    array: np.ndarray, info: ImageInfo, name: str, frame: int | None
 ) -> tuple[np.ndarray, ImageInfo]:
-    with _pillow_limit_off() as pillow_limit:
-        limit = pillow_limit if max_pixels is None else max_pixels
+    """Frame ``frame`` of a .npy array or matrix (its N axis), or all of it."""
+    if frame is None:
+        return array, info
+    _check_frame(name, frame, array.shape[0])
+    info.frame = frame
+    return array[frame : frame + 1], info
+
+
+def _check_frame(name: str, frame: int, count: int) -> None:
+    if frame >= count:
+        frames = "1 frame (0)" if count == 1 else f"{count} frames (0 to {count - 1})"
+        raise InputError(name, f"has no frame {frame}: it has {frames}")
+
+
+def _load_picture(
+    fp: str | io.BytesIO, name: str, options: _LoadOptions
+) -> tuple[np.ndarray, ImageInfo]:
+    limit = Image.MAX_IMAGE_PIXELS if options.max_pixels is None else options.max_pixels
+    with _pixel_limit(limit):
         try:
             img_file = Image.open(fp)
+        except _OverLimit as exc:
+            raise InputError(name, str(exc)) from None
         except UnidentifiedImageError:
             raise InputError(name, "cannot identify image file") from None
         except MemoryError:
@@ -288,44 +426,225 @@ def _load_picture(
         with img_file:
             width, height = img_file.size
             if limit is not None and width * height > limit:
-                raise InputError(
-                    name,
-                    f"image has {width * height} pixels, more than the limit of {limit}; "
-                    "raise it with --max-pixels",
-                )
+                raise InputError(name, str(_OverLimit(width * height, limit)))
             try:
-                img_file.load()
-                array, save_mode = _pixels(_apply_orientation(img_file), name)
-                frames = getattr(img_file, "n_frames", 1)  # after the pixels: it seeks
-            except MemoryError:
+                return _decode(img_file, fp, name, options)
+            except (MemoryError, InputError):
                 raise
-            except InputError:
-                raise
+            except _OverLimit as exc:  # a frame larger than the canvas
+                raise InputError(name, str(exc)) from None
             except Exception as exc:
                 raise InputError(name, f"truncated or corrupt image data: {exc}") from None
-            info = ImageInfo(
-                kind="image",
-                format=img_file.format,
-                mode=img_file.mode,
-                save_mode=save_mode,
-                dtype=array.dtype.name,
-                frames=frames,
-                ndim=4,
-                icc_profile=img_file.info.get("icc_profile") or None,
+
+
+def _decode(
+    img_file: Image.Image, fp: str | io.BytesIO, name: str, options: _LoadOptions
+) -> tuple[np.ndarray, ImageInfo]:
+    """Every frame asked for, and what was loaded; ``img_file`` is open and on frame 0."""
+    count = getattr(img_file, "n_frames", 1)
+    if options.frame is not None:
+        _check_frame(name, options.frame, count)
+        indices: Sequence[int] = [options.frame]
+    elif img_file.format in _FRAME_FORMATS:
+        indices = range(count)
+    else:
+        indices = [0]
+    mode = img_file.mode
+    wide = _wide_colour(img_file)
+    if wide is not None:
+        if img_file.format == "PNG" and count > 1:
+            raise InputError(
+                name, "cannot read a 16-bit colour animated PNG; write its frames as 16-bit TIFF"
             )
+        meta = _Metadata.of(img_file, options.auto_orient, decoded=False)
+        hwc_frames = _read_wide(fp, name, wide, indices)
+        array, save_mode = _stack_frames(name, hwc_frames, meta.orientation, len(indices))
+        mode = save_mode
+        durations = None
+    else:
+        meta = None
+        durations_seen: list[Any] = []
+
+        def frames() -> Iterator[tuple[np.ndarray, str]]:
+            nonlocal meta
+            for index in indices:
+                if index != img_file.tell():
+                    img_file.seek(index)
+                img_file.load()
+                if meta is None:
+                    meta = _Metadata.of(img_file, options.auto_orient)
+                durations_seen.append(img_file.info.get("duration"))
+                img = img_file
+                if meta.orientation in _PILLOW_ORIENT:
+                    img = img_file.transpose(_PILLOW_ORIENT[meta.orientation])
+                yield _pixels(img, name)
+
+        array, save_mode = _stack_frames(name, frames(), None, len(indices))
+        assert meta is not None
+        durations = _durations(durations_seen, img_file.format)
+    info = ImageInfo(
+        kind="image",
+        format=img_file.format,
+        mode=mode,
+        save_mode=save_mode,
+        dtype=array.dtype.name,
+        frames=count,
+        ndim=4,
+        icc_profile=meta.icc_profile,
+        exif=meta.exif,
+        dpi=meta.dpi,
+        durations=durations,
+        loop=meta.loop,
+        size=(array.shape[2], array.shape[3]),
+        frame=options.frame,
+    )
     return array, info
 
 
-def _apply_orientation(img: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation tag; the image itself (no copy) when it is absent or 1."""
-    orientation = img.getexif().get(_ORIENTATION_TAG, 1)
-    if orientation not in (2, 3, 4, 5, 6, 7, 8):
-        return img
-    return ImageOps.exif_transpose(img)
+def _durations(seen: list[Any], fmt: str | None) -> tuple[float, ...] | None:
+    if fmt not in _ANIMATION_FORMATS or not seen:
+        return None
+    if any(not isinstance(d, int | float) or isinstance(d, bool) for d in seen):
+        return None
+    return tuple(seen)
+
+
+@dataclass(frozen=True)
+class _Metadata:
+    """What an image file says besides its pixels, read once from its first loaded frame."""
+
+    orientation: int
+    icc_profile: bytes | None
+    exif: bytes | None
+    dpi: tuple[float, float] | None
+    loop: int | None
+
+    @classmethod
+    def of(cls, img: Image.Image, auto_orient: bool, decoded: bool = True) -> _Metadata:
+        """``decoded`` False: read no pixel data for it (a PNG's EXIF after its pixels is lost)."""
+        exif = Image.Exif()
+        try:
+            if decoded or img.format != "PNG":
+                exif = img.getexif()
+            elif "exif" in img.info:
+                exif.load(img.info["exif"])
+        except Exception:  # unreadable EXIF is dropped, not fatal
+            exif = Image.Exif()
+        orientation = exif.get(_ORIENTATION_TAG, 1) if auto_orient else 1
+        if orientation not in _ORIENT:
+            orientation = 1
+        dpi = _dpi(img.info.get("dpi"))
+        if dpi is not None and orientation >= 5:  # the axes swap
+            dpi = (dpi[1], dpi[0])
+        loop = img.info.get("loop")
+        return cls(
+            orientation=orientation,
+            icc_profile=img.info.get("icc_profile") or None,
+            exif=_carried_exif(exif, img.format, keep_orientation=not auto_orient),
+            dpi=dpi,
+            loop=loop if isinstance(loop, int) and img.format in _ANIMATION_FORMATS else None,
+        )
+
+
+def _dpi(value: object) -> tuple[float, float] | None:
+    try:
+        x, y = (float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if x > 0 and y > 0 and np.isfinite([x, y]).all() else None
+
+
+def _carried_exif(exif: Image.Exif, fmt: str | None, keep_orientation: bool) -> bytes | None:
+    """The EXIF to write to outputs: no storage tags, no orientation unless ``keep_orientation``.
+
+    Unreadable or unwritable EXIF is dropped: it must not cost the user the image.
+    """
+    try:
+        for pointer in (_EXIF_IFD, _GPS_IFD):
+            if pointer in exif:
+                exif.get_ifd(pointer)  # read the sub-IFD now; tobytes() writes it back
+        for tag in list(exif):
+            if tag in (_EXIF_IFD, _GPS_IFD):
+                continue
+            if tag == _ORIENTATION_TAG:
+                keep = keep_orientation
+            elif fmt == "TIFF":
+                keep = tag in _TIFF_DESCRIPTIVE_TAGS
+            else:
+                keep = tag not in _STRUCTURAL_TAGS
+            if not keep:
+                del exif[tag]
+        if len(exif) == 0:
+            return None
+        return exif.tobytes()
+    except Exception:
+        return None
+
+
+def _wide_colour(img: Image.Image) -> str | None:
+    """ "PNG" or "TIFF" when the file holds colour at more than 8 bits, which Pillow reduces."""
+    if img.mode not in ("RGB", "RGBA", "LA"):
+        return None
+    if img.format == "PNG":
+        args = img.tile[0].args if img.tile else None
+        rawmode = args if isinstance(args, str) else None
+        return "PNG" if rawmode is not None and ";16" in rawmode else None
+    if img.format == "TIFF":
+        bits = getattr(img, "tag_v2", {}).get(_BITS_PER_SAMPLE)
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        return "TIFF" if any(isinstance(b, int) and b > 8 for b in bits) else None
+    return None
+
+
+def _full_depth_module(
+    module: str, what: str, error: type[InputError | OutputError], name: str
+) -> Any:
+    """Import imagecodecs or tifffile, or raise ``error`` naming the extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise error(name, f"{what} needs the full-depth extra: {FULL_DEPTH_INSTALL}") from None
+
+
+def _read_wide(
+    fp: str | io.BytesIO, name: str, fmt: str, indices: Sequence[int]
+) -> Iterator[tuple[np.ndarray, str]]:
+    """16-bit colour frames as (H, W, C) uint16 arrays, read by the full-depth extra."""
+    if fmt == "PNG":
+        imagecodecs = _full_depth_module("imagecodecs", "16-bit colour PNG", InputError, name)
+        if isinstance(fp, str):
+            with open(fp, "rb") as stream:
+                data = stream.read()
+        else:
+            data = fp.getvalue()
+        pages: Iterator[np.ndarray] = iter([imagecodecs.png_decode(data)])
+    else:
+        tifffile = _full_depth_module("tifffile", "16-bit colour TIFF", InputError, name)
+
+        def tiff_pages() -> Iterator[np.ndarray]:
+            if not isinstance(fp, str):
+                fp.seek(0)
+            with tifffile.TiffFile(fp) as tif:
+                for index in indices:
+                    page = tif.pages[index]
+                    values = page.asarray()
+                    if page.axes == "SYX":  # planar storage
+                        values = values.transpose(1, 2, 0)
+                    elif page.axes != "YXS":
+                        raise InputError(name, f"unsupported TIFF layout {page.axes}")
+                    yield values
+
+        pages = tiff_pages()
+    for values in pages:
+        if values.ndim != 3 or values.shape[2] not in _WIDE_BY_CHANNELS:
+            raise InputError(name, f"unsupported 16-bit image of shape {values.shape}")
+        if values.dtype != np.uint16:
+            raise InputError(name, f"unsupported 16-bit image of {values.dtype} samples")
+        yield values, _WIDE_BY_CHANNELS[values.shape[2]]
 
 
 def _pixels(img: Image.Image, name: str) -> tuple[np.ndarray, str]:
-    """(1, C, H, W) read-only view of the image's pixels, and the mode to write back."""
+    """(H, W, C) read-only view of the image's pixels, and the mode to write back."""
     mode = img.mode
     if mode == "P":
         convert, dtype, save_mode = ("RGBA", "u1", "RGBA")
@@ -350,11 +669,74 @@ def _pixels(img: Image.Image, name: str) -> tuple[np.ndarray, str]:
     if not hwc.dtype.isnative:
         hwc = hwc.astype(hwc.dtype.newbyteorder("="))
         hwc.flags.writeable = False
-    if channels == 1:
-        array = hwc.reshape(1, 1, height, width)
-    else:
-        array = hwc.reshape(1, height, width, channels).transpose(0, 3, 1, 2)
-    return array, save_mode
+    return hwc.reshape(height, width, channels), save_mode
+
+
+# The modes of frames that can be stacked by widening: (has colour, has alpha).
+_FAMILY = {"L": (False, False), "LA": (False, True), "RGB": (True, False), "RGBA": (True, True)}
+_FAMILY_MODE = {value: mode for mode, value in _FAMILY.items()}
+
+
+def _stack_frames(
+    name: str, frames: Iterator[tuple[np.ndarray, str]], orientation: int | None, count: int
+) -> tuple[np.ndarray, str]:
+    """One read-only (N, C, H, W) view of the frames' pixels, and their common save mode.
+
+    A single frame stays a view of its decoded bytes; several are copied into one (N, H, W, C)
+    buffer. Frames of a GIF may differ in mode (a palette first, RGB or RGBA after): greys
+    widen to colour and alpha is added (opaque) so that every frame has the widest mode.
+    """
+    buffer: np.ndarray | None = None
+    mode = ""
+    for index, (hwc, frame_mode) in enumerate(frames):
+        if orientation in _ORIENT:
+            hwc = _ORIENT[orientation](hwc)
+        if buffer is None:
+            mode = frame_mode
+            if count == 1:
+                buffer = hwc.reshape(1, *hwc.shape)
+                break
+            buffer = np.empty((count, *hwc.shape), hwc.dtype)
+        elif hwc.shape[:2] != buffer.shape[1:3]:
+            raise InputError(
+                name,
+                f"frame {index} is {hwc.shape[1]}x{hwc.shape[0]}, frame 0 "
+                f"{buffer.shape[2]}x{buffer.shape[1]}; pick one with --frame K",
+            )
+        elif frame_mode != mode:
+            if frame_mode not in _FAMILY or mode not in _FAMILY:
+                raise InputError(
+                    name,
+                    f"frame {index} is {frame_mode}, frame 0 {mode}; pick one with --frame K",
+                )
+            (colour, alpha), (frame_colour, frame_alpha) = _FAMILY[mode], _FAMILY[frame_mode]
+            joined = _FAMILY_MODE[(colour or frame_colour, alpha or frame_alpha)]
+            if joined != mode:
+                wider = np.empty((count, *hwc.shape[:2], _SAVE_MODES[joined][0]), hwc.dtype)
+                _widen(buffer[:index], mode, wider[:index], joined)
+                buffer, mode = wider, joined
+            if frame_mode != mode:
+                _widen(hwc, frame_mode, buffer[index], mode)
+                continue
+        buffer[index] = hwc
+    assert buffer is not None
+    if not buffer.flags.c_contiguous:  # an oriented view of one frame
+        buffer = np.ascontiguousarray(buffer)
+    buffer.flags.writeable = False
+    if buffer.shape[3] == 1:
+        return buffer.reshape(buffer.shape[0], 1, *buffer.shape[1:3]), mode
+    return buffer.transpose(0, 3, 1, 2), mode
+
+
+def _widen(source: np.ndarray, source_mode: str, target: np.ndarray, target_mode: str) -> None:
+    """Write L/LA/RGB pixels into a wider L/LA/RGB/RGBA buffer (grey to colour, opaque alpha)."""
+    colour, alpha = _FAMILY[source_mode]
+    target_alpha = _FAMILY[target_mode][1]
+    values = source[..., :-1] if alpha else source
+    colours = target.shape[-1] - (1 if target_alpha else 0)
+    target[..., :colours] = values  # a grey channel broadcasts over R, G and B
+    if target_alpha:
+        target[..., -1] = source[..., -1] if alpha else np.iinfo(target.dtype).max
 
 
 def _load_npy(fp: str | BinaryIO, name: str) -> tuple[np.ndarray, ImageInfo]:
@@ -455,32 +837,51 @@ def _is_number(token: str) -> bool:
     return True
 
 
-# Pillow's decompression-bomb guard reads the global Image.MAX_IMAGE_PIXELS, warns above it and
-# raises above twice it, during open and again in some plugins' load or seek. poolcli applies its
-# own limit (one InputError, never a warning) and must be able to raise it past Pillow's, so the
-# global is set to None while any load is in flight and restored when the last one ends.
-_limit_lock = threading.Lock()
-_limit_users = 0
-_limit_saved: int | None = None
+# Pixel limit. Pillow's decompression-bomb guard reads the global Image.MAX_IMAGE_PIXELS, warns
+# above it and raises above twice it, in Image.open and again where some plugins load or seek
+# (a GIF frame larger than its canvas, a TIFF tile). poolcli applies its own limit instead, as one
+# InputError and never a warning, and may raise it past Pillow's. Rather than change the global
+# (which every thread and every other user of Pillow in the process reads), Pillow's check
+# function is wrapped once: inside a poolcli load (a thread-local flag) it applies that load's
+# limit; everywhere else it is Pillow's own check, unchanged.
+
+
+class _OverLimit(Exception):
+    def __init__(self, pixels: int, limit: int) -> None:
+        super().__init__(
+            f"image has {pixels} pixels, more than the limit of {limit}; raise it with --max-pixels"
+        )
+
+
+_load_limit = threading.local()
+_pillow_bomb_check = getattr(Image, "_decompression_bomb_check", None)
+
+
+def _bomb_check(size: tuple[int, int], *args: Any, **kwargs: Any) -> None:
+    if not getattr(_load_limit, "active", False):
+        assert _pillow_bomb_check is not None
+        return _pillow_bomb_check(size, *args, **kwargs)
+    limit = _load_limit.value
+    pixels = max(1, size[0]) * max(1, size[1])
+    if limit is not None and pixels > limit:
+        raise _OverLimit(pixels, limit)
+    return None
+
+
+if _pillow_bomb_check is not None:
+    _bomb_check.__wrapped__ = _pillow_bomb_check  # type: ignore[attr-defined]
+    Image._decompression_bomb_check = _bomb_check
 
 
 @contextlib.contextmanager
-def _pillow_limit_off() -> Iterator[int | None]:
-    """Disable Pillow's global pixel limit for the duration; yield the limit it had."""
-    global _limit_users, _limit_saved
-    with _limit_lock:
-        if _limit_users == 0:
-            _limit_saved = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None
-        _limit_users += 1
-        saved = _limit_saved
+def _pixel_limit(limit: int | None) -> Iterator[None]:
+    """Apply ``limit`` (None: no limit) to Pillow's size checks in this thread for the duration."""
+    saved = (getattr(_load_limit, "active", False), getattr(_load_limit, "value", None))
+    _load_limit.active, _load_limit.value = True, limit
     try:
-        yield saved
+        yield
     finally:
-        with _limit_lock:
-            _limit_users -= 1
-            if _limit_users == 0:
-                Image.MAX_IMAGE_PIXELS = _limit_saved
+        _load_limit.active, _load_limit.value = saved
 
 
 # ---------------------------------------------------------------------------------------------
@@ -542,6 +943,8 @@ def save_image(
     *,
     format: str | None = None,
     quality: int | None = None,
+    strip: bool = False,
+    scale: tuple[float, float] | None = None,
 ) -> None:
     """Write an (N, C, H, W) array as an image, a .npy array or a .csv matrix.
 
@@ -553,29 +956,38 @@ def save_image(
         nothing behind. A stream receives the bytes only once they are fully encoded.
     array : numpy.ndarray
         (N, C, H, W), any dtype and memory layout (a transposed view costs no extra copy).
+        N > 1 frames are written as an animation (GIF, WebP, PNG) or pages (TIFF), with the
+        input's frame durations and loop count.
     info : ImageInfo
-        From :func:`load_image`: the mode written back (``info.save_mode``), the ICC profile,
+        From :func:`load_image`: the mode written back (``info.save_mode``), the metadata,
         and for .npy the rank to write. Without a save mode (an array or matrix input written
         as an image), C = 1 is L for uint8, I;16 for uint16, I for other integers and F for
-        floats; C = 2, 3, 4 are LA, RGB, RGBA (uint8).
+        floats; C = 2, 3, 4 are LA, RGB, RGBA (uint8), or 16-bit colour for uint16.
     format : str, optional
         png, jpeg, webp, tiff, gif, npy or csv; by default from the extension of ``target``.
         Required for a stream.
     quality : int, optional
         JPEG and WebP quality, 1 to 100 (default 90). JPEG uses 4:4:4 chroma at 90 and above.
+    strip : bool, default False
+        Write no metadata: no ICC profile, EXIF or resolution.
+    scale : (float, float), optional
+        How many input pixels one output pixel spans, (vertical, horizontal): the pooling
+        stride. The resolution (DPI) is divided by it so the physical size stays the same. By
+        default the ratio of ``info.size`` to the array's size.
 
     Raises
     ------
     OutputError
-        When the format cannot be told, cannot hold the mode (e.g. RGBA as JPEG) or the frame
-        count, the folder is missing or not writable, or the write fails.
+        When the format cannot be told, cannot hold the mode (e.g. RGBA as JPEG) or the frames,
+        16-bit colour is written without the full-depth extra, the folder is missing or not
+        writable, or the write fails.
 
     Notes
     -----
     Float values written to an integer mode are rounded half up, ``floor(v + 0.5)``, and clipped
     to the dtype's range (NaN becomes 0); other integer dtypes are clipped. A bool array is
     written as 0/255 in 8-bit modes. CSV writes integers without ".0" and floats in their
-    shortest exact form.
+    shortest exact form. EXIF is not written to 16-bit colour TIFF.
 
     Examples
     --------
@@ -597,13 +1009,15 @@ def save_image(
     """
     if quality is not None and not 1 <= quality <= 100:
         raise ValueError(f"quality must be between 1 and 100, got {quality}")
+    if scale is not None and not all(s > 0 for s in scale):
+        raise ValueError(f"scale must be positive, got {scale}")
     is_stream = hasattr(target, "write")
     name = _stream_name(target, "<stdout>") if is_stream else os.fsdecode(os.fspath(target))
     fmt = image_format_for(name, format)
     array = np.asarray(array)
     if array.ndim != 4:
         raise ValueError(f"array must have 4 dimensions (N, C, H, W), got shape {array.shape}")
-    encode = _encoder(name, fmt, array, info, quality)
+    encode = _encoder(name, fmt, array, info, _SaveOptions(quality, strip, scale))
 
     if is_stream:
         buffer = io.BytesIO()
@@ -619,8 +1033,15 @@ def save_image(
     _write_atomically(name, encode)
 
 
+@dataclass(frozen=True)
+class _SaveOptions:
+    quality: int | None
+    strip: bool
+    scale: tuple[float, float] | None
+
+
 def _encoder(
-    name: str, fmt: str, array: np.ndarray, info: ImageInfo, quality: int | None
+    name: str, fmt: str, array: np.ndarray, info: ImageInfo, options: _SaveOptions
 ) -> Callable[[BinaryIO, str], None]:
     """Check that ``fmt`` can hold ``array``; return a function that encodes it to a file."""
     if fmt == "NPY":
@@ -646,27 +1067,52 @@ def _encoder(
         return encode_csv
 
     frames, channels = array.shape[:2]
-    if frames != 1:
-        raise OutputError(name, f"cannot write {frames} frames to {fmt} yet; write .npy")
+    if frames > 1 and fmt == "JPEG":
+        raise OutputError(
+            name,
+            f"JPEG holds one frame, not {frames}; pick one with --frame K or write a format "
+            "that holds frames (.gif, .webp, .png, .tiff)",
+        )
     mode = info.save_mode
-    if mode not in _SAVE_MODES or _SAVE_MODES[mode][0] != channels:
+    if mode in _WIDE_MODES:
+        if _WIDE_MODES[mode] != channels:
+            mode = _mode_for_array(name, array)
+    elif mode not in _SAVE_MODES or _SAVE_MODES[mode][0] != channels:
         mode = _mode_for_array(name, array)
     if mode not in _FORMAT_MODES[fmt]:
         raise OutputError(name, f"{fmt} cannot hold {mode} images; write {_suggest(mode, fmt)}")
+    meta = _output_metadata(fmt, mode, array, info, options)
+    if mode in _WIDE_MODES:
+        return _wide_encoder(name, fmt, mode, array, meta)
+
     params: dict[str, object] = {}
     if fmt == "PNG":
         params["compress_level"] = _PNG_COMPRESS_LEVEL
     elif fmt in ("JPEG", "WEBP"):
-        params["quality"] = _DEFAULT_QUALITY if quality is None else quality
+        params["quality"] = _DEFAULT_QUALITY if options.quality is None else options.quality
         if fmt == "JPEG" and params["quality"] >= 90:
             params["subsampling"] = 0  # 4:4:4
-    if info.icc_profile and fmt in _ICC_FORMATS and mode == info.save_mode:
-        params["icc_profile"] = info.icc_profile
+    if meta.icc_profile is not None:
+        params["icc_profile"] = meta.icc_profile
+    if meta.exif is not None:
+        params["exif"] = meta.exif
+    if meta.dpi is not None:
+        params["dpi"] = meta.dpi
+    if frames > 1 and fmt != "TIFF":
+        if info.durations is not None and len(info.durations) == frames:
+            params["duration"] = list(info.durations)
+        if info.loop is not None:
+            params["loop"] = info.loop
+        if fmt == "GIF" and mode == "RGBA":
+            params["disposal"] = 2  # clear to transparent before each frame
 
     def encode_image(stream: BinaryIO, path: str) -> None:
-        img = _to_pillow(array[0], mode)
+        images = [_to_pillow(array[index], mode) for index in range(frames)]
+        if frames > 1:
+            params["save_all"] = True
+            params["append_images"] = images[1:]
         try:
-            img.save(stream, format=fmt, **params)
+            images[0].save(stream, format=fmt, **params)
         except OSError as exc:
             if exc.errno:
                 raise
@@ -675,6 +1121,113 @@ def _encoder(
             raise OutputError(path, f"cannot write {fmt}: {exc}") from None
 
     return encode_image
+
+
+@dataclass(frozen=True)
+class _OutputMetadata:
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    dpi: tuple[float, float] | None = None
+
+
+def _output_metadata(
+    fmt: str, mode: str, array: np.ndarray, info: ImageInfo, options: _SaveOptions
+) -> _OutputMetadata:
+    """The ICC profile, EXIF and DPI to write, or none of them for ``strip``."""
+    if options.strip:
+        return _OutputMetadata()
+    height, width = array.shape[2:]
+    icc = None
+    if info.icc_profile and fmt in _ICC_FORMATS and mode == info.save_mode:
+        icc = info.icc_profile
+    exif = None
+    if info.exif and fmt in _EXIF_FORMATS:
+        exif = _updated_exif(info.exif, width, height)
+    dpi = None
+    if info.dpi is not None and fmt in _DPI_FORMATS:
+        if options.scale is not None:
+            scale_y, scale_x = options.scale
+        elif info.size is not None:
+            scale_y, scale_x = info.size[0] / height, info.size[1] / width
+        else:
+            scale_y = scale_x = 1.0
+        dpi = (info.dpi[0] / scale_x, info.dpi[1] / scale_y)
+    return _OutputMetadata(icc, exif, dpi)
+
+
+def _updated_exif(data: bytes, width: int, height: int) -> bytes | None:
+    """EXIF ``data`` with its pixel dimensions (where given) set to ``width`` x ``height``."""
+    try:
+        exif = Image.Exif()
+        exif.load(data)
+        if _EXIF_IFD in exif:
+            ifd = exif.get_ifd(_EXIF_IFD)
+            for tag, value in ((_PIXEL_X_DIMENSION, width), (_PIXEL_Y_DIMENSION, height)):
+                if tag in ifd:
+                    ifd[tag] = value
+        return exif.tobytes()
+    except Exception:  # EXIF that cannot be rewritten is dropped, not fatal
+        return None
+
+
+def _wide_encoder(
+    name: str, fmt: str, mode: str, array: np.ndarray, meta: _OutputMetadata
+) -> Callable[[BinaryIO, str], None]:
+    """Encode 16-bit colour with the full-depth extra: imagecodecs for PNG, tifffile for TIFF."""
+    frames = array.shape[0]
+    if fmt == "PNG":
+        if frames > 1:
+            raise OutputError(name, "cannot write 16-bit colour frames to PNG; write .tiff")
+        imagecodecs = _full_depth_module("imagecodecs", "16-bit colour PNG", OutputError, name)
+
+        def encode_png(stream: BinaryIO, _path: str) -> None:
+            hwc = _convert(array[0].transpose(1, 2, 0), np.dtype(np.uint16))
+            data = imagecodecs.png_encode(hwc, level=_PNG_COMPRESS_LEVEL)
+            stream.write(_with_png_chunks(bytes(data), meta))
+
+        return encode_png
+
+    tifffile = _full_depth_module("tifffile", "16-bit colour TIFF", OutputError, name)
+    alpha = mode in ("LA;16", "RGBA;16")
+    params: dict[str, object] = {
+        "photometric": "minisblack" if mode == "LA;16" else "rgb",
+        "planarconfig": "contig",
+        "metadata": None,
+    }
+    if alpha:
+        params["extrasamples"] = ("unassalpha",)
+    if meta.icc_profile is not None:
+        params["iccprofile"] = meta.icc_profile
+    if meta.dpi is not None:
+        params["resolution"] = meta.dpi
+        params["resolutionunit"] = "INCH"
+
+    def encode_tiff(stream: BinaryIO, _path: str) -> None:
+        with tifffile.TiffWriter(stream) as tiff:
+            for index in range(frames):
+                hwc = _convert(array[index].transpose(1, 2, 0), np.dtype(np.uint16))
+                tiff.write(hwc, **params)
+
+    return encode_tiff
+
+
+def _with_png_chunks(png: bytes, meta: _OutputMetadata) -> bytes:
+    """``png`` with iCCP, pHYs and eXIf chunks added after its IHDR chunk."""
+    chunks = []
+    if meta.icc_profile is not None:
+        chunks.append(_png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(meta.icc_profile)))
+    if meta.dpi is not None:
+        per_metre = (round(meta.dpi[0] / 0.0254), round(meta.dpi[1] / 0.0254))
+        chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", *per_metre, 1)))
+    if meta.exif is not None:
+        exif = meta.exif[6:] if meta.exif.startswith(b"Exif\0\0") else meta.exif
+        chunks.append(_png_chunk(b"eXIf", exif))
+    end_of_ihdr = 8 + 8 + 13 + 4  # signature, then IHDR's length and type, data and CRC
+    return png[:end_of_ihdr] + b"".join(chunks) + png[end_of_ihdr:]
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _mode_for_array(name: str, array: np.ndarray) -> str:
@@ -689,6 +1242,8 @@ def _mode_for_array(name: str, array: np.ndarray) -> str:
         if kind in "iu" and array.dtype != np.uint8:
             return "I"
         return "L"
+    if array.dtype == np.uint16 and channels in _WIDE_BY_CHANNELS:
+        return _WIDE_BY_CHANNELS[channels]
     modes = {2: "LA", 3: "RGB", 4: "RGBA"}
     if channels not in modes:
         raise OutputError(name, f"an image cannot hold {channels} channels; write .npy")

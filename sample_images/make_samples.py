@@ -107,6 +107,33 @@ def animated_gif() -> None:
     )
 
 
+def animated_png() -> None:
+    """24x16 APNG (RGBA), three frames of 100, 200 and 300 ms: a red square with a half-transparent
+    shadow moving right over a transparent background; loops forever."""
+    frames = []
+    for step in range(3):
+        rgba = np.zeros((16, 24, 4), dtype=np.uint8)
+        left = 2 + 6 * step
+        rgba[6:12, left + 2 : left + 8] = (0, 0, 0, 128)  # the shadow, down and right
+        rgba[4:10, left : left + 6] = (230, 25, 75, 255)
+        frames.append(Image.fromarray(rgba))
+    frames[0].save(
+        HERE / "animated.png", save_all=True, append_images=frames[1:], duration=[100, 200, 300]
+    )
+
+
+def rgb16() -> None:
+    """64x48 16-bit RGB PNG: red rises left to right, green top to bottom, blue is 1000.
+
+    Written with imagecodecs (the full-depth extra): Pillow cannot write 16-bit colour.
+    """
+    import imagecodecs  # only for this sample
+
+    y, x = np.mgrid[0:48, 0:64]
+    rgb = np.stack([x * 1040, y * 1394, np.full_like(x, 1000)], axis=-1).astype(np.uint16)
+    (HERE / "rgb16.png").write_bytes(imagecodecs.png_encode(rgb, level=9))
+
+
 def exif_rotated() -> None:
     """A JPEG stored 48 wide and 32 high whose EXIF orientation (6) shows it 32 x 48."""
     y, x = np.mgrid[0:32, 0:48]
@@ -142,6 +169,8 @@ def main() -> None:
     gray16()
     palettes()
     animated_gif()
+    animated_png()
+    rgb16()
     exif_rotated()
     if args.photos:
         photos()

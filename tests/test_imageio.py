@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -349,11 +350,14 @@ class TestFormats:
         assert str(caught.value) == f"{target}: {message}"
         assert list(tmp_path.iterdir()) == []
 
-    def test_several_frames_to_an_image_format(self, tmp_path):
-        target = tmp_path / "out.png"
+    def test_several_frames_to_jpeg(self, tmp_path):
+        target = tmp_path / "out.jpg"
         with pytest.raises(OutputError) as caught:
             save_image(target, u8(2, 3, 4, 4), _info("RGB"))
-        assert str(caught.value) == f"{target}: cannot write 2 frames to PNG yet; write .npy"
+        assert str(caught.value) == (
+            f"{target}: JPEG holds one frame, not 2; pick one with --frame K or write a format "
+            "that holds frames (.gif, .webp, .png, .tiff)"
+        )
         assert list(tmp_path.iterdir()) == []
 
     @pytest.mark.parametrize(
@@ -949,7 +953,9 @@ SAMPLE_CASES = [
     ("gray16.png", (1, 1, 48, 64), "uint16", "I;16", "I;16", 1),
     ("palette.png", (1, 3, 32, 48), "uint8", "P", "RGB", 1),
     ("palette-transparent.png", (1, 4, 32, 48), "uint8", "P", "RGBA", 1),
-    ("animated.gif", (1, 4, 16, 16), "uint8", "P", "RGBA", 3),
+    ("animated.gif", (3, 4, 16, 16), "uint8", "P", "RGBA", 3),
+    ("animated.png", (3, 4, 16, 24), "uint8", "RGBA", "RGBA", 3),
+    ("rgb16.png", (1, 3, 48, 64), "uint16", "RGB;16", "RGB;16", 1),
     ("exif-rotated.jpg", (1, 3, 48, 32), "uint8", "RGB", "RGB", 1),
 ]
 
@@ -999,3 +1005,570 @@ class TestSamples:
         x, _ = load_image(SAMPLES / "exif-rotated.jpg")
         assert x[0, 0, :24].mean() > 200 and x[0, 2, :24].mean() < 50
         assert x[0, 2, 24:].mean() > 200 and x[0, 0, 24:].mean() < 50
+
+    def test_animated_png_keeps_its_durations(self):
+        x, info = load_image(SAMPLES / "animated.png")
+        assert (info.durations, info.loop) == ((100.0, 200.0, 300.0), 0)
+        square = [x[k, :, 4, 2 + 6 * k] for k in range(3)]  # the top-left corner of each frame
+        np.testing.assert_array_equal(square, [[230, 25, 75, 255]] * 3)
+
+    def test_rgb16_is_read_at_full_depth(self):
+        pytest.importorskip("imagecodecs")
+        x, _ = load_image(SAMPLES / "rgb16.png")
+        assert (x[0, 0, 0, 63], x[0, 1, 47, 0], x[0, 2, 10, 10]) == (65520, 65518, 1000)
+
+
+# ---------------------------------------------------------------------------------------------
+# Frames
+
+
+def gif_frames(durations: list[int]) -> tuple[list[Image.Image], np.ndarray]:
+    """Palette frames of a square moving right, index 0 transparent; and their RGBA pixels."""
+    frames, rgba = [], []
+    palette = np.array([(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)], dtype=np.uint8)
+    for step in range(len(durations)):
+        index = np.zeros((12, 16), dtype=np.uint8)
+        index[3:9, 2 + 3 * step : 8 + 3 * step] = 1 + step % 3
+        frame = pil("P", index)
+        frame.putpalette(palette.ravel().tolist())
+        frames.append(frame)
+        alpha = np.where(index == 0, 0, 255).astype(np.uint8)
+        colour = np.where(index[..., None] == 0, 0, palette[index])
+        rgba.append(np.dstack([colour, alpha]))
+    return frames, np.stack(rgba).transpose(0, 3, 1, 2)
+
+
+class TestFrames:
+    def test_animated_gif_loads_every_frame_with_durations_and_loop(self, tmp_path):
+        frames, expected = gif_frames([100, 250, 400])
+        frames[0].save(
+            tmp_path / "a.gif",
+            save_all=True,
+            append_images=frames[1:],
+            duration=[100, 250, 400],
+            loop=2,
+            transparency=0,
+            disposal=2,
+        )
+        x, info = load_image(tmp_path / "a.gif")
+        assert x.shape == (3, 4, 12, 16)
+        np.testing.assert_array_equal(x, expected)
+        assert (info.frames, info.durations, info.loop) == (3, (100, 250, 400), 2)
+        assert (info.mode, info.save_mode) == ("P", "RGBA")
+
+        save_image(tmp_path / "out.gif", x, info)
+        y, back = load_image(tmp_path / "out.gif")
+        np.testing.assert_array_equal(y, expected)
+        assert (back.frames, back.durations, back.loop) == (3, (100, 250, 400), 2)
+
+    def test_gif_without_loop_extension_plays_once(self, tmp_path):
+        frames, _ = gif_frames([100, 100])
+        frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100)
+        x, info = load_image(tmp_path / "a.gif")
+        assert info.loop is None
+        save_image(tmp_path / "out.gif", x, info)
+        with Image.open(tmp_path / "out.gif") as img:
+            assert "loop" not in img.info and img.n_frames == 2
+
+    def test_gif_transparency_index_is_alpha(self, tmp_path):
+        frames, expected = gif_frames([100])
+        frames[0].save(tmp_path / "t.gif", transparency=0)
+        x, info = load_image(tmp_path / "t.gif")
+        assert (info.mode, info.save_mode, info.frames) == ("P", "RGBA", 1)
+        np.testing.assert_array_equal(x, expected)
+
+    def test_tiff_pages_rgb_then_rgba_widen_to_rgba(self, tmp_path):
+        rgb, rgba = u8(H, W, 3), u8(H, W, 4)
+        pil("RGB", rgb).save(tmp_path / "p.tiff", save_all=True, append_images=[pil("RGBA", rgba)])
+        x, info = load_image(tmp_path / "p.tiff")
+        assert (x.shape, info.save_mode) == ((2, 4, H, W), "RGBA")
+        np.testing.assert_array_equal(x[0, :3], rgb.transpose(2, 0, 1))
+        assert x[0, 3].min() == 255  # opaque
+        np.testing.assert_array_equal(x[1], rgba.transpose(2, 0, 1))
+
+    def test_apng_round_trip_is_exact(self, tmp_path):
+        rgba = u8(3, 6, 8, 4)
+        frames = [pil("RGBA", frame) for frame in rgba]
+        frames[0].save(
+            tmp_path / "a.png",
+            save_all=True,
+            append_images=frames[1:],
+            duration=[40, 80, 120],
+            loop=3,
+        )
+        x, info = load_image(tmp_path / "a.png")
+        np.testing.assert_array_equal(x, rgba.transpose(0, 3, 1, 2))
+        assert (info.durations, info.loop) == ((40.0, 80.0, 120.0), 3)
+        save_image(tmp_path / "out.png", x, info)
+        y, back = load_image(tmp_path / "out.png")
+        np.testing.assert_array_equal(y, x)
+        assert (back.frames, back.durations, back.loop) == (3, (40.0, 80.0, 120.0), 3)
+
+    def test_animated_webp_keeps_frames_durations_and_loop(self, tmp_path):
+        rgb = np.zeros((3, 16, 16, 3), np.uint8)
+        for k in range(3):
+            rgb[k, :, 5 * k : 5 * k + 5] = 255
+        frames = [pil("RGB", frame) for frame in rgb]
+        frames[0].save(
+            tmp_path / "a.webp",
+            save_all=True,
+            append_images=frames[1:],
+            duration=[70, 140, 210],
+            loop=4,
+            lossless=True,
+        )
+        x, info = load_image(tmp_path / "a.webp")
+        assert x.shape[0] == 3 and (info.durations, info.loop) == ((70, 140, 210), 4)
+        np.testing.assert_array_equal(x[:, :3].transpose(0, 2, 3, 1), rgb)
+        save_image(tmp_path / "out.webp", x, info)
+        y, back = load_image(tmp_path / "out.webp")
+        assert y.shape[0] == 3 and (back.durations, back.loop) == ((70, 140, 210), 4)
+        assert np.abs(y[:, :3].astype(int) - x[:, :3]).max() < 40  # lossy; the bars stay put
+
+    def test_multi_page_tiff_round_trip(self, tmp_path):
+        pages = u8(3, H, W, 3)
+        images = [pil("RGB", page) for page in pages]
+        images[0].save(tmp_path / "p.tiff", save_all=True, append_images=images[1:])
+        x, info = load_image(tmp_path / "p.tiff")
+        np.testing.assert_array_equal(x, pages.transpose(0, 3, 1, 2))
+        assert (info.frames, info.durations, info.loop) == (3, None, None)
+        save_image(tmp_path / "out.tiff", x, info)
+        with Image.open(tmp_path / "out.tiff") as img:
+            assert img.n_frames == 3
+        np.testing.assert_array_equal(load_image(tmp_path / "out.tiff")[0], x)
+
+    def test_tiff_pages_grey_then_colour_widen_to_rgb(self, tmp_path):
+        grey, rgb = u8(H, W), u8(H, W, 3)
+        pil("L", grey).save(tmp_path / "p.tiff", save_all=True, append_images=[pil("RGB", rgb)])
+        x, info = load_image(tmp_path / "p.tiff")
+        assert (x.shape, info.save_mode) == ((2, 3, H, W), "RGB")
+        np.testing.assert_array_equal(x[0], np.stack([grey] * 3))
+        np.testing.assert_array_equal(x[1], rgb.transpose(2, 0, 1))
+
+    def test_tiff_pages_of_different_sizes(self, tmp_path):
+        pil("L", u8(4, 6)).save(
+            tmp_path / "p.tiff", save_all=True, append_images=[pil("L", u8(2, 3))]
+        )
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "p.tiff")
+        assert str(caught.value) == (
+            f"{tmp_path / 'p.tiff'}: frame 1 is 3x2, frame 0 6x4; pick one with --frame K"
+        )
+        assert load_image(tmp_path / "p.tiff", frame=1)[0].shape == (1, 1, 2, 3)
+
+    def test_tiff_pages_of_incompatible_modes(self, tmp_path):
+        first = pil("I;16", np.zeros((2, 2), "<u2"))
+        first.save(tmp_path / "p.tiff", save_all=True, append_images=[pil("RGB", u8(2, 2, 3))])
+        with pytest.raises(
+            InputError, match=r"frame 1 is RGB, frame 0 I;16; pick one with --frame K$"
+        ):
+            load_image(tmp_path / "p.tiff")
+
+    @pytest.mark.parametrize("frame", [0, 1, 2])
+    def test_frame_picks_one(self, tmp_path, frame):
+        frames, expected = gif_frames([100, 200, 300])
+        frames[0].save(
+            tmp_path / "a.gif",
+            save_all=True,
+            append_images=frames[1:],
+            duration=[100, 200, 300],
+            transparency=0,
+            disposal=2,
+        )
+        x, info = load_image(tmp_path / "a.gif", frame=frame)
+        np.testing.assert_array_equal(x, expected[frame : frame + 1])
+        assert (info.frames, info.frame, info.durations) == (3, frame, ([100, 200, 300][frame],))
+
+    def test_frame_out_of_range(self, tmp_path):
+        frames, _ = gif_frames([100, 200])
+        frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "a.gif", frame=2)
+        assert (
+            str(caught.value) == f"{tmp_path / 'a.gif'}: has no frame 2: it has 2 frames (0 to 1)"
+        )
+        pil("L", u8(2, 2)).save(tmp_path / "one.png")
+        with pytest.raises(InputError, match=r"one\.png: has no frame 1: it has 1 frame \(0\)$"):
+            load_image(tmp_path / "one.png", frame=1)
+        with pytest.raises(ValueError, match="frame must be at least 0, got -1"):
+            load_image(tmp_path / "one.png", frame=-1)
+
+    def test_frame_of_a_npy_array(self, tmp_path):
+        np.save(tmp_path / "a.npy", np.arange(24).reshape(3, 2, 2, 2))
+        x, info = load_image(tmp_path / "a.npy", frame=2)
+        np.testing.assert_array_equal(x, np.arange(16, 24).reshape(1, 2, 2, 2))
+        assert info.frame == 2
+        with pytest.raises(InputError, match="has no frame 3: it has 3 frames"):
+            load_image(tmp_path / "a.npy", frame=3)
+
+    def test_frames_of_a_multi_picture_jpeg_are_not_an_animation(self, tmp_path):
+        """MPO (a phone's JPEG with a second picture) loads its first picture only."""
+        first, second = pil("RGB", u8(16, 16, 3)), pil("RGB", u8(8, 8, 3))
+        first.save(tmp_path / "m.mpo", format="MPO", save_all=True, append_images=[second])
+        x, info = load_image(tmp_path / "m.mpo")
+        assert (x.shape, info.format, info.frames) == ((1, 3, 16, 16), "MPO", 2)
+
+    def test_frames_share_one_read_only_channel_last_buffer(self, tmp_path):
+        frames, _ = gif_frames([100, 200, 300])
+        frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+        x, _ = load_image(tmp_path / "a.gif")
+        assert x.transpose(0, 2, 3, 1).flags.c_contiguous and not x.flags.writeable
+
+    def test_frames_to_jpeg_is_an_error_naming_the_fix(self, tmp_path):
+        frames, _ = gif_frames([100, 200])
+        frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+        x, info = load_image(tmp_path / "a.gif")
+        with pytest.raises(
+            OutputError, match=r"JPEG holds one frame, not 2; pick one with --frame K"
+        ):
+            save_image(tmp_path / "out.jpg", x[:, :3], info)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 16-bit colour
+
+
+def png16(hwc: np.ndarray) -> bytes:
+    imagecodecs = pytest.importorskip("imagecodecs")
+    return bytes(imagecodecs.png_encode(np.ascontiguousarray(hwc)))
+
+
+def png_header(data: bytes) -> tuple[int, int]:
+    """(bit depth, colour type) from a PNG's IHDR."""
+    assert data[12:16] == b"IHDR"
+    return data[24], data[25]
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+WIDE = [("LA;16", 2, 4), ("RGB;16", 3, 2), ("RGBA;16", 4, 6)]
+
+
+class TestFullDepth:
+    @pytest.mark.parametrize(("mode", "channels", "colour_type"), WIDE, ids=[w[0] for w in WIDE])
+    def test_png_round_trip_at_16_bits(self, tmp_path, mode, channels, colour_type):
+        values = RNG.integers(0, 65536, (H, W, channels), dtype=np.uint16)
+        values[0, 0] = [257 * 3 + 1] * channels  # not a multiple of 257: lost at 8 bits
+        (tmp_path / "in.png").write_bytes(png16(values))
+        x, info = load_image(tmp_path / "in.png")
+        assert x.dtype == np.uint16 and (info.mode, info.save_mode) == (mode, mode)
+        np.testing.assert_array_equal(x, as_nchw(values))
+        save_image(tmp_path / "out.png", x, info)
+        data = (tmp_path / "out.png").read_bytes()
+        assert png_header(data) == (16, colour_type)
+        y, _ = load_image(tmp_path / "out.png")
+        np.testing.assert_array_equal(y, x)
+
+    @pytest.mark.parametrize(("mode", "channels"), [("RGB;16", 3), ("RGBA;16", 4)])
+    def test_tiff_round_trip_at_16_bits(self, tmp_path, mode, channels):
+        tifffile = pytest.importorskip("tifffile")
+        pages = RNG.integers(0, 65536, (2, H, W, channels), dtype=np.uint16)
+        extra = {"extrasamples": ["unassalpha"]} if channels == 4 else {}
+        with tifffile.TiffWriter(tmp_path / "in.tiff") as tiff:
+            for page in pages:
+                tiff.write(page, photometric="rgb", **extra)
+        x, info = load_image(tmp_path / "in.tiff")
+        assert (x.shape, info.save_mode, info.frames) == ((2, channels, H, W), mode, 2)
+        np.testing.assert_array_equal(x, pages.transpose(0, 3, 1, 2))
+        save_image(tmp_path / "out.tiff", x, info)
+        np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tiff"), pages)
+        np.testing.assert_array_equal(load_image(tmp_path / "out.tiff", frame=1)[0], x[1:])
+
+    def test_planar_tiff(self, tmp_path):
+        tifffile = pytest.importorskip("tifffile")
+        planes = RNG.integers(0, 65536, (3, H, W), dtype=np.uint16)
+        tifffile.imwrite(tmp_path / "in.tiff", planes, photometric="rgb", planarconfig="separate")
+        x, _ = load_image(tmp_path / "in.tiff")
+        np.testing.assert_array_equal(x[0], planes)
+
+    def test_pooled_float_result_is_rounded_to_16_bits(self, tmp_path):
+        values = np.array([[[1000.5, 2.4, 70000.0]]], dtype=np.float32).transpose(2, 0, 1)[None]
+        info = ImageInfo("image", "PNG", "RGB;16", "RGB;16", "uint16", 1)
+        save_image(tmp_path / "out.png", values, info)
+        y, _ = load_image(tmp_path / "out.png")
+        assert y[0, :, 0, 0].tolist() == [1001, 2, 65535]
+
+    def test_uint16_colour_array_is_written_at_16_bits(self, tmp_path):
+        pytest.importorskip("imagecodecs")
+        x = RNG.integers(0, 65536, (1, 3, H, W), dtype=np.uint16)
+        save_image(tmp_path / "out.png", x, _info(None, kind="array"))
+        assert png_header((tmp_path / "out.png").read_bytes()) == (16, 2)
+        np.testing.assert_array_equal(load_image(tmp_path / "out.png")[0], x)
+
+    def test_metadata_on_16_bit_png_and_tiff(self, tmp_path):
+        pytest.importorskip("tifffile")
+        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        exif = Image.Exif()
+        exif[0x010F] = "Maker"
+        x = RNG.integers(0, 65536, (1, 3, H, W), dtype=np.uint16)
+        info = ImageInfo(
+            "image", "PNG", "RGB;16", "RGB;16", "uint16", 1,
+            icc_profile=profile, exif=exif.tobytes(), dpi=(300.0, 150.0), size=(H, W),
+        )  # fmt: skip
+        for ext in ("png", "tiff"):
+            save_image(tmp_path / f"out.{ext}", x, info)
+            with Image.open(tmp_path / f"out.{ext}") as img:
+                assert img.info["icc_profile"] == profile
+                assert img.info["dpi"] == pytest.approx((300, 150), abs=0.05)
+                if ext == "png":
+                    assert img.getexif()[0x010F] == "Maker"
+            back = load_image(tmp_path / f"out.{ext}")[1]
+            assert back.icc_profile == profile
+        save_image(tmp_path / "strip.png", x, info, strip=True)
+        with Image.open(tmp_path / "strip.png") as img:
+            assert not {"icc_profile", "dpi", "exif"} & set(img.info)
+
+    def test_orientation_of_16_bit_colour(self, tmp_path):
+        values = RNG.integers(0, 65536, (3, 4, 3), dtype=np.uint16)
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        data = png16(values)
+        data = data[:33] + png_chunk(b"eXIf", exif.tobytes()[6:]) + data[33:]
+        (tmp_path / "o.png").write_bytes(data)
+        x, info = load_image(tmp_path / "o.png")
+        np.testing.assert_array_equal(x[0].transpose(1, 2, 0), np.rot90(values, -1))
+        assert info.exif is None  # nothing left once the orientation is applied
+        raw, raw_info = load_image(tmp_path / "o.png", auto_orient=False)
+        np.testing.assert_array_equal(raw[0].transpose(1, 2, 0), values)
+        kept = Image.Exif()
+        kept.load(raw_info.exif)
+        assert dict(kept) == {0x0112: 6}
+
+    def test_without_the_extra_16_bit_png_is_refused(self, tmp_path, monkeypatch):
+        data = png16(np.zeros((2, 2, 3), np.uint16))
+        (tmp_path / "in.png").write_bytes(data)
+        monkeypatch.setitem(sys.modules, "imagecodecs", None)
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "in.png")
+        assert str(caught.value) == (
+            f"{tmp_path / 'in.png'}: 16-bit colour PNG needs the full-depth extra: "
+            "pip install 'poolcli-image[full-depth]'"
+        )
+        info = ImageInfo("image", "PNG", "RGB;16", "RGB;16", "uint16", 1)
+        with pytest.raises(OutputError, match=r"16-bit colour PNG needs the full-depth extra: "):
+            save_image(tmp_path / "out.png", np.zeros((1, 3, 2, 2), np.uint16), info)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+
+    def test_without_the_extra_16_bit_tiff_is_refused(self, tmp_path, monkeypatch):
+        tifffile = pytest.importorskip("tifffile")
+        tifffile.imwrite(tmp_path / "in.tiff", np.zeros((2, 2, 3), np.uint16), photometric="rgb")
+        monkeypatch.setitem(sys.modules, "tifffile", None)
+        with pytest.raises(InputError) as caught:
+            load_image(tmp_path / "in.tiff")
+        assert str(caught.value) == (
+            f"{tmp_path / 'in.tiff'}: 16-bit colour TIFF needs the full-depth extra: "
+            "pip install 'poolcli-image[full-depth]'"
+        )
+
+    def test_16_bit_colour_cannot_be_jpeg(self, tmp_path):
+        info = ImageInfo("image", "PNG", "RGB;16", "RGB;16", "uint16", 1)
+        with pytest.raises(
+            OutputError, match=r"JPEG cannot hold RGB;16 images; write \.png or \.tiff$"
+        ):
+            save_image(tmp_path / "out.jpg", np.zeros((1, 3, 2, 2), np.uint16), info)
+
+    def test_8_bit_colour_png_is_not_sent_to_the_extra(self, tmp_path, monkeypatch):
+        monkeypatch.setitem(sys.modules, "imagecodecs", None)
+        pil("RGB", u8(H, W, 3)).save(tmp_path / "in.png")
+        x, info = load_image(tmp_path / "in.png")
+        assert (x.dtype, info.save_mode) == (np.uint8, "RGB")
+
+
+# ---------------------------------------------------------------------------------------------
+# Orientation and metadata
+
+
+def corner_jpeg(path: Path, orientation: int, **extra) -> np.ndarray:
+    """A 48 wide, 32 high JPEG, black but for a red 8x8 block at the stored top-left corner."""
+    rgb = np.zeros((32, 48, 3), np.uint8)
+    rgb[:8, :8] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "Camera maker"
+    for tag, value in extra.items():
+        exif[int(tag[1:])] = value
+    pil("RGB", rgb).save(path, exif=exif, quality=95)
+    return rgb
+
+
+class TestOrientation:
+    def test_jpeg_orientation_6_turns_the_corner(self, tmp_path):
+        corner_jpeg(tmp_path / "o.jpg", 6)
+        x, info = load_image(tmp_path / "o.jpg")
+        assert x.shape == (1, 3, 48, 32)  # displayed 32 wide and 48 high
+        red = x[0, 0].astype(int) - x[0, 1]
+        assert red[:8, -8:].min() > 120  # the stored top-left shows at the top right
+        assert red[:, :-8].max() < 80 and red[8:].max() < 80
+        save_image(tmp_path / "out.jpg", x, info)
+        with Image.open(tmp_path / "out.jpg") as img:
+            exif = img.getexif()
+            assert img.size == (32, 48)
+            assert 0x0112 not in exif and exif[0x010F] == "Camera maker"
+        y, _ = load_image(tmp_path / "out.jpg")
+        assert y.shape == x.shape  # not turned a second time
+
+    def test_no_auto_orient_keeps_the_stored_pixels_and_the_tag(self, tmp_path):
+        corner_jpeg(tmp_path / "o.jpg", 6)
+        x, info = load_image(tmp_path / "o.jpg", auto_orient=False)
+        assert x.shape == (1, 3, 32, 48)
+        assert (x[0, 0, :8, :8].astype(int) - x[0, 1, :8, :8]).min() > 120
+        save_image(tmp_path / "out.jpg", x, info)
+        with Image.open(tmp_path / "out.jpg") as img:
+            assert img.getexif()[0x0112] == 6
+
+    def test_orientation_views_match_pillow(self, tmp_path):
+        """The numpy orientation (16-bit path) turns as Pillow's exif_transpose does."""
+        from poolcli.imageio import _ORIENT, _PILLOW_ORIENT
+
+        rgb = u8(3, 5, 3)
+        for orientation, turn in _ORIENT.items():
+            expected = np.asarray(pil("RGB", rgb).transpose(_PILLOW_ORIENT[orientation]))
+            np.testing.assert_array_equal(turn(rgb), expected)
+
+    def test_dpi_swaps_with_a_quarter_turn(self, tmp_path):
+        exif = Image.Exif()
+        exif[0x0112] = 8
+        pil("RGB", u8(4, 6, 3)).save(tmp_path / "o.png", exif=exif, dpi=(300, 100))
+        _, info = load_image(tmp_path / "o.png")
+        assert info.dpi == pytest.approx((100, 300), abs=0.01)
+
+
+class TestMetadata:
+    def test_exif_pixel_dimensions_follow_the_output(self, tmp_path):
+        rgb = u8(16, 24, 3)
+        exif = Image.Exif()
+        exif[0x010F] = "Maker"
+        exif.get_ifd(0x8769).update({0xA002: 24, 0xA003: 16, 0x9003: "2024:05:01 12:00:00"})
+        pil("RGB", rgb).save(tmp_path / "in.jpg", exif=exif)
+        x, info = load_image(tmp_path / "in.jpg")
+        save_image(tmp_path / "out.jpg", x[:, :, ::2, ::2], info)
+        with Image.open(tmp_path / "out.jpg") as img:
+            out = img.getexif()
+            ifd = out.get_ifd(0x8769)
+            assert (ifd[0xA002], ifd[0xA003]) == (12, 8)
+            assert ifd[0x9003] == "2024:05:01 12:00:00" and out[0x010F] == "Maker"
+
+    @pytest.mark.parametrize("ext", ["png", "jpg", "tiff", "webp"])
+    def test_exif_is_carried(self, tmp_path, ext):
+        exif = Image.Exif()
+        exif[0x0110] = "Model X"
+        pil("RGB", u8(8, 8, 3)).save(tmp_path / "in.png", exif=exif)
+        x, info = load_image(tmp_path / "in.png")
+        save_image(tmp_path / f"out.{ext}", x, info)
+        with Image.open(tmp_path / f"out.{ext}") as img:
+            assert img.getexif()[0x0110] == "Model X"
+
+    def test_tiff_storage_tags_are_not_carried(self, tmp_path):
+        pil("RGB", u8(8, 8, 3)).save(tmp_path / "in.tiff", tiffinfo={271: "Maker", 305: "Soft"})
+        x, info = load_image(tmp_path / "in.tiff")
+        exif = Image.Exif()
+        exif.load(info.exif)
+        assert dict(exif) == {271: "Maker", 305: "Soft"}
+        save_image(tmp_path / "out.png", x, info)
+        with Image.open(tmp_path / "out.png") as img:
+            assert dict(img.getexif()) == {271: "Maker", 305: "Soft"}
+
+    @pytest.mark.parametrize("ext", ["png", "jpg", "tiff"])
+    def test_dpi_is_divided_by_the_scale(self, tmp_path, ext):
+        pil("RGB", u8(8, 12, 3)).save(tmp_path / "in.png", dpi=(300, 200))
+        x, info = load_image(tmp_path / "in.png")
+        assert info.dpi == pytest.approx((300, 200), abs=0.01)
+        half = x[:, :, ::2, ::2]
+        save_image(tmp_path / f"out.{ext}", half, info, scale=(2, 2))
+        with Image.open(tmp_path / f"out.{ext}") as img:
+            assert img.info["dpi"] == pytest.approx((150, 100), abs=0.05)
+        save_image(tmp_path / f"ratio.{ext}", half, info)  # by default: the size ratio
+        with Image.open(tmp_path / f"ratio.{ext}") as img:
+            assert img.info["dpi"] == pytest.approx((150, 100), abs=0.05)
+
+    def test_strip_drops_all_metadata(self, tmp_path):
+        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        exif = Image.Exif()
+        exif[0x010F] = "Maker"
+        pil("RGB", u8(8, 8, 3)).save(
+            tmp_path / "in.jpg", icc_profile=profile, exif=exif, dpi=(72, 72)
+        )
+        x, info = load_image(tmp_path / "in.jpg")
+        assert info.icc_profile == profile and info.exif and info.dpi
+        save_image(tmp_path / "out.jpg", x, info, strip=True)
+        with Image.open(tmp_path / "out.jpg") as img:
+            assert "icc_profile" not in img.info and "exif" not in img.info
+            assert len(img.getexif()) == 0 and img.info.get("dpi") in (None, (1, 1))
+
+    def test_cmyk_jpeg_stays_cmyk(self, tmp_path):
+        cmyk = np.zeros((16, 16, 4), np.uint8)
+        cmyk[:8, :, 0] = 200
+        cmyk[8:, :, 3] = 120
+        pil("CMYK", cmyk).save(tmp_path / "in.jpg", quality=95)
+        x, info = load_image(tmp_path / "in.jpg")
+        assert (x.shape, info.mode, info.save_mode) == ((1, 4, 16, 16), "CMYK", "CMYK")
+        save_image(tmp_path / "out.jpg", x[:, :, ::2, ::2], info)
+        y, back = load_image(tmp_path / "out.jpg")
+        assert back.mode == "CMYK"
+        assert np.abs(y.astype(int) - cmyk[::2, ::2].transpose(2, 0, 1)).max() < 8
+
+    def test_pa_image_comes_out_rgba(self):
+        from poolcli.imageio import _pixels
+
+        img = Image.new("PA", (2, 1))
+        img.putpalette([0, 0, 0, 10, 20, 30])
+        img.putpixel((1, 0), (1, 128))
+        hwc, save_mode = _pixels(img, "pa")
+        assert save_mode == "RGBA"
+        assert hwc.tolist() == [[[0, 0, 0, 0], [10, 20, 30, 128]]]
+
+
+class TestPillowGuardOutsidePoolcli:
+    def test_pillow_still_guards_its_own_opens(self, tmp_path, monkeypatch):
+        pil("L", u8(100, 100)).save(tmp_path / "big.png")
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 4000)
+        with pytest.raises(Image.DecompressionBombError):
+            Image.open(tmp_path / "big.png")
+        with pytest.raises(InputError, match="image has 10000 pixels, more than the limit of 4000"):
+            load_image(tmp_path / "big.png")
+        assert load_image(tmp_path / "big.png", max_pixels=10**6)[0].shape == (1, 1, 100, 100)
+
+    def test_guard_stays_on_in_other_threads_during_a_load(self, tmp_path, monkeypatch):
+        """A load with a raised limit does not lift Pillow's guard for anyone else."""
+        from poolcli import imageio
+
+        pil("L", u8(100, 100)).save(tmp_path / "big.png")
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 4000)
+        inside, release = threading.Event(), threading.Event()
+        decode = imageio._decode
+
+        def paused(*args):
+            inside.set()
+            release.wait(10)
+            return decode(*args)
+
+        monkeypatch.setattr(imageio, "_decode", paused)
+        with ThreadPoolExecutor(1) as pool:
+            loading = pool.submit(load_image, tmp_path / "big.png", max_pixels=10**6)
+            assert inside.wait(10)
+            try:
+                with pytest.raises(Image.DecompressionBombError):
+                    Image.open(tmp_path / "big.png")
+            finally:
+                release.set()
+            assert loading.result()[0].shape == (1, 1, 100, 100)
+
+    def test_gif_frame_larger_than_its_canvas(self):
+        """A GIF that declares a 4x4 canvas but draws 16x12 frames is 192 pixels, not 16."""
+        frames, _ = gif_frames([10, 20])
+        buffer = io.BytesIO()
+        frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
+        data = bytearray(buffer.getvalue())
+        data[6:10] = bytes([4, 0, 4, 0])  # the logical screen's width and height
+        with pytest.raises(InputError) as caught:
+            load_image(io.BytesIO(bytes(data)), max_pixels=191)
+        assert caught.value.reason == (
+            "image has 192 pixels, more than the limit of 191; raise it with --max-pixels"
+        )
+        assert load_image(io.BytesIO(bytes(data)), max_pixels=192)[0].shape == (2, 3, 12, 16)
