@@ -21,6 +21,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "pool": "engine",
     "result_dtype": "engine",
+    "global_pool": "adaptive",
+    "adaptive_pool": "adaptive",
+    "fractional_max_pool": "adaptive",
     "output_shape": "geometry",
     "resolve": "geometry",
     "load_image": "imageio",
@@ -30,6 +33,7 @@ _EXPORTS = {
     "col2im": "textbook",
     "MaxPooling": "layers",
     "AveragePooling": "layers",
+    "max_unpool": "layers",
     "PoolcliError": "errors",
     "InputError": "errors",
     "OutputError": "errors",

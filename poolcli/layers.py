@@ -14,15 +14,27 @@ array([[2., 3.],
 >>> AveragePooling(2, 2, stride=2).forward(x)[0, 0]
 array([[1.  , 1.5 ],
        [2.25, 1.  ]])
+
+The backward pass sends each output gradient back to the cells of its window: max to the
+window's largest cell, avg evenly to all of them.
+
+>>> layer = MaxPooling(2, 2, stride=2)
+>>> _ = layer.forward(x)
+>>> layer.backward(np.ones((1, 1, 2, 2)))[0, 0]
+array([[0., 1., 0., 0.],
+       [0., 0., 0., 1.],
+       [0., 0., 0., 1.],
+       [0., 1., 0., 0.]])
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .textbook import _positive_int, im2col
+from .geometry import as_pair
+from .textbook import _positive_int, _work_dtype, col2im, im2col
 
-__all__ = ["AveragePooling", "MaxPooling"]
+__all__ = ["AveragePooling", "MaxPooling", "max_unpool"]
 
 
 class _Pooling:
@@ -68,6 +80,32 @@ class _Pooling:
     def _fold(values: np.ndarray, shape: tuple[int, int, int, int]) -> np.ndarray:
         n, c, out_h, out_w = shape
         return values.reshape(n, out_h, out_w, c).transpose(0, 3, 1, 2)
+
+    def _unfolded_gradient(self, dout: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+        """``dout`` as one value per (n, i, j, c) window, the order of the forward's rows."""
+        if self.x_shape is None:
+            raise RuntimeError(f"{type(self).__name__}.backward needs a forward pass first")
+        dout = np.asarray(dout)
+        n, c, h, w = self.x_shape
+        expected = (
+            n,
+            c,
+            (h + 2 * self.pad - self.pool_h) // self.stride + 1,
+            (w + 2 * self.pad - self.pool_w) // self.stride + 1,
+        )
+        if dout.shape != expected:
+            raise ValueError(
+                f"dout must have the forward output's shape {expected}, got {dout.shape}"
+            )
+        flat = dout.transpose(0, 2, 3, 1).reshape(-1)
+        return flat.astype(_work_dtype(flat.dtype), copy=False), expected
+
+    def _fold_back(self, windows: np.ndarray, out_shape: tuple[int, ...]) -> np.ndarray:
+        """(windows, pool_h * pool_w) gradients, rows in (n, i, j, c) order, to the input."""
+        n, c, out_h, out_w = out_shape
+        col = windows.reshape(n * out_h * out_w, c * self.pool_h * self.pool_w)
+        assert self.x_shape is not None
+        return col2im(col, self.x_shape, self.pool_h, self.pool_w, self.stride, self.pad)
 
 
 class MaxPooling(_Pooling):
@@ -123,6 +161,62 @@ class MaxPooling(_Pooling):
         values = np.take_along_axis(windows, self.arg_max[:, None], axis=1)
         return self._fold(values, shape)
 
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """The gradient of the input from ``dout``, the gradient of the last forward's output.
+
+        Each output gradient goes to the cell its window took the maximum from (the first one
+        on ties, as :attr:`arg_max` holds it, and as PyTorch routes it); the other cells of the
+        window get nothing. Where windows overlap, a cell adds up the gradients of every window
+        that chose it; a gradient routed to a padding cell is dropped.
+
+        Parameters
+        ----------
+        dout : ndarray, shape (N, C, out_h, out_w)
+            Same shape as the forward's output.
+
+        Returns
+        -------
+        dx : ndarray, shape (N, C, H, W) of the forward's input
+            Floating ``dout`` keeps its dtype; other dtypes give float64.
+
+        Raises
+        ------
+        RuntimeError
+            Before any :meth:`forward`.
+        ValueError
+            If ``dout`` does not have the forward output's shape.
+
+        Notes
+        -----
+        The gradients are laid out as the forward's im2col matrix (one row per window, zeros
+        except at the arg-max) and folded back by :func:`~poolcli.textbook.col2im`, which adds
+        the rows of overlapping windows onto the pixels they share. The matrix is as large as the
+        forward's, which the forward has already built.
+
+        Examples
+        --------
+        Stride 1 makes 2×2 windows overlap: the 4 at the bottom left is the maximum of two
+        windows and gets both gradients.
+
+        >>> import numpy as np
+        >>> x = np.array([[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]])
+        >>> layer = MaxPooling(2, 2, stride=1)
+        >>> layer.forward(x.reshape(1, 1, 4, 4))[0, 0]
+        array([[2., 2., 3.],
+               [3., 2., 3.],
+               [4., 4., 2.]])
+        >>> layer.backward(np.ones((1, 1, 3, 3)))[0, 0]
+        array([[0., 2., 0., 0.],
+               [0., 0., 1., 2.],
+               [1., 0., 0., 1.],
+               [0., 2., 0., 0.]])
+        """
+        flat, out_shape = self._unfolded_gradient(dout)
+        assert self.arg_max is not None
+        windows = np.zeros((flat.size, self.pool_h * self.pool_w), dtype=flat.dtype)
+        windows[np.arange(flat.size), self.arg_max] = flat
+        return self._fold_back(windows, out_shape)
+
 
 class AveragePooling(_Pooling):
     """Average pooling as the lectures define it: im2col, then the mean of each window.
@@ -162,3 +256,116 @@ class AveragePooling(_Pooling):
         """
         windows, shape = self._windows(x)
         return self._fold(windows.mean(axis=1), shape)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """The gradient of the input from ``dout``, the gradient of the last forward's output.
+
+        Each output gradient is spread evenly over its window: every cell gets
+        ``dout / (pool_h * pool_w)``, padding cells included (their share is dropped, as the
+        forward divides by the full window). Overlapping windows add up.
+
+        Parameters
+        ----------
+        dout : ndarray, shape (N, C, out_h, out_w)
+            Same shape as the forward's output.
+
+        Returns
+        -------
+        dx : ndarray, shape (N, C, H, W) of the forward's input
+            Floating ``dout`` keeps its dtype; other dtypes give float64.
+
+        Raises
+        ------
+        RuntimeError
+            Before any :meth:`forward`.
+        ValueError
+            If ``dout`` does not have the forward output's shape.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> layer = AveragePooling(2, 2, stride=1)
+        >>> _ = layer.forward(np.zeros((1, 1, 3, 3)))
+        >>> layer.backward(np.ones((1, 1, 2, 2)))[0, 0]
+        array([[0.25, 0.5 , 0.25],
+               [0.5 , 1.  , 0.5 ],
+               [0.25, 0.5 , 0.25]])
+        """
+        flat, out_shape = self._unfolded_gradient(dout)
+        cells = self.pool_h * self.pool_w
+        share = flat / flat.dtype.type(cells)
+        windows = np.broadcast_to(share[:, None], (flat.size, cells))
+        return self._fold_back(windows, out_shape)
+
+
+def max_unpool(
+    values: np.ndarray, indices: np.ndarray, output_size: int | tuple[int, ...]
+) -> np.ndarray:
+    """Put pooled values back where they came from, zeros elsewhere: PyTorch's MaxUnpool2d.
+
+    Parameters
+    ----------
+    values : array of shape (h, w), (C, h, w) or (N, C, h, w)
+        The pooled values, e.g. the first result of ``poolcli.pool(x, "max",
+        return_indices=True)``.
+    indices : integer array, the shape of ``values``
+        For each value, its flat index ``row * W + column`` in its output plane (the second
+        result of ``pool(..., return_indices=True)``, or of :func:`fractional_max_pool`).
+    output_size : int, (H, W), or a shape ending in (H, W)
+        The plane size to restore, usually the pooled input's ``x.shape``. Leading axes, when
+        given, must match those of ``values``.
+
+    Returns
+    -------
+    ndarray of the rank and dtype of ``values``, planes of (H, W)
+        Zero everywhere but at the indices. An index given twice gets one of its values (the
+        same value, when the indices come from overlapping max-pool windows).
+
+    Raises
+    ------
+    ValueError
+        If the shapes of ``values`` and ``indices`` differ, ``indices`` are not integers or fall
+        outside an (H, W) plane, or ``output_size`` does not match.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> max_unpool(np.array([[2, 3], [4, 2]]), np.array([[1, 7], [13, 10]]), (4, 4))
+    array([[0, 2, 0, 0],
+           [0, 0, 0, 3],
+           [0, 0, 2, 0],
+           [0, 4, 0, 0]])
+    """
+    values = np.asarray(values)
+    indices = np.asarray(indices)
+    if values.ndim not in (2, 3, 4):
+        raise ValueError(
+            f"values must have 2, 3 or 4 dimensions (h, w / C, h, w / N, C, h, w), "
+            f"got shape {values.shape}"
+        )
+    if indices.shape != values.shape:
+        raise ValueError(
+            f"indices must have the shape of values {values.shape}, got {indices.shape}"
+        )
+    if indices.dtype.kind not in "iu":
+        raise ValueError(f"indices must be integers, got dtype {indices.dtype}")
+    leading = values.shape[:-2]
+    if isinstance(output_size, (tuple, list)) and len(output_size) > 2:
+        size = tuple(output_size)
+        if len(size) > values.ndim or size[:-2] != leading[len(leading) - len(size) + 2 :]:
+            raise ValueError(
+                f"output_size {size} does not match values of shape {values.shape}; "
+                f"give (H, W) or a shape ending in it"
+            )
+        output_size = size[-2:]
+    height, width = as_pair(output_size, "output_size")  # type: ignore[arg-type]
+    plane = height * width
+    if indices.size and (indices.min() < 0 or indices.max() >= plane):
+        bad = indices[(indices < 0) | (indices >= plane)].flat[0]
+        raise ValueError(
+            f"indices must lie in [0, {plane}) for an output plane of {height}x{width}, got {bad}"
+        )
+    flat_values = values.reshape(*leading, -1)
+    out = np.zeros((*leading, plane), dtype=values.dtype)
+    np.put_along_axis(out, indices.reshape(*leading, -1).astype(np.intp), flat_values, axis=-1)
+    return out.reshape(*leading, height, width)

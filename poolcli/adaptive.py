@@ -1,0 +1,474 @@
+"""Pooling to a size rather than by a window: global, adaptive and fractional max pooling.
+
+:func:`poolcli.pool` slides a window of a given size; these choose the windows from the output
+size instead (DESIGN.md section 2):
+
+- :func:`global_pool`: one window, the whole plane; (…, 1, 1) out.
+- :func:`adaptive_pool`: window ``i`` of an axis covers ``[floor(i·H/out), ceil((i+1)·H/out))``,
+  PyTorch's AdaptiveAvgPool2d / AdaptiveMaxPool2d rule. Neighbouring windows differ in length by
+  at most one and may overlap by one cell.
+- :func:`fractional_max_pool`: Graham's fractional max pooling, windows of a fixed size whose
+  pseudo-random starts shrink the plane by a non-integer ratio; PyTorch's FractionalMaxPool2d
+  start sequence, so the same samples give the same result to the bit.
+
+Like the engine, this module imports numpy only.
+
+Examples
+--------
+The lectures' 4×4 matrix:
+
+>>> import numpy as np
+>>> x = np.array([[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]])
+>>> global_pool(x, "max")
+array([[4]])
+>>> global_pool(x)
+array([[1.4375]], dtype=float32)
+>>> adaptive_pool(x, 3, "max")
+array([[2, 2, 3],
+       [3, 2, 3],
+       [4, 4, 2]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .geometry import PairLike, as_pair
+
+__all__ = ["adaptive_pool", "fractional_max_pool", "global_pool"]
+
+OPS = ("avg", "max")
+
+
+def _check_input(x: object) -> np.ndarray:
+    """``x`` as an array of rank 2, 3 or 4 holding integers or floats."""
+    x = np.asarray(x)
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(
+            f"input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), "
+            f"got shape {x.shape}"
+        )
+    if x.dtype.kind not in "iuf":
+        raise ValueError(f"input must hold integers or floats, got dtype {x.dtype}")
+    if x.size == 0:
+        raise ValueError(f"input is empty (shape {x.shape})")
+    return x
+
+
+def _check_op(op: str) -> str:
+    if op not in OPS:
+        raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
+    return op
+
+
+def _mean_dtype(dtype: np.dtype) -> np.dtype:
+    """DESIGN.md section 2: float64 stays float64, everything else averages to float32."""
+    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Global
+
+
+def global_pool(x: np.ndarray, op: str = "avg") -> np.ndarray:
+    """Pool each (n, c) plane of ``x`` to a single value: its mean or its maximum.
+
+    Parameters
+    ----------
+    x : array of shape (H, W), (C, H, W) or (N, C, H, W)
+        Any integer or floating dtype, any memory layout.
+    op : {"avg", "max"}
+
+    Returns
+    -------
+    ndarray of the input's rank, the last two axes of length 1
+        max keeps the dtype; avg gives float32, or float64 for float64 input. The mean is summed
+        in float64 and rounded once, so a uint8 photo of any size neither overflows nor drifts.
+
+    Examples
+    --------
+    The average colour of a 2×2 RGB image, as (1, 3, 1, 1):
+
+    >>> import numpy as np
+    >>> rgb = np.array([[[255, 0, 0], [255, 0, 0]], [[0, 0, 255], [0, 255, 0]]], np.uint8)
+    >>> global_pool(rgb.transpose(2, 0, 1)[None]).ravel()
+    array([127.5 ,  63.75,  63.75], dtype=float32)
+    >>> global_pool(np.ones((2, 3, 5, 4)), "max").shape
+    (2, 3, 1, 1)
+    """
+    _check_op(op)
+    x = _check_input(x)
+    if op == "max":
+        return x.max(axis=(-2, -1), keepdims=True)
+    total = x.sum(axis=(-2, -1), keepdims=True, dtype=np.float64)
+    total /= x.shape[-2] * x.shape[-1]
+    return total.astype(_mean_dtype(x.dtype), copy=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Adaptive
+
+
+def adaptive_windows(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop of each of the ``out`` adaptive windows over ``length`` cells.
+
+    Window ``i`` is ``[floor(i * length / out), ceil((i + 1) * length / out))``.
+
+    >>> adaptive_windows(5, 3)
+    (array([0, 1, 3]), array([2, 4, 5]))
+    """
+    index = np.arange(out)
+    starts = index * length // out
+    stops = -(-(index + 1) * length // out)
+    return starts, stops
+
+
+def _adaptive_size(output_size: object, shape_hw: tuple[int, int]) -> tuple[int, int]:
+    """``output_size`` (an int, or a pair whose None entries keep the input's size) as a pair."""
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
+        output_size = tuple(
+            size if item is None else item for item, size in zip(output_size, shape_hw, strict=True)
+        )
+    out = as_pair(output_size, "output_size")  # type: ignore[arg-type]
+    if out[0] > shape_hw[0] or out[1] > shape_hw[1]:
+        raise ValueError(
+            f"output_size {out[0]}x{out[1]} is larger than the input {shape_hw[0]}x{shape_hw[1]} "
+            f"(height x width); adaptive pooling only shrinks"
+        )
+    return out
+
+
+#: Windows of at most this many cells are reduced one tap at a time (one gather per tap); longer
+#: ones by ``reduceat``, whose cost grows with the number of windows rather than their length.
+FEW_TAPS = 8
+
+
+def _reduce_windows(
+    ufunc: np.ufunc, a: np.ndarray, out: int, axis: int, dtype: np.dtype | None = None
+) -> np.ndarray:
+    """Reduce the ``out`` adaptive windows along ``axis`` of ``a``; accumulate in ``dtype``."""
+    length = a.shape[axis]
+    if out == length:
+        return a if dtype is None else a.astype(dtype)
+    if out == 1:
+        return ufunc.reduce(a, axis=axis, dtype=dtype, keepdims=True)
+    starts, stops = adaptive_windows(length, out)
+    if int((stops - starts).max()) <= FEW_TAPS:
+        return _reduce_taps(ufunc, a, starts, stops, axis, dtype)
+    # reduceat reduces consecutive slices [index[k], index[k + 1]). Interleaving the starts and
+    # stops (the last stop is the end of the axis and is left out) puts window i at position 2i;
+    # the odd positions (the gaps between windows, or one cell where they overlap) are dropped.
+    index = np.empty(2 * out - 1, dtype=np.intp)
+    index[0::2] = starts
+    index[1::2] = stops[:-1]
+    reduced = ufunc.reduceat(a, index, axis=axis, dtype=dtype)
+    keep = [slice(None)] * a.ndim
+    keep[axis] = slice(0, None, 2)
+    return reduced[tuple(keep)]
+
+
+def _reduce_taps(
+    ufunc: np.ufunc,
+    a: np.ndarray,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    axis: int,
+    dtype: np.dtype | None,
+) -> np.ndarray:
+    """Short windows: gather the first cell of every window, then fold in one tap at a time."""
+    source = np.moveaxis(a, axis, -1)
+    result = np.take(source, starts, axis=-1)
+    if dtype is not None:
+        result = result.astype(dtype, copy=False)
+    lengths = stops - starts
+    for tap in range(1, int(lengths.max())):
+        longer = np.flatnonzero(lengths > tap)  # windows differ in length by one at most
+        if longer.size == starts.size:
+            ufunc(result, np.take(source, starts + tap, axis=-1), out=result)
+        else:
+            cells = np.take(source, starts[longer] + tap, axis=-1)
+            result[..., longer] = ufunc(result[..., longer], cells)
+    return np.moveaxis(result, -1, axis)
+
+
+def _sum_dtype(dtype: np.dtype, cells: int) -> np.dtype:
+    """Where sums of ``cells`` values accumulate: exactly for integers (in float32 while every
+    sum stays below 2**24, else in int64 or, for 64-bit integers, float64), and in the input's
+    own type for floats, as the engine sums."""
+    if dtype.kind not in "iu":
+        return dtype
+    info = np.iinfo(dtype)
+    if cells * max(abs(int(info.min)), int(info.max)) < 2**24:
+        return np.dtype(np.float32)
+    return np.dtype(np.int64) if dtype.itemsize <= 4 else np.dtype(np.float64)
+
+
+def adaptive_pool(x: np.ndarray, output_size: PairLike, op: str = "avg") -> np.ndarray:
+    """Pool each (n, c) plane of ``x`` to ``output_size``, as PyTorch's adaptive pooling does.
+
+    Parameters
+    ----------
+    x : array of shape (H, W), (C, H, W) or (N, C, H, W)
+        Any integer or floating dtype.
+    output_size : int or (int or None, int or None)
+        Output height and width, each from 1 up to the input's; None keeps the input's size.
+    op : {"avg", "max"}
+
+    Returns
+    -------
+    ndarray of the input's rank
+        Output cell ``(i, j)`` reduces rows ``[floor(i·H/oh), ceil((i+1)·H/oh))`` and columns
+        ``[floor(j·W/ow), ceil((j+1)·W/ow))``. max keeps the dtype (and propagates NaN); avg
+        gives float32, or float64 for float64 input. Integer sums are exact and divided once;
+        float sums accumulate in the input's type, as the engine's do.
+
+    Raises
+    ------
+    ValueError
+        If ``output_size`` is below 1 or larger than the input, or ``op`` is unknown.
+
+    Notes
+    -----
+    Both ops are separable: the windows of each axis are reduced first along the width, then
+    along the height, so the largest temporary is the width pass, (…, H, ow). Long windows go
+    through one ``reduceat`` call per axis; short ones (many windows) one gather per cell of a
+    window. No Python loop runs over output cells.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(25.0).reshape(5, 5)
+    >>> adaptive_pool(x, (2, 3))
+    array([[ 5.5,  7. ,  8.5],
+           [15.5, 17. , 18.5]])
+    >>> adaptive_pool(x, (2, None), "max").shape
+    (2, 5)
+    """
+    _check_op(op)
+    x = _check_input(x)
+    out_h, out_w = _adaptive_size(output_size, x.shape[-2:])
+    if op == "max":
+        columns = _reduce_windows(np.maximum, x, out_w, axis=-1)
+        return _reduce_windows(np.maximum, columns, out_h, axis=-2)
+    starts, stops = adaptive_windows(x.shape[-2], out_h)
+    rows = stops - starts
+    starts, stops = adaptive_windows(x.shape[-1], out_w)
+    counts = np.multiply.outer(rows, stops - starts)
+    accumulator = _sum_dtype(x.dtype, int(counts.max()))
+    sums = _reduce_windows(np.add, x, out_w, axis=-1, dtype=accumulator)
+    sums = _reduce_windows(np.add, sums, out_h, axis=-2, dtype=accumulator)
+    # One rounding: an exact sum divides once, in float64 unless it fits float32 exactly.
+    division = np.float64 if accumulator.kind in "iu" else accumulator
+    return np.divide(sums, counts, dtype=division).astype(_mean_dtype(x.dtype), copy=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fractional
+
+
+def _fraction_size(
+    output_size: PairLike | None,
+    ratio: float | tuple[float, float] | None,
+    size: tuple[int, int],
+    shape_hw: tuple[int, int],
+) -> tuple[int, int]:
+    """The output (height, width) from exactly one of ``output_size`` and ``ratio``, checked."""
+    if (output_size is None) == (ratio is None):
+        raise ValueError("give exactly one of output_size and ratio")
+    if output_size is not None:
+        out = as_pair(output_size, "output_size")
+    else:
+        ratios = tuple(ratio) if isinstance(ratio, (tuple, list)) else (ratio, ratio)
+        if len(ratios) != 2:
+            raise ValueError(f"ratio takes one number or a pair (height, width), got {ratio!r}")
+        for item in ratios:
+            if isinstance(item, bool) or not isinstance(item, (int, float, np.number)):
+                raise ValueError(f"ratio must be a number between 0 and 1, got {ratio!r}")
+            if not 0 < item < 1:
+                raise ValueError(f"ratio must be between 0 and 1 (exclusive), got {item!r}")
+        # PyTorch's rule: int(input * ratio), in double precision.
+        out = (int(shape_hw[0] * float(ratios[0])), int(shape_hw[1] * float(ratios[1])))
+        for name, length, item, result in zip(
+            ("height", "width"), shape_hw, ratios, out, strict=True
+        ):
+            if result < 1:
+                raise ValueError(
+                    f"ratio {item!r} leaves no output {name}: int({length} * {item!r}) = 0"
+                )
+    for name, length, window, result in zip(("height", "width"), shape_hw, size, out, strict=True):
+        if result + window - 1 > length:
+            raise ValueError(
+                f"output {name} {result} with a window of {window} needs an input {name} of at "
+                f"least {result + window - 1} (output + size - 1), got {length}"
+            )
+    return out
+
+
+def _samples(samples: object, seed: object, planes: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+    """The (N, C, 2) samples in ``dtype``: given (and checked) or drawn from ``seed``."""
+    shape = (*planes, 2)
+    if samples is None:
+        return np.random.default_rng(seed).random(shape).astype(dtype)  # type: ignore[arg-type]
+    if seed is not None:
+        raise ValueError("give seed or samples, not both")
+    array = np.asarray(samples)
+    if array.dtype.kind != "f":
+        raise ValueError(f"samples must hold floats in [0, 1), got dtype {array.dtype}")
+    if array.shape != shape:
+        raise ValueError(
+            f"samples must have shape {shape} (N, C, 2) for this input, got {array.shape}"
+        )
+    if not np.all((array >= 0) & (array < 1)):
+        bad = array[~((array >= 0) & (array < 1))].flat[0].item()
+        raise ValueError(f"samples must lie in [0, 1), got {bad!r}")
+    return array.astype(dtype)
+
+
+def fractional_starts(
+    samples: np.ndarray, length: int, out: int, size: int, dtype: np.dtype
+) -> np.ndarray:
+    """Window starts along one axis for each sample, as PyTorch's ``generate_intervals``.
+
+    With ``alpha = (length - size) / (out - 1)`` computed in ``dtype`` (the input's float type),
+    start ``i < out - 1`` is ``int((i + u) * alpha) - int(u * alpha)`` and the last start is
+    ``length - size``, so the windows always reach both ends.
+
+    Parameters
+    ----------
+    samples : ndarray
+        The samples ``u`` in [0, 1), any shape S.
+    length, out, size : int
+        Input length, output length and window size along the axis.
+    dtype : numpy dtype
+        float32 or float64: the precision of the arithmetic.
+
+    Returns
+    -------
+    ndarray of int64, shape S + (out,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fractional_starts(np.array([0.25, 0.75]), 10, 4, 2, np.dtype(np.float64))
+    array([[0, 3, 6, 8],
+           [0, 2, 5, 8]])
+    """
+    dtype = np.dtype(dtype)
+    u = np.asarray(samples, dtype=dtype)[..., None]
+    starts = np.empty((*u.shape[:-1], out), dtype=np.int64)
+    starts[..., -1] = length - size
+    if out > 1:
+        alpha = dtype.type(length - size) / dtype.type(out - 1)
+        steps = np.arange(out - 1, dtype=dtype)
+        # Each operation in dtype, then truncation toward zero: C++'s static_cast<int>.
+        starts[..., :-1] = ((steps + u) * alpha).astype(np.int64) - (u * alpha).astype(np.int64)
+    return starts
+
+
+def _max_taps(
+    x: np.ndarray, starts: np.ndarray, size: int, axis: int, nan_aware: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Max over ``size`` taps from ``starts`` along ``axis``, and the tap each max came from.
+
+    PyTorch's rule, tap by tap: a tap replaces the best so far when it is larger or NaN. So the
+    first maximum wins ties, and the last NaN wins when there is one.
+    """
+    best = np.take_along_axis(x, starts, axis=axis)
+    tap = np.zeros(best.shape, dtype=np.int64)
+    for offset in range(1, size):
+        value = np.take_along_axis(x, starts + offset, axis=axis)
+        better = value > best
+        if nan_aware:
+            better |= np.isnan(value)
+        np.copyto(best, value, where=better)
+        tap[better] = offset
+    return best, tap
+
+
+def fractional_max_pool(
+    x: np.ndarray,
+    size: PairLike = 2,
+    output_size: PairLike | None = None,
+    ratio: float | tuple[float, float] | None = None,
+    seed: int | None = None,
+    samples: np.ndarray | None = None,
+    *,
+    return_indices: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Fractional max pooling (Graham, 2014) with PyTorch's start sequence.
+
+    Each plane gets two samples u in [0, 1), one for the width and one for the height; they place
+    ``size``-cell windows at pseudo-random starts that run from the first cell to the last (see
+    :func:`fractional_starts`), so the plane shrinks by a non-integer factor.
+
+    Parameters
+    ----------
+    x : array of shape (H, W), (C, H, W) or (N, C, H, W)
+        Any integer or floating dtype.
+    size : int or (int, int), default 2
+        Window height and width.
+    output_size : int or (int, int), optional
+        Output height and width.
+    ratio : float or (float, float), optional
+        Output size as a fraction of the input's, in (0, 1): ``int(H * ratio)``. Give exactly one
+        of ``output_size`` and ``ratio``.
+    seed : int, optional
+        Seed of ``numpy.random.default_rng`` drawing the samples: the same seed gives the same
+        result run to run. None draws fresh samples.
+    samples : array of shape (N, C, 2), optional
+        The samples themselves, floats in [0, 1): ``samples[n, c, 0]`` places the windows along
+        the width, ``samples[n, c, 1]`` along the height, as PyTorch's ``_random_samples``. For
+        a 2-D or 3-D input, N (and C) are 1.
+    return_indices : bool, default False
+        Also return each maximum's flat index ``h * W + w`` in its input plane (int64), as
+        PyTorch's ``return_indices``.
+
+    Returns
+    -------
+    ndarray of the input's rank, and the indices with ``return_indices``
+        Same dtype as ``x``. The start arithmetic runs in float64 for float64 input and in
+        float32 for every other dtype, as PyTorch runs it for ``x.float()``; given the same
+        samples (in that precision) the result equals ``F.fractional_max_pool2d(x, size,
+        output_size, _random_samples=samples)`` to the bit.
+
+    Raises
+    ------
+    ValueError
+        If both or neither of ``output_size`` and ``ratio`` are given, ``ratio`` is outside
+        (0, 1) or leaves no output, the window cannot fit the output in the input
+        (``output + size - 1 > input``), both ``seed`` and ``samples`` are given, or ``samples``
+        has the wrong shape or a value outside [0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(49).reshape(7, 7)
+    >>> fractional_max_pool(x, 2, output_size=4, samples=[[[0.5, 0.5]]])
+    array([[ 8, 10, 12, 13],
+           [22, 24, 26, 27],
+           [36, 38, 40, 41],
+           [43, 45, 47, 48]])
+    >>> fractional_max_pool(np.ones((1, 3, 10, 10)), 2, ratio=0.7, seed=1).shape
+    (1, 3, 7, 7)
+    """
+    x = _check_input(x)
+    window = as_pair(size, "size")
+    height, width = x.shape[-2:]
+    out_h, out_w = _fraction_size(output_size, ratio, window, (height, width))
+    x4 = x.reshape((1,) * (4 - x.ndim) + x.shape)
+    dtype = np.dtype(np.float64) if x.dtype == np.float64 else np.dtype(np.float32)
+    u = _samples(samples, seed, x4.shape[:2], dtype)
+    rows = fractional_starts(u[:, :, 1], height, out_h, window[0], dtype)
+    cols = fractional_starts(u[:, :, 0], width, out_w, window[1], dtype)
+    nan_aware = x.dtype.kind == "f"
+    # Across each row first, then down the columns: the first maximum in row-major window order
+    # wins ties (the other order would find the first in column-major order).
+    across, col_tap = _max_taps(x4, cols[:, :, None, :], window[1], axis=3, nan_aware=nan_aware)
+    values, row_tap = _max_taps(across, rows[:, :, :, None], window[0], axis=2, nan_aware=nan_aware)
+    values = values.reshape(x.shape[:-2] + (out_h, out_w))
+    if not return_indices:
+        return values
+    best_rows = rows[:, :, :, None] + row_tap
+    best_cols = cols[:, :, None, :] + np.take_along_axis(col_tap, best_rows, axis=2)
+    indices = (best_rows * width + best_cols).reshape(values.shape)
+    return values, indices
