@@ -428,7 +428,14 @@ def test_help_lists_every_command_with_one_line() -> None:
     assert result.exit_code == 0
     commands = result.stdout.split("Commands:\n", 1)[1].splitlines()
     listed = {line.split(None, 1)[0]: line.split(None, 1)[1] for line in commands if line}
-    assert listed == POOL_OPS
+    family = {
+        "global": cli.GLOBAL_SUMMARY,
+        "adaptive": cli.ADAPTIVE_SUMMARY,
+        "fractional": cli.FRACTIONAL_SUMMARY,
+        "info": cli.INFO_SUMMARY,
+        "explain": cli.EXPLAIN_SUMMARY,
+    }
+    assert listed == {**POOL_OPS, "compare": cli.COMPARE_SUMMARY, **family}
     assert set(listed) == set(main.commands)
 
 
@@ -436,7 +443,8 @@ def test_help_lists_every_command_with_one_line() -> None:
 def test_every_command_help_ends_with_examples(name: str) -> None:
     result = run(name, "--help")
     assert result.exit_code == 0
-    assert result.stdout.startswith(f"Usage: poolcli {name} [OPTIONS] INPUT\n")
+    argument = "[INPUT]" if name == "explain" else "INPUT"  # explain has a default matrix
+    assert result.stdout.startswith(f"Usage: poolcli {name} [OPTIONS] {argument}\n")
     examples = result.stdout.split("\n  Examples:\n", 1)[1].split("\nOptions:\n", 1)[0]
     lines = [line.strip() for line in examples.splitlines() if line.strip()]
     assert len(lines) >= 2
@@ -475,10 +483,10 @@ class TestFailures:
         """A file that does not exist."""
         self.fails(1, "missing.png: no such file", "max", "missing.png")
 
-    def test_folder_as_input(self) -> None:
-        """A folder where a file is expected."""
+    def test_empty_folder_as_input(self) -> None:
+        """A folder with no images in it."""
         (self.folder / "pics").mkdir()
-        self.fails(1, "pics: is a directory", "max", "pics")
+        self.fails(1, "pics: no images found", "max", "pics")
 
     def test_zero_byte_file(self) -> None:
         """An empty file."""
@@ -772,14 +780,17 @@ class TestFailures:
             input=png_bytes(PHOTO),
         )
 
-    def test_several_inputs(self) -> None:
-        """More than one INPUT, for now."""
+    def test_several_inputs_with_one_output_file(self) -> None:
+        """Several inputs need -o FOLDER (tests/test_cli_batch.py has the batches)."""
+        (self.folder / "out.png").write_bytes(b"old")
         self.fails(
             2,
-            "one INPUT at a time for now, got 2; run poolcli once for each",
+            "-o out.png is a file; with several inputs -o names a folder",
             "max",
             "photo.png",
             "lecture.csv",
+            "-o",
+            "out.png",
         )
 
     def test_no_input(self) -> None:
@@ -789,7 +800,7 @@ class TestFailures:
     def test_unknown_option(self) -> None:
         """An option no command has."""
         self.fails(
-            2, "no such option '--bogus'; see 'poolcli max --help'", "max", "photo.png", "--bogus"
+            2, "no such option '--xyzzy'; see 'poolcli max --help'", "max", "photo.png", "--xyzzy"
         )
 
     def test_unknown_command(self) -> None:
@@ -868,3 +879,149 @@ def test_help_does_not_import_numpy_or_pillow(code: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Images: alpha, frames, orientation, metadata, compare
+
+
+def rgba_png(path: Path) -> None:
+    """Opaque red beside fully transparent green, 1 x 2."""
+    Image.fromarray(np.array([[[255, 0, 0, 255], [0, 255, 0, 0]]], np.uint8)).save(path)
+
+
+def animated_gif(path: Path) -> None:
+    frames = []
+    for k in range(3):
+        index = np.zeros((8, 8), np.uint8)
+        index[:, 2 * k : 2 * k + 2] = 1
+        frame = Image.fromarray(index, mode="P")
+        frame.putpalette([0, 0, 0, 255, 255, 255])
+        frames.append(frame)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[50, 60, 70], loop=0)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [([], [255, 0, 0, 128]), (["--alpha", "straight"], [128, 128, 0, 128])],
+    ids=["premultiply", "straight"],
+)
+def test_alpha_option(folder: Path, args: list[str], expected: list[int]) -> None:
+    rgba_png(folder / "rgba.png")
+    result = run("avg", "rgba.png", "-k", "1x2", *args)
+    assert result.exit_code == 0, result.stderr
+    assert pixels(folder / "rgba.avg.png").tolist() == [[expected]]
+
+
+def test_animated_gif_keeps_its_frames(folder: Path) -> None:
+    animated_gif(folder / "anim.gif")
+    result = run("max", "anim.gif")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "poolcli: wrote anim.max.gif (8x8 -> 4x4)\n"
+    with Image.open(folder / "anim.max.gif") as img:
+        assert (img.n_frames, img.info["loop"]) == (3, 0)
+        durations = []
+        for k in range(3):
+            img.seek(k)
+            durations.append(img.info["duration"])
+            assert np.flatnonzero(np.asarray(img.convert("L")).max(axis=0)).tolist() == [k]
+        assert durations == [50, 60, 70]
+
+
+def test_frames_to_jpeg_fails_naming_the_fix(folder: Path) -> None:
+    animated_gif(folder / "anim.gif")
+    result = run("max", "anim.gif", "-o", "anim.jpg")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "poolcli: anim.jpg: JPEG holds one frame, not 3; pick one with --frame K or write a "
+        "format that holds frames (.gif, .webp, .png, .tiff)\n"
+    )
+    assert not (folder / "anim.jpg").exists()
+
+
+def test_frame_option_picks_one(folder: Path) -> None:
+    animated_gif(folder / "anim.gif")
+    result = run("max", "anim.gif", "--frame", "2", "-o", "two.jpg")
+    assert result.exit_code == 0, result.stderr
+    out = pixels(folder / "two.jpg")
+    assert out.shape == (4, 4, 3)
+    assert out[:, 2].min() > 200 and np.delete(out, 2, axis=1).max() < 60  # frame 2's bar
+    result = run("max", "anim.gif", "--frame", "3")
+    assert result.exit_code == 1
+    assert result.stderr == "poolcli: anim.gif: has no frame 3: it has 3 frames (0 to 2)\n"
+
+
+def test_no_auto_orient(folder: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.zeros((4, 8), np.uint8)).save(folder / "o.png", exif=exif)
+    assert run("max", "o.png").stderr == "poolcli: wrote o.max.png (4x8 -> 2x4)\n"
+    result = run("max", "o.png", "--no-auto-orient", "-o", "raw.png")
+    assert result.stderr == "poolcli: wrote raw.png (8x4 -> 4x2)\n"
+    with Image.open(folder / "raw.png") as img:
+        assert img.size == (4, 2) and img.getexif()[0x0112] == 6
+
+
+def test_dpi_follows_the_stride_and_strip_drops_metadata(folder: Path) -> None:
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(
+        folder / "m.png", dpi=(300, 300), icc_profile=profile
+    )
+    assert run("avg", "m.png", "-k", "3", "-s", "2").exit_code == 0
+    with Image.open(folder / "m.avg.png") as img:
+        assert img.info["dpi"] == pytest.approx((150, 150), abs=0.05)
+        assert img.info["icc_profile"] == profile
+    assert run("avg", "m.png", "--strip", "-o", "bare.png").exit_code == 0
+    with Image.open(folder / "bare.png") as img:
+        assert "dpi" not in img.info and "icc_profile" not in img.info
+
+
+def test_quality_help_gives_the_default() -> None:
+    assert "JPEG and WebP quality. [default: 90]" in " ".join(run("max", "--help").stdout.split())
+
+
+def test_compare_writes_stem_compare_png(folder: Path) -> None:
+    Image.fromarray(np.arange(64 * 64, dtype=np.uint8).reshape(64, 64)).save(folder / "g.png")
+    result = run("compare", "g.png", "-k", "4")
+    assert result.exit_code == 0, result.stderr
+    with Image.open(folder / "g.compare.png") as img:
+        assert img.mode == "L" and img.height > 256 and img.width > 4 * 256
+        size = img.size
+    assert result.stderr == f"poolcli: wrote g.compare.png ({size[0]}x{size[1]})\n"
+    assert result.stdout == ""
+
+
+def test_compare_to_a_named_file_and_to_stdout(folder: Path) -> None:
+    rgba_png(folder / "rgba.png")
+    assert run("compare", "rgba.png", "-k", "1x2", "-o", "c.webp").exit_code == 0
+    with Image.open(folder / "c.webp") as img:
+        assert img.format == "WEBP"
+    result = run("compare", "rgba.png", "-k", "1x2", "-o", "-")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout_bytes.startswith(b"\x89PNG")
+
+
+class TestCompareFailures:
+    def test_window_larger_than_the_image(self, folder: Path) -> None:
+        result = run("compare", "photo.png", "-k", "5")
+        assert result.exit_code == 1
+        assert result.stderr.startswith("poolcli: photo.png: window 5 is larger than")
+        assert not (folder / "photo.compare.png").exists()
+
+    def test_stdin_needs_an_output(self, folder: Path) -> None:
+        result = run("compare", "-", input=png_bytes(PHOTO))
+        assert result.exit_code == 2
+        assert result.stderr == "poolcli: standard input needs -o FILE or -o - for the picture\n"
+
+    def test_refuses_to_write_over_the_input(self, folder: Path) -> None:
+        result = run("compare", "photo.png", "-o", "photo.png")
+        assert result.exit_code == 2
+        assert result.stderr == (
+            "poolcli: refusing to write over the input photo.png; choose another --output\n"
+        )
+
+    def test_missing_input(self, folder: Path) -> None:
+        result = run("compare", "nope.png")
+        assert (result.exit_code, result.stderr) == (1, "poolcli: nope.png: no such file\n")
