@@ -39,7 +39,9 @@ OPS = ("max", "min", "avg", "sum", "median", "lp")
 
 #: Bytes of row-pass temporaries per tile: small enough to stay in cache, large enough that
 #: numpy's per-call overhead does not dominate.
-TILE_BYTES = 1 << 20
+TILE_BYTES = 2 << 20
+#: Runs of tiles handed to each worker thread.
+CHUNKS_PER_WORKER = 2
 #: Below this many output cells the work runs in the calling thread.
 PARALLEL_MIN_CELLS = 1 << 16
 
@@ -250,12 +252,23 @@ def _run(
             selected = tuple(a[plane : plane + planes] for a in block)
             for first in range(0, out_h, rows):
                 tasks.append((*selected, first, min(first + rows, out_h)))
-    if len(tasks) < 2 or out_cells < PARALLEL_MIN_CELLS or (os.cpu_count() or 1) < 2:
+    workers = os.cpu_count() or 1
+    if len(tasks) < 2 or out_cells < PARALLEL_MIN_CELLS or workers < 2:
         for task in tasks:
             reduce_tile(*task)
         return
+
+    def reduce_tiles(chunk: list[tuple]) -> None:
+        for task in chunk:
+            reduce_tile(*task)
+
+    # A few contiguous runs of tiles per worker: handing each tile to the pool separately
+    # costs more than small tiles save.
+    chunks = min(len(tasks), CHUNKS_PER_WORKER * workers)
+    bounds = [len(tasks) * i // chunks for i in range(chunks + 1)]
     executor = _shared_executor()
-    for future in [executor.submit(reduce_tile, *task) for task in tasks]:
+    runs = [tasks[bounds[i] : bounds[i + 1]] for i in range(chunks)]
+    for future in [executor.submit(reduce_tiles, run) for run in runs]:
         future.result()
 
 
@@ -478,8 +491,10 @@ class _Plan:
                 np.copyto(where, flat.reshape(flat.shape + trailing), where=better)
 
 
-#: Windows of more taps than this are reduced in one call over a window view.
-MANY_TAPS = 8
+#: Windows of at least this many taps are reduced in one call over a window view: down the rows
+#: (the view's inner axis is a contiguous row) and across the columns (an inner axis of a few
+#: strided cells, slow per call, so only for long windows).
+MANY_TAPS = {1: 4, 2: 9}
 
 
 def _reduce_windows(
@@ -497,7 +512,7 @@ def _reduce_windows(
     Many taps: a strided window view with the taps on an extra axis, reduced in one call.
     """
     step, spacing = geometry.stride, geometry.dilation
-    if geometry.size <= MANY_TAPS:
+    if geometry.size < MANY_TAPS[axis]:
         span = (count - 1) * step + 1
         index = (slice(None),) * axis
         taps = [
