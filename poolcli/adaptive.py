@@ -123,8 +123,14 @@ def adaptive_windows(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, stops
 
 
-def _adaptive_size(output_size: object, shape_hw: tuple[int, int]) -> tuple[int, int]:
-    """``output_size`` (an int, or a pair whose None entries keep the input's size) as a pair."""
+def adaptive_output_size(output_size: object, shape_hw: tuple[int, int]) -> tuple[int, int]:
+    """The (height, width) :func:`adaptive_pool` gives over an input of ``shape_hw``.
+
+    ``output_size`` is an int, or a pair whose None entries keep the input's size.
+
+    >>> adaptive_output_size((3, None), (5, 7))
+    (3, 7)
+    """
     if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
         output_size = tuple(
             size if item is None else item for item, size in zip(output_size, shape_hw, strict=True)
@@ -246,7 +252,7 @@ def adaptive_pool(x: np.ndarray, output_size: PairLike, op: str = "avg") -> np.n
     """
     _check_op(op)
     x = _check_input(x)
-    out_h, out_w = _adaptive_size(output_size, x.shape[-2:])
+    out_h, out_w = adaptive_output_size(output_size, x.shape[-2:])
     if op == "max":
         columns = _reduce_windows(np.maximum, x, out_w, axis=-1)
         return _reduce_windows(np.maximum, columns, out_h, axis=-2)

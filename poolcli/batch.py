@@ -19,7 +19,8 @@ file named directly is always an input, whatever its name.
 
 Output names (:func:`plan`):
 
-- one input: decided once it is loaded (``target_for``), by the command line's rules;
+- one input: decided once it is loaded (``target_for``), by the command line's rules
+  (:func:`target`);
 - several inputs without an output folder: ``STEM.OP.EXT`` beside each input;
 - several inputs with an output folder: the input's name (the extension changed by ``format``)
   in the folder, below it the input's path relative to the folder or glob base it was found in;
@@ -45,7 +46,6 @@ import enum
 import fnmatch
 import functools
 import glob
-import json
 import os
 import shutil
 import signal
@@ -61,7 +61,7 @@ from typing import Any, BinaryIO, TextIO
 
 from .errors import OutputError, PoolcliError
 from .geometry import Geometry
-from .report import error_report, json_report, text_report
+from .report import error_report, json_line, json_report, size_change, text_report
 
 __all__ = [
     "FORMAT_EXTENSIONS",
@@ -75,11 +75,14 @@ __all__ = [
     "Status",
     "Summary",
     "Target",
+    "check_output",
     "default_workers",
     "image_extensions",
+    "own_format",
     "plan",
     "process",
     "run",
+    "target",
 ]
 
 #: A --format value -> the extension of the files it writes.
@@ -103,6 +106,8 @@ OWN_FORMATS = {
 }
 STDIN_NAME = "<stdin>"
 STDOUT_NAME = "<stdout>"
+#: The --format values standard output takes, as errors name them.
+STDOUT_FORMATS = "png, jpeg, webp, tiff, gif, npy"
 
 # Pillow formats registered for an extension that cannot give pixels here: stubs that need a
 # handler poolcli never installs, and video.
@@ -174,9 +179,11 @@ class Recipe:
         The op's name, for reports and default output names.
     pool : callable
         ``pool(array, info) -> result``: the pooling of one loaded input.
-    geometry : callable
+    geometry : callable or None
         ``geometry((H, W)) -> Geometry``: the window over an input of that size, for the report
-        and the checks made before pooling (a ValueError fails the input).
+        and the checks made before pooling (a ValueError fails the input). None for an op that
+        pools to a size (adaptive, fractional): the report has no window lines, and a dry run
+        pools to learn the output shape.
     load, save : mapping
         Keyword arguments of :func:`~poolcli.imageio.load_image` and
         :func:`~poolcli.imageio.save_image` (besides the source, target and format).
@@ -186,16 +193,20 @@ class Recipe:
         Load, check and report; write nothing.
     skip_existing : bool
         Leave an output that exists alone (the input is skipped, not loaded if it can be helped).
+    note : str, optional
+        Said once the one input of a run is done, e.g. ``"seed 42"``: after its "wrote" line,
+        or on a line of its own after a printed matrix.
     """
 
     op: str
     pool: Callable[[Any, Any], Any]
-    geometry: Callable[[tuple[int, int]], Geometry]
+    geometry: Callable[[tuple[int, int]], Geometry] | None
     load: Mapping[str, Any] = field(default_factory=dict)
     save: Mapping[str, Any] = field(default_factory=dict)
     report: str | None = None
     dry_run: bool = False
     skip_existing: bool = False
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,10 +357,8 @@ def plan(
     )
     if not batch:
         source = inputs[0]
-        name = STDIN_NAME if source == "-" else source
-        if output not in (None, "-") and source != "-" and _same_file(source, output):
-            raise PlanError(f"refusing to write over the input {source}; choose another --output")
-        return Plan((Job(0, source, name),), batch=False)
+        check_output(source, output)
+        return Plan((Job(0, source, STDIN_NAME if source == "-" else source),), batch=False)
 
     if output == "-":
         raise PlanError("-o - writes one image; give one INPUT file, or -o FOLDER")
@@ -457,16 +466,93 @@ def _jobs(
     return tuple(jobs)
 
 
-def _renamed(path: str, op: str | None, format: str | None) -> str:
-    """``path`` with the extension ``format`` gives it (else one that can be written), and
+def target(
+    source: str, info: Any, *, op: str, output: str | None = None, format: str | None = None
+) -> Target:
+    """Where the result of the one input of a run goes, once it is loaded (a ``target_for``).
+
+    The command line's rules: standard output for ``output="-"``, or for standard input without
+    an output, in ``format`` or the input's own; printed as a matrix for a .csv/.txt matrix
+    without an output or format; ``STEM.OP.EXT`` beside the input or, when ``output`` is a
+    folder, in it; else the file ``output``.
+
+    Parameters
+    ----------
+    source : str
+        The input's path, or ``-`` for standard input.
+    info : ImageInfo
+        What was loaded: its kind and format.
+    op : str
+        For ``STEM.OP.EXT``.
+    output, format : str, optional
+        The -o and --format values.
+
+    Raises
+    ------
+    PlanError
+        Standard output without a format to write (none given, and the input's own cannot be
+        written), or standard input with an output folder.
+    OutputError
+        When the output's format cannot be told from its name.
+    """
+    from . import imageio
+
+    from_stdin = source == "-"
+    if output == "-" or (output is None and from_stdin):
+        if info.kind == "matrix" and format is None and output is None:
+            return Target(matrix=True)
+        fmt = format or own_format(info)
+        if fmt is None:
+            if output == "-":
+                raise PlanError(f"-o - needs --format ({STDOUT_FORMATS})")
+            raise PlanError(
+                f"standard output needs --format ({STDOUT_FORMATS}) for a {info.format} "
+                "input, or give -o FILE"
+            )
+        return Target(format=fmt)
+    if output is None and info.kind == "matrix" and format is None:
+        return Target(matrix=True)
+    if output is None or os.path.isdir(output):
+        if from_stdin:
+            raise PlanError(f"-o {output} is a folder; standard input needs -o FILE or -o -")
+        path = _renamed(source, op, format, info)
+        if output is not None:
+            path = os.path.join(output, os.path.basename(path))
+    else:
+        path = output
+    imageio.image_format_for(path, format)  # fail before pooling, not after
+    return Target(path=path, format=format)
+
+
+def own_format(info: Any) -> str | None:
+    """The --format an input is written back as, or None when it has none (a matrix, BMP)."""
+    if info.kind == "array":
+        return "npy"
+    if info.kind == "image":
+        return OWN_FORMATS.get(info.format or "")
+    return None
+
+
+def check_output(source: str, output: str | None) -> None:
+    """Refuse an ``output`` that is the input ``source`` itself (:class:`PlanError`)."""
+    if output not in (None, "-") and source != "-" and _same_file(source, output):
+        raise PlanError(f"refusing to write over the input {source}; choose another --output")
+
+
+def _renamed(path: str, op: str | None, format: str | None, info: Any = None) -> str:
+    """``path`` with the extension ``format`` gives it, else its own if it can be written, else
+    that of the input's own format (told by ``info`` once loaded, else by the extension); and
     ``.OP`` before the extension when ``op`` is given."""
     root, ext = os.path.splitext(path)
     if format is not None:
         ext = FORMAT_EXTENSIONS[format]
     elif not _writable(ext):
-        from PIL import Image
+        if info is not None:
+            own = own_format(info)
+        else:
+            from PIL import Image
 
-        own = OWN_FORMATS.get(Image.registered_extensions().get(ext.lower(), ""))
+            own = OWN_FORMATS.get(Image.registered_extensions().get(ext.lower(), ""))
         if own is not None:
             ext = FORMAT_EXTENSIONS[own]
     return f"{root}.{op}{ext}" if op is not None else f"{root}{ext}"
@@ -702,7 +788,7 @@ def process(
         source = stdin if job.source == "-" else job.source
         array, info = imageio.load_image(source, **recipe.load)  # type: ignore[arg-type]
         loaded = (array.shape, info)
-        geometry = recipe.geometry(array.shape[-2:])
+        geometry = None if recipe.geometry is None else recipe.geometry(array.shape[-2:])
         if target is None:
             if target_for is None:
                 raise ValueError("a job without a target needs target_for")
@@ -711,12 +797,14 @@ def process(
                 return _skipped(job, recipe, target)
         elif target.path is not None:
             imageio.image_format_for(target.path, target.format)  # fail before pooling
-        out_shape = (*array.shape[:-2], *geometry.out_shape)
-        if recipe.dry_run:
+        if recipe.dry_run and geometry is not None:
+            out_shape = (*array.shape[:-2], *geometry.out_shape)
             return _done(job, recipe, target, array.shape, out_shape, geometry, info)
         _check(stop)
         result = recipe.pool(array, info)
         del array
+        if recipe.dry_run:
+            return _done(job, recipe, target, loaded[0], result.shape, geometry, info)
         if target.matrix:
             matrix = imageio.format_matrix(result[0, 0])
             return _done(job, recipe, target, loaded[0], result.shape, geometry, info, matrix)
@@ -732,7 +820,7 @@ def process(
             result,
             info,
             format=target.format,
-            scale=geometry.stride,
+            scale=None if geometry is None else geometry.stride,
             **recipe.save,
         )
         return _done(job, recipe, target, loaded[0], result.shape, geometry, info)
@@ -769,7 +857,7 @@ def _done(
     target: Target,
     in_shape: tuple[int, ...],
     out_shape: tuple[int, ...],
-    geometry: Geometry,
+    geometry: Geometry | None,
     info: Any,
     matrix: str | None = None,
 ) -> Outcome:
@@ -783,8 +871,8 @@ def _done(
     if recipe.report == "text":
         report = text_report(job.name, in_shape, recipe.op, geometry, **facts)
     elif recipe.report == "json":
-        report = _dumps(json_report(job.name, in_shape, recipe.op, geometry, **facts))
-    change = f"{target.name} ({in_shape[-1]}x{in_shape[-2]} -> {out_shape[-1]}x{out_shape[-2]})"
+        report = json_line(json_report(job.name, in_shape, recipe.op, geometry, **facts))
+    change = size_change(target.name, in_shape, out_shape)
     return Outcome(
         job.index, job.name, Status.DONE, target.name, change, report, matrix, error=None
     )
@@ -793,7 +881,7 @@ def _done(
 def _skipped(job: Job, recipe: Recipe, target: Target) -> Outcome:
     report = None
     if recipe.report == "json":
-        report = _dumps(
+        report = json_line(
             {"input": job.name, "output": target.name, "op": recipe.op, "skipped": True}
         )
     return Outcome(job.index, job.name, Status.SKIPPED, target.name, report=report)
@@ -803,7 +891,7 @@ def _failure(job: Job, recipe: Recipe, message: str, loaded: Any) -> Outcome:
     report = None
     if recipe.report == "json":
         shape, info = loaded if loaded is not None else (None, None)
-        report = _dumps(
+        report = json_line(
             error_report(
                 job.name,
                 message,
@@ -814,10 +902,6 @@ def _failure(job: Job, recipe: Recipe, message: str, loaded: Any) -> Outcome:
             )
         )
     return Outcome(job.index, job.name, Status.FAILED, report=report, error=message)
-
-
-def _dumps(report: dict[str, Any]) -> str:
-    return json.dumps(report, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1120,9 +1204,13 @@ class _Printer:
             return  # a batch prints its summary, not a line an image
         elif outcome.status is Status.SKIPPED:
             self._echo(f"poolcli: skipped {outcome.output}: it exists", True)
-        elif outcome.status is Status.DONE and outcome.output != STDOUT_NAME:
-            if outcome.matrix is None:
-                self._echo(f"poolcli: wrote {outcome.change}", True)
+        elif outcome.status is Status.DONE:
+            note = self.recipe.note
+            if outcome.matrix is not None:
+                if note:
+                    self._echo(f"poolcli: {note}", True)
+            elif outcome.output != STDOUT_NAME:
+                self._echo(f"poolcli: wrote {outcome.change}{', ' + note if note else ''}", True)
 
     def _echo(self, text: str, err: bool) -> None:
         if self.progress is not None:

@@ -18,7 +18,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ import click
 from . import __version__, batch
 from .errors import PoolcliError
 from .geometry import PAD_MODES, Geometry, as_pair, check_pad_mode, resolve
-from .report import error_report
+from .report import error_report, json_line, size_change
 
 # The pooling commands, op -> one-line description. A new op is one more line here.
 POOL_OPS = {
@@ -40,29 +40,7 @@ POOL_OPS = {
 }
 
 FORMATS = ("png", "jpeg", "webp", "tiff", "gif", "npy", "csv")
-STDIN_NAME = "<stdin>"
-STDOUT_NAME = "<stdout>"
-
-# --format value -> the extension of a default output name
-_FORMAT_EXTENSIONS = {
-    "png": ".png",
-    "jpeg": ".jpg",
-    "webp": ".webp",
-    "tiff": ".tiff",
-    "gif": ".gif",
-    "npy": ".npy",
-    "csv": ".csv",
-}
-# Pillow format of an input -> the --format it is written back as (MPO: a phone's JPEG)
-_OWN_FORMATS = {
-    "PNG": "png",
-    "JPEG": "jpeg",
-    "MPO": "jpeg",
-    "WEBP": "webp",
-    "TIFF": "tiff",
-    "GIF": "gif",
-}
-_STDOUT_FORMATS = "png, jpeg, webp, tiff, gif, npy"
+STDIN_NAME = batch.STDIN_NAME
 _REPORTS = ("text", "json")
 
 
@@ -76,32 +54,35 @@ _FOUR = re.compile(",".join([_INT] * 4))
 
 
 class PairType(click.ParamType):
-    """``K`` or ``KHxKW``, each at least 1: the values of --size, --stride and --dilation.
+    """One number or two, ``N`` or ``HxW``, each at least 1: --size, --stride, --dilation, --to.
 
-    Converts to a ``(height, width)`` tuple.
+    Converts to a ``(height, width)`` tuple. ``what`` names the value in errors, ``forms`` says
+    how it is written (``"K or KHxKW, e.g. 3 or 3x2"``).
     """
 
     name = "pair"
 
-    def __init__(self, what: str, letter: str) -> None:
+    def __init__(self, what: str, forms: str) -> None:
         self.what = what
-        self.letter = letter
+        self.forms = forms
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, tuple):
             return value
         match = _PAIR.fullmatch(str(value))
         if match is None:
-            letter = self.letter
-            self.fail(
-                f"{value!r}; expected {letter} or {letter}Hx{letter}W, e.g. 3 or 3x2", param, ctx
-            )
+            self.fail(f"{value!r}; expected {self.forms}", param, ctx)
         height = int(match[1])
         width = height if match[2] is None else int(match[2])
         try:
             return as_pair((height, width), self.what)
         except ValueError:
             self.fail(f"{value!r}; {self.what} must be at least 1", param, ctx)
+
+
+def _window_pair(what: str, letter: str) -> PairType:
+    """The PairType of a window parameter: ``K`` or ``KHxKW``."""
+    return PairType(what, f"{letter} or {letter}Hx{letter}W, e.g. 3 or 3x2")
 
 
 class PaddingType(click.ParamType):
@@ -146,6 +127,27 @@ class PadModeType(click.ParamType):
         return int(number) if float(number).is_integer() else number
 
 
+class NumberType(click.ParamType):
+    """A number above 0 and below ``high``: lp's power --p, fractional pooling's --ratio."""
+
+    name = "number"
+
+    def __init__(self, high: float, expected: str) -> None:
+        self.high = high
+        self.expected = expected
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not 0 < number < self.high:
+            self.fail(f"{value!r}; expected {self.expected}", param, ctx)
+        return number
+
+
 # ---------------------------------------------------------------------------------------------
 # Errors
 
@@ -155,7 +157,11 @@ class CommandLineError(click.UsageError):
 
 
 def _usage_message(error: click.UsageError) -> str:
-    """A usage error as one line: ``--size`` rather than ``'--size' / '-k'``, no "Usage:"."""
+    """A usage error as one line: ``--size`` rather than ``'--size' / '-k'``, no "Usage:".
+
+    Click's suggestions for a mistyped option or command ("Did you mean '--jobs'?") become a
+    parenthesis: ``no such option '--bogus' (did you mean '--jobs'?)``.
+    """
     if (
         isinstance(error, click.BadParameter)
         and not isinstance(error, click.MissingParameter)
@@ -164,7 +170,14 @@ def _usage_message(error: click.UsageError) -> str:
         and error.param.opts
     ):
         error.param_hint = error.param.opts[0]
-    message = error.format_message().rstrip(".")
+    possibilities = sorted(getattr(error, "possibilities", None) or ())
+    if possibilities:  # NoSuchOption, NoSuchCommand
+        message = error.message.rstrip(".")
+        names = [repr(name) for name in possibilities]
+        choices = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        message = f"{message} (did you mean {choices}?)"
+    else:
+        message = error.format_message().rstrip(".")
     message = message[:1].lower() + message[1:]
     own_words = isinstance(error, CommandLineError) or (
         isinstance(error, click.BadParameter) and not isinstance(error, click.MissingParameter)
@@ -198,7 +211,7 @@ class PoolcliGroup(click.Group):
 
 
 class PoolCommand(click.Command):
-    """A pooling command: a bare ``--report`` before INPUT means ``--report text``.
+    """A command that pools and writes: a bare ``--report`` before INPUT means ``--report text``.
 
     Click gives an option with an optional value the next word, so ``--report photo.png``
     would read ``photo.png`` as the report format.
@@ -223,95 +236,40 @@ class PoolCommand(click.Command):
 
 
 # ---------------------------------------------------------------------------------------------
-# Commands
+# Options
 
 
-@click.group(
-    "poolcli",
-    cls=PoolcliGroup,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-@click.version_option(__version__, "--version", prog_name="poolcli", message="%(prog)s %(version)s")
-def main() -> None:
-    """Downsample images by pooling: each window of pixels becomes one output pixel.
+def _options(options: list[Callable[..., Any]]) -> Callable[..., Any]:
+    """One decorator that adds ``options`` in order."""
 
-    Run 'poolcli OP --help' for an operation's options and examples.
+    def add(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
 
-    Examples:
-
-    \b
-      poolcli max photo.jpg                # writes photo.max.jpg, half as wide and high
-      poolcli avg photo.jpg -k 4 -o small.png
-    """
+    return add
 
 
-@dataclass(frozen=True)
-class PoolOptions:
-    """The options of a pooling command, as parsed."""
-
-    size: tuple[int, int]
-    stride: tuple[int, int] | None
-    padding: int | str | tuple[int, ...]
-    dilation: tuple[int, int]
-    ceil: bool
-    pad_mode: str | float | int
-    output: str | None
-    format: str | None
-    quality: int | None
-    report: str | None
-    dry_run: bool
-    quiet: bool
-    max_pixels: int | None
-    alpha: str
-    frame: int | None
-    auto_orient: bool
-    strip: bool
-    p: float = 2.0  # lp's power; only the lp command has --p
-    recursive: bool = False
-    jobs: int | None = None
-    skip_existing: bool = False
-    files_from: str | None = None
-    null: bool = False
-
-    def geometry(self, shape_hw: tuple[int, int]) -> Geometry:
-        return resolve(
-            shape_hw,
-            self.size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil,
-            self.pad_mode,
-        )
-
-    def pool_kwargs(self) -> dict[str, Any]:
-        return {
-            "size": self.size,
-            "stride": self.stride,
-            "padding": self.padding,
-            "dilation": self.dilation,
-            "ceil_mode": self.ceil,
-            "pad_mode": self.pad_mode,
-            "p": self.p,
-        }
+def _size_option() -> Callable[..., Any]:
+    return click.option(
+        "--size",
+        "-k",
+        type=_window_pair("size", "K"),
+        default="2",
+        show_default=True,
+        metavar="K|KHxKW",
+        help="Window height x width.",
+    )
 
 
 def _geometry_options() -> list[Callable[..., Any]]:
     """--size, --stride, --padding, --dilation, --ceil and --pad-mode."""
     return [
-        click.option(
-            "--size",
-            "-k",
-            type=PairType("size", "K"),
-            default="2",
-            show_default=True,
-            metavar="K|KHxKW",
-            help="Window height x width.",
-        ),
+        _size_option(),
         click.option(
             "--stride",
             "-s",
-            type=PairType("stride", "S"),
+            type=_window_pair("stride", "S"),
             metavar="S|SHxSW",
             help="Step between windows.  [default: the size]",
         ),
@@ -326,7 +284,7 @@ def _geometry_options() -> list[Callable[..., Any]]:
         ),
         click.option(
             "--dilation",
-            type=PairType("dilation", "D"),
+            type=_window_pair("dilation", "D"),
             default="1",
             show_default=True,
             metavar="D|DHxDW",
@@ -348,16 +306,106 @@ def _geometry_options() -> list[Callable[..., Any]]:
     ]
 
 
+def _geometry_kwargs(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of :func:`_geometry_options` as keywords of poolcli.pool and resolve."""
+    return {
+        "size": options["size"],
+        "stride": options["stride"],
+        "padding": options["padding"],
+        "dilation": options["dilation"],
+        "ceil_mode": options["ceil"],
+        "pad_mode": options["pad_mode"],
+    }
+
+
+def _p_option(help: str) -> Callable[..., Any]:
+    return click.option(
+        "--p",
+        type=NumberType(math.inf, "a number above 0, e.g. 2 or 0.5"),
+        default=2.0,
+        show_default=True,
+        metavar="P",
+        help=help,
+    )
+
+
+def _op_option() -> Callable[..., Any]:
+    return click.option(
+        "--op",
+        type=click.Choice(("avg", "max")),
+        default="avg",
+        show_default=True,
+        help="The value.",
+    )
+
+
+def _alpha_option(help: str) -> Callable[..., Any]:
+    return click.option(
+        "--alpha",
+        type=click.Choice(("premultiply", "straight")),
+        default="premultiply",
+        show_default=True,
+        help=help,
+    )
+
+
+_SHORT_ALPHA_HELP = "avg of images with transparency: weigh each colour by its alpha, or not."
+
+
+def _output_option(metavar: str, help: str) -> Callable[..., Any]:
+    return click.option("--output", "-o", metavar=metavar, help=help)
+
+
+def _format_option(
+    help: str = "Output format.  [default: from the output name, else the input's]",
+    formats: tuple[str, ...] = FORMATS,
+) -> Callable[..., Any]:
+    return click.option("--format", type=click.Choice(formats, case_sensitive=False), help=help)
+
+
+def _quality_option() -> Callable[..., Any]:
+    return click.option(
+        "--quality",
+        type=click.IntRange(1, 100),
+        metavar="Q",
+        help="JPEG and WebP quality.  [default: 90]",
+    )
+
+
+def _report_option(help: str, default: str | None = None) -> Callable[..., Any]:
+    """--report text|json; without a default, a bare --report is text (see PoolCommand)."""
+    if default is None:
+        return click.option(
+            "--report", type=click.Choice(_REPORTS), is_flag=False, flag_value="text", help=help
+        )
+    return click.option(
+        "--report", type=click.Choice(_REPORTS), default=default, show_default=True, help=help
+    )
+
+
+_WRITE_REPORT_HELP = "Print the shape report; json: one object a line.  [bare: text]"
+_WRITE_QUIET_HELP = "Print nothing but errors and what is asked for (--report, a matrix)."
+
+
+def _quiet_option(help: str) -> Callable[..., Any]:
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def _max_pixels_option() -> Callable[..., Any]:
+    return click.option(
+        "--max-pixels",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Accept images of up to N pixels (Pillow's default guard: about 89 million).",
+    )
+
+
 def _image_options() -> list[Callable[..., Any]]:
     """How an image is read and pooled: --alpha, --frame, --no-auto-orient, --max-pixels."""
     return [
-        click.option(
-            "--alpha",
-            type=click.Choice(("premultiply", "straight")),
-            default="premultiply",
-            show_default=True,
-            help="avg of images with transparency: premultiply weighs each colour by its "
-            "alpha (no dark fringes); straight pools alpha as data, like any channel.",
+        _alpha_option(
+            "avg of images with transparency: premultiply weighs each colour by its "
+            "alpha (no dark fringes); straight pools alpha as data, like any channel."
         ),
         click.option(
             "--frame",
@@ -372,12 +420,7 @@ def _image_options() -> list[Callable[..., Any]]:
             help="Turn the image as its EXIF orientation says (default), or keep the stored "
             "pixel order and the tag.",
         ),
-        click.option(
-            "--max-pixels",
-            type=click.IntRange(min=1),
-            metavar="N",
-            help="Accept images of up to N pixels (Pillow's default guard: about 89 million).",
-        ),
+        _max_pixels_option(),
     ]
 
 
@@ -412,51 +455,110 @@ def _batch_options() -> list[Callable[..., Any]]:
 
 def pooling_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options every pooling command shares (DESIGN.md section 5)."""
-    options = [
-        *_geometry_options(),
-        click.option(
-            "--output",
-            "-o",
-            metavar="FILE|DIR|-",
-            help="Output file; a folder (one input: STEM.OP.EXT in it; several: their own "
-            "names, the tree mirrored); or - for standard output.",
+    return _options(
+        [
+            *_geometry_options(),
+            _output_option(
+                "FILE|DIR|-",
+                "Output file; a folder (one input: STEM.OP.EXT in it; several: their own "
+                "names, the tree mirrored); or - for standard output.",
+            ),
+            _format_option(),
+            _quality_option(),
+            click.option(
+                "--strip",
+                is_flag=True,
+                help="Write no metadata: no ICC colour profile, EXIF or resolution.",
+            ),
+            _report_option(_WRITE_REPORT_HELP),
+            click.option("--dry-run", is_flag=True, help="Load and report; write nothing."),
+            _quiet_option(_WRITE_QUIET_HELP),
+            *_batch_options(),
+            *_image_options(),
+        ]
+    )(func)
+
+
+def _resize_options() -> list[Callable[..., Any]]:
+    """What adaptive and fractional share: where and how they write, and --max-pixels."""
+    return [
+        _output_option(
+            "FILE|DIR|-",
+            "Output file, a folder to write STEM.OP.EXT in, or - for standard output.",
         ),
-        click.option(
-            "--format",
-            type=click.Choice(FORMATS, case_sensitive=False),
-            help="Output format.  [default: from the output name, else the input's]",
-        ),
-        click.option(
-            "--quality",
-            type=click.IntRange(1, 100),
-            metavar="Q",
-            help="JPEG and WebP quality.  [default: 90]",
-        ),
-        click.option(
-            "--strip",
-            is_flag=True,
-            help="Write no metadata: no ICC colour profile, EXIF or resolution.",
-        ),
-        click.option(
-            "--report",
-            type=click.Choice(_REPORTS),
-            is_flag=False,
-            flag_value="text",
-            help="Print the shape report; json: one object a line.  [bare: text]",
-        ),
-        click.option("--dry-run", is_flag=True, help="Load and report; write nothing."),
-        click.option(
-            "--quiet",
-            "-q",
-            is_flag=True,
-            help="Print nothing but errors and what is asked for (--report, a matrix).",
-        ),
-        *_batch_options(),
-        *_image_options(),
+        _format_option(),
+        _quality_option(),
+        _report_option(_WRITE_REPORT_HELP),
+        _quiet_option(_WRITE_QUIET_HELP),
+        _max_pixels_option(),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriteOptions:
+    """The options of a command that pools its inputs and writes the results, as parsed.
+
+    Those a command does not have keep their defaults.
+    """
+
+    output: str | None = None
+    format: str | None = None
+    quality: int | None = None
+    strip: bool = False
+    report: str | None = None
+    dry_run: bool = False
+    quiet: bool = False
+    max_pixels: int | None = None
+    alpha: str = "premultiply"
+    frame: int | None = None
+    auto_orient: bool = True
+    recursive: bool = False
+    jobs: int | None = None
+    skip_existing: bool = False
+    files_from: str | None = None
+    null: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolOptions(WriteOptions):
+    """The options of a pooling command, as parsed."""
+
+    size: tuple[int, int]
+    stride: tuple[int, int] | None
+    padding: int | str | tuple[int, ...]
+    dilation: tuple[int, int]
+    ceil: bool
+    pad_mode: str | float | int
+    p: float = 2.0  # lp's power; only the lp command has --p
+
+    def geometry(self, shape_hw: tuple[int, int]) -> Geometry:
+        return resolve(shape_hw, **_geometry_kwargs(vars(self)))
+
+    def pool_kwargs(self) -> dict[str, Any]:
+        return {**_geometry_kwargs(vars(self)), "p": self.p}
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+@click.group(
+    "poolcli",
+    cls=PoolcliGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "--version", prog_name="poolcli", message="%(prog)s %(version)s")
+def main() -> None:
+    """Downsample images by pooling: each window of pixels becomes one output pixel.
+
+    Run 'poolcli OP --help' for an operation's options and examples.
+
+    Examples:
+
+    \b
+      poolcli max photo.jpg                # writes photo.max.jpg, half as wide and high
+      poolcli avg photo.jpg -k 4 -o small.png
+    """
 
 
 _POOL_HELP = """{summary}
@@ -496,22 +598,31 @@ Examples:
 def pool_command(op: str, summary: str) -> click.Command:
     """The command ``poolcli OP INPUT [options]`` for one pooling op of the engine."""
 
-    @click.command(
-        op,
-        cls=PoolCommand,
-        help=_POOL_HELP.format(op=op, summary=summary),
-        short_help=summary,
-    )
-    @click.argument("inputs", nargs=-1, metavar="INPUT")
-    @pooling_options
-    @click.pass_context
     def command(ctx: click.Context, inputs: tuple[str, ...], **options: Any) -> None:
         pool_options = PoolOptions(**options)
         if not inputs and pool_options.files_from is None:
             raise click.UsageError("Missing argument 'INPUT'.", ctx)
-        ctx.exit(_pool_inputs(op, inputs, pool_options))
+        recipe = _recipe(
+            op,
+            pool_options,
+            functools.partial(pool_input, op, pool_options),
+            pool_options.geometry,
+        )
+        ctx.exit(_pool_inputs(op, inputs, pool_options, recipe))
 
-    return command
+    if op == "lp":
+        command = _p_option(
+            "The power: 1 sums magnitudes, 2 is the Euclidean norm, large p nears max."
+        )(command)
+    command = click.pass_context(command)
+    command = pooling_options(command)
+    command = click.argument("inputs", nargs=-1, metavar="INPUT")(command)
+    return click.command(
+        op,
+        cls=PoolCommand,
+        help=_POOL_HELP.format(op=op, summary=summary),
+        short_help=summary,
+    )(command)
 
 
 for _op, _summary in POOL_OPS.items():
@@ -539,32 +650,15 @@ Examples:
 """
 
 
-def _options(options: list[Callable[..., Any]]) -> Callable[..., Any]:
-    """One decorator that adds ``options`` in order."""
-
-    def add(func: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return add
-
-
 @main.command("compare", help=_COMPARE_HELP, short_help=COMPARE_SUMMARY)
 @click.argument("source", metavar="INPUT")
 @_options(_geometry_options())
-@click.option(
-    "--output",
-    "-o",
-    metavar="FILE|-",
-    help="Output picture, or - for standard output.  [default: STEM.compare.png]",
+@_output_option("FILE|-", "Output picture, or - for standard output.  [default: STEM.compare.png]")
+@_format_option(
+    "Picture format.  [default: from the output name; png on standard output]",
+    ("png", "jpeg", "webp", "tiff"),
 )
-@click.option(
-    "--format",
-    type=click.Choice(("png", "jpeg", "webp", "tiff"), case_sensitive=False),
-    help="Picture format.  [default: from the output name; png on standard output]",
-)
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@_quiet_option("Print nothing but errors.")
 @_options(_image_options())
 @click.pass_context
 def compare_command(ctx: click.Context, source: str, **options: Any) -> None:
@@ -585,43 +679,29 @@ def _compare_one(
     **geometry: Any,
 ) -> bool:
     """Write the compare picture of one input; False when the input failed."""
-    from_stdin = source == "-"
-    name = STDIN_NAME if from_stdin else source
+    name = _input_name(source)
     if output is None:
-        if from_stdin:
+        if source == "-":
             raise CommandLineError("standard input needs -o FILE or -o - for the picture")
         output = os.path.splitext(source)[0] + ".compare." + (format or "png")
-    elif output != "-" and not from_stdin and _same_file(source, output):
-        raise CommandLineError(
-            f"refusing to write over the input {source}; choose another --output"
-        )
+    _check_output(source, output)
     if output == "-":
         _refuse_terminal()
         format = format or "png"
 
     from . import compare, imageio  # numpy and Pillow: only once there is work to do
 
-    kwargs = {
-        "size": geometry["size"],
-        "stride": geometry["stride"],
-        "padding": geometry["padding"],
-        "dilation": geometry["dilation"],
-        "ceil_mode": geometry["ceil"],
-        "pad_mode": geometry["pad_mode"],
-    }
     try:
         if output != "-":
             imageio.image_format_for(output, format)  # fail before reading, not after
-        source_file = sys.stdin.buffer if from_stdin else source
         array, info = imageio.load_image(
-            source_file, max_pixels=max_pixels, frame=frame, auto_orient=auto_orient
+            _input_file(source), max_pixels=max_pixels, frame=frame, auto_orient=auto_orient
         )
-        picture = compare.compare_picture(array, info, alpha=alpha, **kwargs)
+        picture = compare.compare_picture(array, info, alpha=alpha, **_geometry_kwargs(geometry))
         destination = sys.stdout.buffer if output == "-" else output
         imageio.save_image(destination, *compare.picture_array(picture), format=format)
     except (PoolcliError, ValueError) as error:
-        message = str(error) if isinstance(error, PoolcliError) else f"{name}: {error}"
-        click.echo(f"poolcli: {message}", err=True)
+        click.echo(_error_line(name, error), err=True)
         return False
     if output != "-" and not quiet:
         click.echo(f"poolcli: wrote {output} ({picture.width}x{picture.height})", err=True)
@@ -630,10 +710,7 @@ def _compare_one(
 
 # ---------------------------------------------------------------------------------------------
 # Inputs: one, or a batch. poolcli.batch finds them, names the outputs, and does the work of
-# each input (batch.process: load, pool_input, save, report) on --jobs threads.
-
-
-_Target = batch.Target
+# each input (batch.process: load, pool, save, report) on --jobs threads.
 
 
 def pool_input(op: str, options: PoolOptions, array: Any, info: Any) -> Any:
@@ -643,12 +720,18 @@ def pool_input(op: str, options: PoolOptions, array: Any, info: Any) -> Any:
     return pipeline.pool_image(array, info, op, alpha=options.alpha, **options.pool_kwargs())
 
 
-def _recipe(op: str, options: PoolOptions) -> batch.Recipe:
+def _recipe(
+    op: str,
+    options: WriteOptions,
+    pool: Callable[[Any, Any], Any],
+    geometry: Callable[[tuple[int, int]], Geometry] | None = None,
+    note: str | None = None,
+) -> batch.Recipe:
     """What batch.process does to each input, from the command's options."""
     return batch.Recipe(
         op=op,
-        pool=functools.partial(pool_input, op, options),
-        geometry=options.geometry,
+        pool=pool,
+        geometry=geometry,
         load={
             "max_pixels": options.max_pixels,
             "frame": options.frame,
@@ -658,11 +741,17 @@ def _recipe(op: str, options: PoolOptions) -> batch.Recipe:
         report=options.report,
         dry_run=options.dry_run,
         skip_existing=options.skip_existing,
+        note=note,
     )
 
 
-def _pool_inputs(op: str, inputs: tuple[str, ...], options: PoolOptions) -> int:
-    """Pool every input, print reports and messages; the exit status (0, 1, 130 or 143)."""
+def _pool_inputs(
+    op: str, inputs: tuple[str, ...], options: WriteOptions, recipe: batch.Recipe
+) -> int:
+    """Pool every input, print reports and messages; the exit status (0, 1, 130 or 143).
+
+    ``op`` names the outputs (STEM.OP.EXT); ``recipe`` says what is done to each input.
+    """
     try:
         plan = batch.plan(
             inputs,
@@ -683,8 +772,8 @@ def _pool_inputs(op: str, inputs: tuple[str, ...], options: PoolOptions) -> int:
     if one and options.output == "-" and not options.dry_run:
         _refuse_terminal()
 
-    def target_for(source: str, info: Any) -> _Target:
-        target = _target(op, source, info, options)
+    def target_for(source: str, info: Any) -> batch.Target:
+        target = _target(op, source, info, options.output, options.format)
         if target.path is None and not target.matrix and not options.dry_run:
             _refuse_terminal()
         return target
@@ -700,7 +789,7 @@ def _pool_inputs(op: str, inputs: tuple[str, ...], options: PoolOptions) -> int:
     try:
         summary = batch.run(
             plan,
-            _recipe(op, options),
+            recipe,
             console,
             workers=options.jobs,
             target_for=target_for,
@@ -713,69 +802,39 @@ def _pool_inputs(op: str, inputs: tuple[str, ...], options: PoolOptions) -> int:
     return summary.exit_status
 
 
-def _target(op: str, source: str, info: Any, options: PoolOptions) -> _Target:
-    """Where the result of ``source`` goes, by the rules of the commands' help."""
-    from . import imageio
-
-    output = options.output
-    from_stdin = source == "-"
-    if output == "-" or (output is None and from_stdin):
-        if info.kind == "matrix" and options.format is None and output is None:
-            return _Target(matrix=True)
-        fmt = options.format or _own_format(info)
-        if fmt is None:
-            if output == "-":
-                raise CommandLineError(f"-o - needs --format ({_STDOUT_FORMATS})")
-            raise CommandLineError(
-                f"standard output needs --format ({_STDOUT_FORMATS}) for a {info.format} "
-                "input, or give -o FILE"
-            )
-        return _Target(format=fmt)
-    if output is None and info.kind == "matrix" and options.format is None:
-        return _Target(matrix=True)
-    if output is None or os.path.isdir(output):
-        if from_stdin:
-            raise CommandLineError(f"-o {output} is a folder; standard input needs -o FILE or -o -")
-        path = _default_output(source, op, info, options.format)
-        if output is not None:
-            path = os.path.join(output, os.path.basename(path))
-    else:
-        path = output
-    imageio.image_format_for(path, options.format)  # fail before pooling, not after
-    return _Target(path=path, format=options.format)
-
-
-def _default_output(source: str, op: str, info: Any, fmt: str | None) -> str:
-    """``STEM.OP.EXT`` beside ``source``; EXT from ``fmt``, else the input's own extension."""
-    from . import imageio
-
-    root, ext = os.path.splitext(source)
-    if fmt is not None:
-        return f"{root}.{op}{_FORMAT_EXTENSIONS[fmt]}"
+def _target(
+    op: str, source: str, info: Any, output: str | None, format: str | None
+) -> batch.Target:
+    """Where the result of the one input ``source`` goes; a usage error if it cannot."""
     try:
-        imageio.image_format_for(source)
-    except PoolcliError:
-        # A name without a writable extension (photo.bmp, photo): the input's format if known.
-        own = _own_format(info)
-        if own is not None:
-            ext = _FORMAT_EXTENSIONS[own]
-    return f"{root}.{op}{ext}"
+        return batch.target(source, info, op=op, output=output, format=format)
+    except batch.PlanError as error:
+        raise CommandLineError(str(error)) from None
 
 
-def _own_format(info: Any) -> str | None:
-    """The --format an input is written back as, or None when it has none (a matrix, BMP)."""
-    if info.kind == "array":
-        return "npy"
-    if info.kind == "image":
-        return _OWN_FORMATS.get(info.format or "")
-    return None
-
-
-def _same_file(a: str, b: str) -> bool:
+def _check_output(source: str, output: str | None) -> None:
+    """Refuse, as a usage error, an ``output`` that is the input itself."""
     try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)
+        batch.check_output(source, output)
+    except batch.PlanError as error:
+        raise CommandLineError(str(error)) from None
+
+
+def _input_name(source: str) -> str:
+    return STDIN_NAME if source == "-" else source
+
+
+def _input_file(source: str) -> Any:
+    return sys.stdin.buffer if source == "-" else source
+
+
+def _error_message(name: str, error: Exception) -> str:
+    """``INPUT: reason``: a PoolcliError names its file itself."""
+    return str(error) if isinstance(error, PoolcliError) else f"{name}: {error}"
+
+
+def _error_line(name: str, error: Exception) -> str:
+    return f"poolcli: {_error_message(name, error)}"
 
 
 def _stdout_is_terminal() -> bool:
@@ -793,83 +852,8 @@ def _refuse_terminal() -> None:
         )
 
 
-def _change(name: str, before: tuple[int, ...], after: tuple[int, ...]) -> str:
-    """``photo.max.jpg (1024x700 -> 512x350)``: width x height, as image sizes are given."""
-    return f"{name} ({before[-1]}x{before[-2]} -> {after[-1]}x{after[-2]})"
-
-
-def _dumps(report: dict[str, Any]) -> str:
-    return json.dumps(report, separators=(",", ":"))
-
-
 # ---------------------------------------------------------------------------------------------
-# The rest of the family: lp's power, global, adaptive, fractional, info and explain
-
-
-class PowerType(click.ParamType):
-    """A number above 0 (and finite): lp's power p."""
-
-    name = "p"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, float):
-            return value
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not 0 < number < math.inf:
-            self.fail(f"{value!r}; expected a number above 0, e.g. 2 or 0.5", param, ctx)
-        return number
-
-
-class RatioType(click.ParamType):
-    """A number between 0 and 1 (both excluded): fractional pooling's --ratio."""
-
-    name = "ratio"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, float):
-            return value
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not 0 < number < 1:
-            self.fail(f"{value!r}; expected a number between 0 and 1 (exclusive)", param, ctx)
-        return number
-
-
-class OutputSizeType(click.ParamType):
-    """``N`` or ``HxW``, each at least 1: the output size of --to. Converts to (H, W)."""
-
-    name = "size"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, tuple):
-            return value
-        match = _PAIR.fullmatch(str(value))
-        if match is None:
-            self.fail(f"{value!r}; expected N or HxW, e.g. 64 or 48x64", param, ctx)
-        height = int(match[1])
-        width = height if match[2] is None else int(match[2])
-        if min(height, width) < 1:
-            self.fail(f"{value!r}; the output size must be at least 1", param, ctx)
-        return (height, width)
-
-
-def _p_option() -> click.Option:
-    return click.Option(
-        ["--p"],
-        type=PowerType(),
-        default=2.0,
-        show_default=True,
-        metavar="P",
-        help="The power: 1 sums magnitudes, 2 is the Euclidean norm, large p nears max.",
-    )
-
-
-main.commands["lp"].params.append(_p_option())
+# The rest of the family: global, adaptive, fractional, info and explain
 
 _EXIT_STATUS = "Exit status: 0 done, 1 an input could not be used or written, 2 bad options."
 
@@ -882,41 +866,6 @@ def _values_text(values: Any) -> list[str]:
         return [str(int(v)) for v in values]
     return [np.format_float_positional(v, unique=True, trim="-") for v in values]
 
-
-_CHANNEL_NAMES = {
-    "L": ("L",),
-    "I": ("L",),
-    "F": ("L",),
-    "LA": ("L", "A"),
-    "RGB": ("R", "G", "B"),
-    "RGBA": ("R", "G", "B", "A"),
-    "CMYK": ("C", "M", "Y", "K"),
-    "YCbCr": ("Y", "Cb", "Cr"),
-}
-
-
-def _channel_names(info: Any, channels: int) -> tuple[str, ...]:
-    """R, G, B, ... for an image's channels; c0, c1, ... for an array's."""
-    names = _CHANNEL_NAMES.get((info.save_mode or "").split(";")[0], ())
-    if info.kind == "image" and len(names) == channels:
-        return names
-    return tuple(f"c{index}" for index in range(channels))
-
-
-def _input_file(source: str) -> Any:
-    return sys.stdin.buffer if source == "-" else source
-
-
-def _error_message(name: str, error: Exception) -> str:
-    """``INPUT: reason``: a PoolcliError names its file itself."""
-    return str(error) if isinstance(error, PoolcliError) else f"{name}: {error}"
-
-
-def _error_line(name: str, error: Exception) -> str:
-    return f"poolcli: {_error_message(name, error)}"
-
-
-# --- global
 
 GLOBAL_SUMMARY = "One value per channel: the average colour or the maximum."
 
@@ -942,36 +891,13 @@ Examples:
 
 @main.command("global", help=_GLOBAL_HELP, short_help=GLOBAL_SUMMARY)
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT")
-@click.option(
-    "--op", type=click.Choice(("avg", "max")), default="avg", show_default=True, help="The value."
-)
-@click.option(
-    "--alpha",
-    type=click.Choice(("premultiply", "straight")),
-    default="premultiply",
-    show_default=True,
-    help="avg of images with transparency: weigh each colour by its alpha, or not.",
-)
-@click.option("--output", "-o", metavar="FILE|DIR|-", help="Also write the 1x1 result here.")
-@click.option(
-    "--format",
-    type=click.Choice(FORMATS, case_sensitive=False),
-    help="Format of the 1x1 result.  [default: from the output name, else the input's]",
-)
-@click.option(
-    "--report",
-    type=click.Choice(_REPORTS),
-    default="text",
-    show_default=True,
-    help="text: one line per input; json: one object per line.",
-)
-@click.option("--quiet", "-q", is_flag=True, help="Print no 'wrote' messages.")
-@click.option(
-    "--max-pixels",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Accept images of up to N pixels (Pillow's default guard: about 89 million).",
-)
+@_op_option()
+@_alpha_option(_SHORT_ALPHA_HELP)
+@_output_option("FILE|DIR|-", "Also write the 1x1 result here.")
+@_format_option("Format of the 1x1 result.  [default: from the output name, else the input's]")
+@_report_option("text: one line per input; json: one object per line.", default="text")
+@_quiet_option("Print no 'wrote' messages.")
+@_max_pixels_option()
 @click.pass_context
 def global_command(ctx: click.Context, inputs: tuple[str, ...], **options: Any) -> None:
     output = options["output"]
@@ -999,19 +925,16 @@ def _global_one(
     max_pixels: int | None,
 ) -> bool:
     """Print (and write, with -o) the global value of one input; False when it failed."""
-    name = STDIN_NAME if source == "-" else source
+    name = _input_name(source)
     to_stdout = output == "-"
+    _check_output(source, output)
 
-    from . import adaptive, imageio, pipeline  # numpy and Pillow: only once there is work to do
+    from . import imageio, pipeline  # numpy and Pillow: only once there is work to do
 
     try:
         array, info = imageio.load_image(_input_file(source), max_pixels=max_pixels)
-        if op == "avg" and pipeline.has_alpha(info):
-            # One window over the whole plane: the pipeline pools premultiplied colour.
-            result = pipeline.pool_image(array, info, op, alpha=alpha, size=array.shape[-2:])
-        else:
-            result = adaptive.global_pool(array, op)
-        names = _channel_names(info, array.shape[1])
+        result = pipeline.pool_image(array, info, f"global_{op}", alpha=alpha)
+        names = imageio.channel_names(info, array.shape[1])
         frames = [_values_text(result[n, :, 0, 0]) for n in range(result.shape[0])]
         if report == "json":
             line = {
@@ -1021,7 +944,7 @@ def _global_one(
                 "channels": list(names),
                 "values": [[json.loads(value) for value in frame] for frame in frames],
             }
-            click.echo(_dumps(line), err=to_stdout)
+            click.echo(json_line(line), err=to_stdout)
         else:
             label = info.kind == "image" or len(names) > 1
             for index, frame in enumerate(frames):
@@ -1029,33 +952,18 @@ def _global_one(
                 values = [f"{n}={v}" if label else v for n, v in zip(names, frame, strict=True)]
                 click.echo(f"{where}: {op} {' '.join(values)}", err=to_stdout)
         if output is not None:
-            if to_stdout:
-                destination: Any = sys.stdout.buffer
-                fmt = format or _own_format(info)
-                if fmt is None:
-                    raise CommandLineError(f"-o - needs --format ({_STDOUT_FORMATS})")
-            elif os.path.isdir(output):
-                if source == "-":
-                    raise CommandLineError(f"-o {output} is a folder; standard input needs -o FILE")
-                path = _default_output(source, "global", info, format)
-                destination, fmt = os.path.join(output, os.path.basename(path)), format
-            else:
-                if source != "-" and _same_file(source, output):
-                    raise CommandLineError(
-                        f"refusing to write over the input {source}; choose another --output"
-                    )
-                destination, fmt = output, format
-            imageio.save_image(destination, result, info, format=fmt)
-            if not to_stdout and not quiet:
-                click.echo(
-                    f"poolcli: wrote {_change(destination, array.shape, result.shape)}", err=True
-                )
+            target = _target("global", source, info, output, format)
+            destination = sys.stdout.buffer if target.path is None else target.path
+            imageio.save_image(destination, result, info, format=target.format)
+            if target.path is not None and not quiet:
+                change = size_change(target.path, array.shape, result.shape)
+                click.echo(f"poolcli: wrote {change}", err=True)
         return True
     except (PoolcliError, ValueError) as error:
         click.echo(_error_line(name, error), err=True)
         if report == "json":
             click.echo(
-                _dumps(error_report(name, _error_message(name, error), op=op)), err=to_stdout
+                json_line(error_report(name, _error_message(name, error), op=op)), err=to_stdout
             )
         return False
 
@@ -1063,99 +971,15 @@ def _global_one(
 # --- adaptive and fractional: pool to a size, write like the pooling commands
 
 
-@dataclass(frozen=True)
-class _WriteOptions:
-    """Where and how adaptive and fractional write: the fields :func:`_target` reads."""
-
-    output: str | None
-    format: str | None
-    quality: int | None
-    quiet: bool
-    max_pixels: int | None
-
-
-def _write_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option(
-            "--output",
-            "-o",
-            metavar="FILE|DIR|-",
-            help="Output file, a folder to write STEM.OP.EXT in, or - for standard output.",
-        ),
-        click.option(
-            "--format",
-            type=click.Choice(FORMATS, case_sensitive=False),
-            help="Output format.  [default: from the output name, else the input's]",
-        ),
-        click.option(
-            "--quality",
-            type=click.IntRange(1, 100),
-            metavar="Q",
-            help="JPEG and WebP quality.  [default: 90]",
-        ),
-        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and a matrix."),
-        click.option(
-            "--max-pixels",
-            type=click.IntRange(min=1),
-            metavar="N",
-            help="Accept images of up to N pixels (Pillow's default guard: about 89 million).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _resize_one(
-    op: str,
-    source: str,
-    options: _WriteOptions,
-    compute: Callable[[str, Any], Any],
-    note: str = "",
-) -> bool:
-    """Load one input, ``compute(name, array)``, write the result; False when the input failed.
-
-    ``compute`` raises CommandLineError for an option that does not fit this input (exit 2).
-    """
-    name = STDIN_NAME if source == "-" else source
-    output = options.output
-    if output not in (None, "-") and source != "-" and _same_file(source, output):
-        raise CommandLineError(
-            f"refusing to write over the input {source}; choose another --output"
-        )
-    if output == "-":
-        _refuse_terminal()
-
-    from . import imageio  # numpy and Pillow: only once there is work to do
-
-    try:
-        array, info = imageio.load_image(_input_file(source), max_pixels=options.max_pixels)
-        target = _target(op, source, info, options)  # type: ignore[arg-type]
-        if target.path is None and not target.matrix:
-            _refuse_terminal()
-        result = compute(name, array)
-        if target.matrix:
-            click.echo(imageio.format_matrix(result[0, 0]))
-            if note and not options.quiet:
-                click.echo(f"poolcli: {note}", err=True)
-            return True
-        destination = sys.stdout.buffer if target.path is None else target.path
-        imageio.save_image(destination, result, info, format=target.format, quality=options.quality)
-        if target.path is not None and not options.quiet:
-            change = _change(target.path, array.shape, result.shape)
-            click.echo(f"poolcli: wrote {change}{', ' + note if note else ''}", err=True)
-        return True
-    except (PoolcliError, ValueError) as error:
-        click.echo(_error_line(name, error), err=True)
-        return False
-
+_OUTPUT_SIZE = PairType("the output size", "N or HxW, e.g. 64 or 48x64")
 
 ADAPTIVE_SUMMARY = "Pool to a given output size, as PyTorch's adaptive pooling."
 
 _ADAPTIVE_HELP = f"""{ADAPTIVE_SUMMARY}
 
 Output cell i of an axis pools input cells floor(i*H/out) up to ceil((i+1)*H/out): windows of
-(nearly) equal size that cover the whole input, for any output size up to the input's.
+(nearly) equal size that cover the whole input, for any output size up to the input's. avg of an
+image with transparency weighs each colour by its alpha (--alpha straight: does not).
 
 Writes STEM.adaptive.EXT next to INPUT unless --output says otherwise; a .csv/.txt matrix is
 printed.
@@ -1170,37 +994,41 @@ Examples:
 """
 
 
-@main.command("adaptive", help=_ADAPTIVE_HELP, short_help=ADAPTIVE_SUMMARY)
+@main.command("adaptive", cls=PoolCommand, help=_ADAPTIVE_HELP, short_help=ADAPTIVE_SUMMARY)
 @click.argument("source", metavar="INPUT")
 @click.option(
     "--to",
     "size",
-    type=OutputSizeType(),
+    type=_OUTPUT_SIZE,
     required=True,
     metavar="N|HxW",
     help="Output height x width, at most the input's.",
 )
-@click.option(
-    "--op", type=click.Choice(("avg", "max")), default="avg", show_default=True, help="The value."
-)
-@_write_options
+@_op_option()
+@_alpha_option(_SHORT_ALPHA_HELP)
+@_options(_resize_options())
 @click.pass_context
 def adaptive_command(
     ctx: click.Context, source: str, size: tuple[int, int], op: str, **options: Any
 ) -> None:
-    from . import adaptive
+    write = WriteOptions(**options)
+    name = _input_name(source)
 
-    def compute(name: str, array: Any) -> Any:
+    def pool(array: Any, info: Any) -> Any:
+        from . import pipeline
+
         height, width = array.shape[-2:]
         if size[0] > height or size[1] > width:
             raise CommandLineError(
                 f"--to {size[0]}x{size[1]} is larger than {name} ({height}x{width}, height x "
                 "width); adaptive pooling only shrinks"
             )
-        return adaptive.adaptive_pool(array, size, op)
+        return pipeline.pool_image(
+            array, info, f"adaptive_{op}", alpha=write.alpha, output_size=size
+        )
 
-    if not _resize_one("adaptive", source, _WriteOptions(**options), compute):
-        ctx.exit(1)
+    recipe = _recipe(f"adaptive_{op}", write, pool)
+    ctx.exit(_pool_inputs("adaptive", (source,), write, recipe))
 
 
 FRACTIONAL_SUMMARY = "Fractional max pooling: shrink by any ratio, reproducibly."
@@ -1225,23 +1053,20 @@ Examples:
 """
 
 
-@main.command("fractional", help=_FRACTIONAL_HELP, short_help=FRACTIONAL_SUMMARY)
+@main.command("fractional", cls=PoolCommand, help=_FRACTIONAL_HELP, short_help=FRACTIONAL_SUMMARY)
 @click.argument("source", metavar="INPUT")
-@click.option("--ratio", type=RatioType(), metavar="R", help="Output size / input size, in (0, 1).")
 @click.option(
-    "--to", "to", type=OutputSizeType(), metavar="N|HxW", help="Output height x width instead."
+    "--ratio",
+    type=NumberType(1, "a number between 0 and 1 (exclusive)"),
+    metavar="R",
+    help="Output size / input size, in (0, 1).",
+)
+@click.option(
+    "--to", "to", type=_OUTPUT_SIZE, metavar="N|HxW", help="Output height x width instead."
 )
 @click.option("--seed", type=click.IntRange(min=0), metavar="N", help="Seed of the window starts.")
-@click.option(
-    "--size",
-    "-k",
-    type=PairType("size", "K"),
-    default="2",
-    show_default=True,
-    metavar="K|KHxKW",
-    help="Window height x width.",
-)
-@_write_options
+@_size_option()
+@_options(_resize_options())
 @click.pass_context
 def fractional_command(
     ctx: click.Context,
@@ -1254,23 +1079,25 @@ def fractional_command(
 ) -> None:
     if (ratio is None) == (to is None):
         raise CommandLineError("give exactly one of --ratio and --to")
-    note = ""
+    note = None
     if seed is None:
         import secrets
 
         seed = secrets.randbelow(2**31)
         note = f"seed {seed}"
+    write = WriteOptions(**options)
+    name = _input_name(source)
 
-    from . import adaptive
+    def pool(array: Any, info: Any) -> Any:
+        from . import adaptive
 
-    def compute(name: str, array: Any) -> Any:
         try:
             return adaptive.fractional_max_pool(array, size, to, ratio, seed=seed)
         except ValueError as error:
             raise CommandLineError(f"{name}: {error}") from None
 
-    if not _resize_one("fractional", source, _WriteOptions(**options), compute, note):
-        ctx.exit(1)
+    recipe = _recipe("fractional_max", write, pool, note=note)
+    ctx.exit(_pool_inputs("fractional", (source,), write, recipe))
 
 
 # --- info and explain
@@ -1297,50 +1124,35 @@ Examples:
 @main.command("info", help=_INFO_HELP, short_help=INFO_SUMMARY)
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT")
 @_options(_geometry_options())
-@click.option(
-    "--report",
-    type=click.Choice(_REPORTS),
-    default="text",
-    show_default=True,
-    help="text: a block per input; json: one object per line.",
-)
+@_report_option("text: a block per input; json: one object per line.", default="text")
 @click.pass_context
 def info_command(ctx: click.Context, inputs: tuple[str, ...], report: str, **geometry: Any) -> None:
     from click.core import ParameterSource
 
-    from . import info as probing  # Pillow and numpy: only once there is work to do
+    from . import imageio  # Pillow and numpy: only once there is work to do
+    from .report import info_report, info_text
 
     pooled = any(
         ctx.get_parameter_source(key) not in (None, ParameterSource.DEFAULT) for key in geometry
     )
     failed = printed = False
     for source in inputs:
-        name = STDIN_NAME if source == "-" else source
+        name = _input_name(source)
         try:
-            facts = probing.probe(_input_file(source), name)
-            shape = None
-            if pooled:
-                shape = resolve(
-                    facts.shape[-2:],
-                    geometry["size"],
-                    geometry["stride"],
-                    geometry["padding"],
-                    geometry["dilation"],
-                    geometry["ceil"],
-                    geometry["pad_mode"],
-                )
+            header = imageio.read_header(_input_file(source))
+            shape = resolve(header.shape[-2:], **_geometry_kwargs(geometry)) if pooled else None
         except (PoolcliError, ValueError) as error:
             failed = True
             click.echo(_error_line(name, error), err=True)
             if report == "json":
-                click.echo(_dumps(error_report(name, _error_message(name, error))))
+                click.echo(json_line(error_report(name, _error_message(name, error))))
             continue
         if report == "json":
-            click.echo(_dumps(probing.info_report(facts, shape)))
+            click.echo(json_line(info_report(name, header, shape)))
         else:
             if printed:
                 click.echo()  # a blank line between blocks
-            click.echo(probing.info_text(facts, shape))
+            click.echo(info_text(name, header, shape))
             printed = True
     if failed:
         ctx.exit(1)
@@ -1376,21 +1188,14 @@ Examples:
     help="The pooling op.",
 )
 @_options(_geometry_options())
-@click.option(
-    "--p",
-    type=PowerType(),
-    default=2.0,
-    show_default=True,
-    metavar="P",
-    help="The power of lp.",
-)
+@_p_option("The power of lp.")
 @click.pass_context
 def explain_command(
     ctx: click.Context, source: str | None, op: str, p: float, **geometry: Any
 ) -> None:
     from .explain import explain  # numpy: only once there is work to do
 
-    name = None if source is None else STDIN_NAME if source == "-" else source
+    name = None if source is None else _input_name(source)
     matrix = None
     if source is not None:
         from . import imageio
@@ -1401,17 +1206,7 @@ def explain_command(
             click.echo(_error_line(str(name), error), err=True)
             ctx.exit(1)
     try:
-        text = explain(
-            matrix,
-            op,
-            size=geometry["size"],
-            stride=geometry["stride"],
-            padding=geometry["padding"],
-            dilation=geometry["dilation"],
-            ceil_mode=geometry["ceil"],
-            pad_mode=geometry["pad_mode"],
-            p=p,
-        )
+        text = explain(matrix, op, **_geometry_kwargs(geometry), p=p)
     except ValueError as error:
         raise CommandLineError(str(error) if name is None else f"{name}: {error}") from None
     click.echo(text)

@@ -17,12 +17,12 @@ output 2x2
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 import numpy as np
 
 from .engine import pool
 from .geometry import AxisGeometry, Geometry, PaddingLike, PadMode, PairLike, resolve
+from .report import window_rows
 
 __all__ = ["LECTURE", "MAX_SIDE", "explain"]
 
@@ -234,18 +234,10 @@ class _Cells:
 
 
 def _heading(op: str, shape: tuple[int, int], geometry: Geometry, p: float) -> str:
-    top, bottom, left, right = geometry.padding
     name = f"lp (p = {_number(p)})" if op == "lp" else op
-    rows = [
-        (f"{name} pooling of a {shape[0]}x{shape[1]} matrix, step by step", ""),
-        ("window", _by(geometry.size)),
-        ("stride", _by(geometry.stride)),
-        ("padding", f"{top}, {bottom}, {left}, {right}  (top, bottom, left, right)"),
-        ("dilation", _by(geometry.dilation)),
-        ("rounding", "ceil" if geometry.ceil_mode else "floor"),
-        ("pad mode", str(geometry.pad_mode)),
-    ]
-    lines = [rows[0][0]] + [f"{label:<10}{value}" for label, value in rows[1:]]
+    rows = [*window_rows(geometry), ("pad mode", str(geometry.pad_mode))]
+    lines = [f"{name} pooling of a {shape[0]}x{shape[1]} matrix, step by step"]
+    lines += [f"{label:<10}{value}" for label, value in rows]
     lines.append(geometry.height.formula("H"))
     lines.append(geometry.width.formula("W"))
     out_h, out_w = geometry.out_shape
@@ -364,7 +356,3 @@ def _number(value: object) -> str:
         return str(int(number)) if abs(number) < 1e15 else f"{number:.6g}"
     text = f"{number:.6g}"
     return "0" if text == "-0" else text
-
-
-def _by(pair: Iterable[int]) -> str:
-    return "x".join(str(n) for n in pair)

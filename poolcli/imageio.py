@@ -5,7 +5,8 @@ a read-only view of the pixels Pillow decoded, laid out (1, C, H, W) by a transp
 copied into planar layout. An animated GIF, WebP or PNG, or a multi-page TIFF, loads every frame
 into one (N, H, W, C) buffer, returned the same way as an (N, C, H, W) view. Saving takes any
 (N, C, H, W) array, contiguous or not, and hands the encoder one contiguous (H, W, C) buffer per
-frame.
+frame. :func:`read_header` tells the shape, mode and dtype load_image would give from the
+file's header alone, where the format allows.
 
 Modes as loaded, and as written back:
 
@@ -70,10 +71,13 @@ from .errors import InputError, OutputError
 
 __all__ = [
     "FULL_DEPTH_INSTALL",
+    "Header",
     "ImageInfo",
+    "channel_names",
     "format_matrix",
     "image_format_for",
     "load_image",
+    "read_header",
     "save_image",
 ]
 
@@ -643,19 +647,25 @@ def _read_wide(
         yield values, _WIDE_BY_CHANNELS[values.shape[2]]
 
 
+def _layout(img: Image.Image) -> tuple[str | None, str, str]:
+    """How an open image loads, from its header: (mode to convert to first or None, numpy dtype
+    of its bytes, save mode), as in :data:`_LOAD_MODES`."""
+    mode = img.mode
+    if mode == "P":
+        if img.has_transparency_data:
+            return "RGBA", "u1", "RGBA"
+        return "RGB", "u1", "RGB"
+    if mode in _LOAD_MODES:
+        return _LOAD_MODES[mode]
+    if mode.startswith("I;"):  # signed or 32-bit raw integer modes
+        return "I", "=i4", "I"
+    return "RGB", "u1", "RGB"  # LAB, HSV and other rare modes: as RGB
+
+
 def _pixels(img: Image.Image, name: str) -> tuple[np.ndarray, str]:
     """(H, W, C) read-only view of the image's pixels, and the mode to write back."""
     mode = img.mode
-    if mode == "P":
-        convert, dtype, save_mode = ("RGBA", "u1", "RGBA")
-        if not img.has_transparency_data:
-            convert, save_mode = "RGB", "RGB"
-    elif mode in _LOAD_MODES:
-        convert, dtype, save_mode = _LOAD_MODES[mode]
-    elif mode.startswith("I;"):  # signed or 32-bit raw integer modes
-        convert, dtype, save_mode = "I", "=i4", "I"
-    else:  # LAB, HSV and other rare modes: as RGB
-        convert, dtype, save_mode = "RGB", "u1", "RGB"
+    convert, dtype, save_mode = _layout(img)
     if convert is not None:
         try:
             img = img.convert(convert)
@@ -835,6 +845,130 @@ def _is_number(token: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Headers
+
+
+@dataclass(frozen=True)
+class Header:
+    """What :func:`load_image` would give for one input, as :func:`read_header` finds it.
+
+    Attributes
+    ----------
+    kind, format, mode, dtype, frames
+        As in :class:`ImageInfo`.
+    shape : tuple of 4 ints
+        (N, C, H, W) of the array load_image returns (after the EXIF orientation).
+    decoded : bool
+        True when the pixels had to be read to find this out.
+    """
+
+    kind: str
+    format: str | None
+    mode: str | None
+    dtype: str
+    frames: int
+    shape: tuple[int, int, int, int]
+    decoded: bool
+
+
+def read_header(source: str | os.PathLike | BinaryIO, *, max_pixels: int | None = None) -> Header:
+    """The shape, mode, dtype and frame count of an input, from its header where possible.
+
+    Pillow opens an image lazily and reads only its header (size, mode, frames, EXIF
+    orientation), and a .npy file's header gives its shape and dtype, so any size may be
+    described. Animations and multi-page files in formats whose frames are all loaded, .csv/.txt
+    matrices, streams and anything but a regular file are loaded in full: their shape is only
+    known then.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or binary stream
+        As :func:`load_image` takes it. A stream is read in full.
+    max_pixels : int, optional
+        As for load_image, for an input that is loaded in full.
+
+    Raises
+    ------
+    InputError
+        For an input load_image would refuse for what its header says (missing, not an image,
+        a .npy of the wrong rank or dtype, ...). Corrupt pixel data past a good header goes
+        unnoticed.
+
+    Examples
+    --------
+    >>> import io
+    >>> header = read_header(io.BytesIO(b"1, 2, 1, 0\\n0, 1, 2, 3\\n"))
+    >>> header.shape, header.dtype, header.decoded
+    ((1, 1, 2, 4), 'int64', True)
+    """
+    if hasattr(source, "read"):
+        return _loaded_header(source, max_pixels)
+    path = os.fsdecode(os.fspath(source))
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except OSError:
+        st = None  # load_image says why, in its words
+    header = None
+    if st is not None and stat.S_ISREG(st.st_mode) and st.st_size > 0:
+        if ext == ".npy":
+            header = _npy_header(path)
+        elif ext not in (".csv", ".txt"):
+            header = _image_header(path)
+    return header or _loaded_header(path, max_pixels)
+
+
+def _loaded_header(source: Any, max_pixels: int | None) -> Header:
+    """Load the input in full: the only way to know its shape (or why it cannot be loaded)."""
+    array, info = load_image(source, max_pixels=max_pixels)
+    n, c, h, w = (int(d) for d in array.shape)
+    return Header(info.kind, info.format, info.mode, info.dtype, info.frames, (n, c, h, w), True)
+
+
+def _npy_header(path: str) -> Header | None:
+    """From a .npy file's header; None when load_image would refuse the file."""
+    try:
+        with open(path, "rb") as stream:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    except (ValueError, OSError, SyntaxError):
+        return None
+    if dtype.kind not in "biuf" or len(shape) not in (2, 3, 4) or 0 in shape:
+        return None
+    n, c, h, w = (1,) * (4 - len(shape)) + tuple(int(d) for d in shape)
+    return Header("array", None, None, dtype.name, n, (n, c, h, w), decoded=False)
+
+
+def _image_header(path: str) -> Header | None:
+    """From an image file's header; None when load_image would refuse the file, or when every
+    frame loads (they may differ in mode and widen the array: only loading tells)."""
+    with _pixel_limit(None):  # nothing is decoded: any size may be described
+        try:
+            img = Image.open(path)
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            return None
+        with img:
+            fmt, frames = img.format, getattr(img, "n_frames", 1)
+            if frames > 1 and fmt in _FRAME_FORMATS:
+                return None
+            if _wide_colour(img) is not None:
+                mode = f"{img.mode};16"
+                channels, dtype = _WIDE_MODES[mode], "uint16"
+            else:
+                mode = img.mode
+                _, code, save_mode = _layout(img)
+                channels, dtype = _SAVE_MODES[save_mode][0], np.dtype(code).name
+            orientation = _Metadata.of(img, auto_orient=True, decoded=False).orientation
+            width, height = img.size
+    if orientation >= 5:  # turned a quarter: the axes swap
+        width, height = height, width
+    return Header("image", fmt, mode, dtype, frames, (1, channels, height, width), False)
 
 
 # Pixel limit. Pillow's decompression-bomb guard reads the global Image.MAX_IMAGE_PIXELS, warns
@@ -1388,6 +1522,32 @@ def _format_values(row: np.ndarray) -> list[str]:
             text = "0"
         texts.append(text)
     return texts
+
+
+_CHANNEL_NAMES = {
+    "L": ("L",),
+    "I": ("L",),
+    "F": ("L",),
+    "LA": ("L", "A"),
+    "RGB": ("R", "G", "B"),
+    "RGBA": ("R", "G", "B", "A"),
+    "CMYK": ("C", "M", "Y", "K"),
+    "YCbCr": ("Y", "Cb", "Cr"),
+}
+
+
+def channel_names(info: ImageInfo, channels: int) -> tuple[str, ...]:
+    """R, G, B, ... for an image's channels; c0, c1, ... for an array's.
+
+    >>> channel_names(ImageInfo("image", "GIF", "P", "RGBA", "uint8", 1), 4)
+    ('R', 'G', 'B', 'A')
+    >>> channel_names(ImageInfo("array", None, None, None, "float32", 1), 2)
+    ('c0', 'c1')
+    """
+    names = _CHANNEL_NAMES.get((info.save_mode or "").split(";")[0], ())
+    if info.kind == "image" and len(names) == channels:
+        return names
+    return tuple(f"c{index}" for index in range(channels))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,29 +21,47 @@ array([127.5, 127.5,   0. , 127.5], dtype=float32)
 
 Max, min and median pool every channel on its own, alpha included: the result can combine the
 colour of one pixel with the alpha of another.
+
+Besides the engine's ops, :func:`pool_image` runs those of :mod:`poolcli.adaptive` by the names
+``"adaptive_avg"`` and ``"adaptive_max"`` (option ``output_size``), ``"global_avg"`` and
+``"global_max"``, with the same alpha handling:
+
+>>> pool_image(x, info, "adaptive_avg", output_size=1)[0, :, 0, 0]
+array([255. ,   0. ,   0. , 127.5], dtype=float32)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from numbers import Real
 from typing import Any
 
 import numpy as np
 
-from . import engine
+from . import adaptive, engine
 from .geometry import output_shape
 from .imageio import ImageInfo
 
 __all__ = ["ALPHA_MODES", "AVERAGING_OPS", "has_alpha", "pool_image"]
 
 #: Ops whose value is a weighted sum of the window's cells: with alpha they pool premultiplied
-#: colour. Names not (yet) known to the engine are listed so that adding them needs no change here.
+#: colour.
 AVERAGING_OPS = frozenset({"avg", "sum", "lp", "adaptive_avg", "global_avg"})
 #: Values of ``pool_image``'s ``alpha`` argument.
 ALPHA_MODES = ("premultiply", "straight")
 
+# pool_image's names for the ops of poolcli.adaptive -> the op they take
+_ADAPTIVE_OPS = {
+    "adaptive_avg": "avg",
+    "adaptive_max": "max",
+    "global_avg": "avg",
+    "global_max": "max",
+}
 _ALPHA_SAVE_MODES = frozenset({"LA", "RGBA", "LA;16", "RGBA;16"})
 _GEOMETRY_KEYS = ("size", "stride", "padding", "dilation", "ceil_mode", "pad_mode")
+
+# pool(x, out=None) -> the pooled x, written into out when given
+_Pool = Callable[..., np.ndarray]
 
 
 def has_alpha(info: ImageInfo) -> bool:
@@ -63,7 +81,7 @@ def pool_image(
     op: str,
     *,
     alpha: str = "premultiply",
-    **geometry: Any,
+    **options: Any,
 ) -> np.ndarray:
     """Pool every frame of a loaded image (or array) for saving.
 
@@ -74,14 +92,17 @@ def pool_image(
     info : ImageInfo
         What was loaded: tells whether the last channel is alpha.
     op : str
-        An op of :func:`poolcli.engine.pool`, e.g. ``"max"`` or ``"avg"``.
+        An op of :func:`poolcli.engine.pool`, e.g. ``"max"`` or ``"avg"``; or ``"adaptive_avg"``,
+        ``"adaptive_max"`` (:func:`poolcli.adaptive.adaptive_pool`), ``"global_avg"`` or
+        ``"global_max"`` (:func:`poolcli.adaptive.global_pool`).
     alpha : {"premultiply", "straight"}
         For images with alpha and an op in :data:`AVERAGING_OPS`: "premultiply" (default)
         weights each pixel's colour by its alpha, then divides by the alpha stored; "straight"
         pools every channel on its own (for images whose alpha channel holds data).
-    **geometry
-        size, stride, padding, dilation, ceil_mode, pad_mode and any other keyword of
-        :func:`poolcli.engine.pool`.
+    **options
+        For the engine's ops: size, stride, padding, dilation, ceil_mode, pad_mode and any other
+        keyword of :func:`poolcli.engine.pool`. For the adaptive ops: output_size. The global
+        ops take none.
 
     Returns
     -------
@@ -109,35 +130,72 @@ def pool_image(
         and x.shape[1] in (2, 4)
         and x.dtype.kind in "uf"
     )
+    pool, out_hw = _pooling(op, x.shape, options)
     if info.kind != "image" and not premultiply:
-        return engine.pool(x, op, **geometry)
-    n, c, out_h, out_w = output_shape(
-        x.shape, **{key: geometry[key] for key in _GEOMETRY_KEYS if key in geometry}
-    )
-    dtype = engine.result_dtype(op, x.dtype)
-    out = np.empty((n, out_h, out_w, c), dtype).transpose(0, 3, 1, 2)
+        return pool(x)
+    n, c = x.shape[:2]
+    dtype = engine.result_dtype(_ADAPTIVE_OPS.get(op, op), x.dtype)
+    out = np.empty((n, *out_hw, c), dtype).transpose(0, 3, 1, 2)
     if not premultiply:
-        return engine.pool(x, op, out=out, **geometry)
-    _pool_premultiplied(x, op, out, geometry)
-    return out
-
-
-def _pool_premultiplied(x: np.ndarray, op: str, out: np.ndarray, geometry: dict) -> None:
-    """Pool (colour * alpha / alpha_max, alpha) frame by frame, then divide by the alpha stored.
-
-    The premultiplied frame is held as contiguous planes: numpy's element-wise loops over a
-    channel-last array with a broadcast alpha run several times slower than plane by plane.
-    """
+        return pool(x, out=out)
     highest = float(np.iinfo(x.dtype).max) if x.dtype.kind == "u" else 1.0
-    channels, height, width = x.shape[1:]
-    work = np.empty((1, channels, height, width), out.dtype)  # the op's float type
-    colour, alpha = work[:, :-1], work[:, -1:]
-    pad_mode = geometry.get("pad_mode", "ignore")
-    colour_geometry = None
+    pad_mode = options.get("pad_mode", "ignore")
+    pool_colour = pool
     if isinstance(pad_mode, Real) and not isinstance(pad_mode, bool):
         # A padded cell is a pixel of colour v and alpha v: premultiplied, v * v / max.
         coverage = min(max(float(pad_mode), 0.0), highest) / highest
-        colour_geometry = {**geometry, "pad_mode": float(pad_mode) * coverage}
+        pool_colour = _pooling(op, x.shape, {**options, "pad_mode": float(pad_mode) * coverage})[0]
+    _pool_premultiplied(x, highest, out, pool_colour, pool)
+    return out
+
+
+def _pooling(op: str, shape: tuple[int, ...], options: dict[str, Any]) -> tuple[_Pool, tuple]:
+    """``pool(x, out=None)`` doing ``op`` with ``options``, and the (oh, ow) it gives over
+    ``shape``."""
+    if op not in _ADAPTIVE_OPS:
+
+        def pool_engine(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+            return engine.pool(x, op, out=out, **options)  # type: ignore[return-value]
+
+        geometry = {key: options[key] for key in _GEOMETRY_KEYS if key in options}
+        return pool_engine, output_shape(shape, **geometry)[-2:]
+
+    reduce = _ADAPTIVE_OPS[op]
+    if op.startswith("global"):
+        if options:
+            raise ValueError(f"{op} takes no options, got {', '.join(options)}")
+        out_hw: tuple[int, int] = (1, 1)
+
+        def pooled(x: np.ndarray) -> np.ndarray:
+            return adaptive.global_pool(x, reduce)
+    else:
+        out_hw = adaptive.adaptive_output_size(options["output_size"], shape[-2:])
+
+        def pooled(x: np.ndarray) -> np.ndarray:
+            return adaptive.adaptive_pool(x, out_hw, reduce)
+
+    def pool_adaptive(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            return pooled(x)
+        np.copyto(out, pooled(x), casting="unsafe")
+        return out
+
+    return pool_adaptive, out_hw
+
+
+def _pool_premultiplied(
+    x: np.ndarray, highest: float, out: np.ndarray, pool_colour: _Pool, pool_alpha: _Pool
+) -> None:
+    """Pool (colour * alpha / highest, alpha) frame by frame, then divide by the alpha stored.
+
+    ``pool_colour`` pools the colour planes, ``pool_alpha`` the alpha plane; when they are the
+    same, all planes are pooled in one call. The premultiplied frame is held as contiguous
+    planes: numpy's element-wise loops over a channel-last array with a broadcast alpha run
+    several times slower than plane by plane.
+    """
+    channels, height, width = x.shape[1:]
+    work = np.empty((1, channels, height, width), out.dtype)  # the op's float type
+    colour, alpha = work[:, :-1], work[:, -1:]
     inverse = np.empty(out.shape[2:], out.dtype)
     for index in range(x.shape[0]):
         frame = x[index]
@@ -147,11 +205,11 @@ def _pool_premultiplied(x: np.ndarray, op: str, out: np.ndarray, geometry: dict)
             np.multiply(frame[channel], weight, out=work[0, channel], dtype=out.dtype)
         np.copyto(weight, frame[-1], casting="unsafe")  # the alpha plane itself
         target = out[index : index + 1]
-        if colour_geometry is None:
-            engine.pool(work, op, out=target, **geometry)
+        if pool_colour is pool_alpha:
+            pool_alpha(work, out=target)
         else:
-            engine.pool(colour, op, out=target[:, :-1], **colour_geometry)
-            engine.pool(alpha, op, out=target[:, -1:], **geometry)
+            pool_colour(colour, out=target[:, :-1])
+            pool_alpha(alpha, out=target[:, -1:])
         # Divide by the coverage stored, min(alpha, max) / max; none stored: colour 0.
         np.minimum(target[0, -1], highest, out=inverse)
         with np.errstate(divide="ignore"):

@@ -2,7 +2,9 @@
 
 Pure functions over plain values and a :class:`~poolcli.geometry.Geometry`; the command line
 prints :func:`text_report` for ``--report text`` and one ``json.dumps`` of :func:`json_report` a
-line for ``--report json``. Nothing here reads pixels, so this module imports no numpy.
+line for ``--report json``. :func:`info_text` and :func:`info_report` lay out what ``poolcli info``
+prints: an input's :class:`~poolcli.imageio.Header`, and with a geometry the shape pooling would
+give. Nothing here reads pixels, so this module imports no numpy.
 
 Examples
 --------
@@ -27,12 +29,25 @@ out_w = floor((W + P - e) / s) + 1 = floor((4 + 0 - 2) / 2) + 1 = 2
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .geometry import Geometry, PadMode
 
-__all__ = ["error_report", "json_report", "text_report"]
+if TYPE_CHECKING:
+    from .imageio import Header
+
+__all__ = [
+    "error_report",
+    "info_report",
+    "info_text",
+    "json_line",
+    "json_report",
+    "size_change",
+    "text_report",
+    "window_rows",
+]
 
 _LABEL_WIDTH = 14
 
@@ -41,7 +56,7 @@ def text_report(
     input_name: str,
     input_shape: Sequence[int],
     op: str,
-    geometry: Geometry,
+    geometry: Geometry | None,
     *,
     output_name: str | None = None,
     output_shape: Sequence[int] | None = None,
@@ -58,19 +73,22 @@ def text_report(
         The loaded array's shape, (N, C, H, W).
     op : str
         The pooling operation, e.g. ``"max"``.
-    geometry : Geometry
-        The resolved window, stride, padding and dilation for the input's (H, W).
+    geometry : Geometry or None
+        The resolved window, stride, padding and dilation for the input's (H, W); None for an
+        op that pools to a size (adaptive, fractional), whose report has no window lines.
     output_name : str, optional
         Where the result goes; ``"-"`` when not given.
     output_shape : sequence of int, optional
         The result's shape; by default the input's leading axes and ``geometry.out_shape``.
+        Required without a geometry.
     mode, dtype : str, optional
         The Pillow mode and numpy dtype as loaded; a line each when given.
 
     Returns
     -------
     str
-        Labelled lines, then the output-size formula of each axis with its numbers filled in.
+        Labelled lines, then the output-size formula of each axis with its numbers filled in
+        (when there is a geometry).
 
     Examples
     --------
@@ -89,29 +107,21 @@ def text_report(
         rows.append(("mode", mode))
     if dtype is not None:
         rows.append(("dtype", dtype))
-    top, bottom, left, right = geometry.padding
+    rows.append(("op", op))
+    if geometry is not None:
+        rows += [*window_rows(geometry), ("pad mode", _pad_mode_text(geometry.pad_mode))]
     rows += [
-        ("op", op),
-        ("window", _by(geometry.size)),
-        ("stride", _by(geometry.stride)),
-        ("padding", f"{top}, {bottom}, {left}, {right}  (top, bottom, left, right)"),
-        ("dilation", _by(geometry.dilation)),
-        ("rounding", "ceil" if geometry.ceil_mode else "floor"),
-        ("pad mode", _pad_mode_text(geometry.pad_mode)),
         ("output", "-" if output_name is None else output_name),
         ("output shape", f"{_shape(out_shape)}  (N, C, H, W)"),
     ]
-    lines = [f"{label:<{_LABEL_WIDTH}}{value}" for label, value in rows]
-    lines.append(geometry.height.formula("H"))
-    lines.append(geometry.width.formula("W"))
-    return "\n".join(lines)
+    return _lines(rows, geometry)
 
 
 def json_report(
     input_name: str,
     input_shape: Sequence[int],
     op: str,
-    geometry: Geometry,
+    geometry: Geometry | None,
     *,
     output_name: str | None = None,
     output_shape: Sequence[int] | None = None,
@@ -121,7 +131,8 @@ def json_report(
     """The shape report of one input as a JSON-ready dict (one NDJSON line once dumped).
 
     Takes the arguments of :func:`text_report`. Shapes and pairs become lists, the rounding
-    ``ceil_mode`` (a bool), and the formulas the strings of the text report.
+    ``ceil_mode`` (a bool), and the formulas the strings of the text report. Without a geometry
+    there are no window keys (size, stride, ..., formula_w).
 
     Examples
     --------
@@ -130,7 +141,7 @@ def json_report(
     >>> report["padding"], report["output_shape"], report["output"]
     ([0, 1, 0, 1], [1, 3, 3, 3], None)
     """
-    return {
+    report = {
         "input": input_name,
         "output": output_name,
         "op": op,
@@ -138,15 +149,10 @@ def json_report(
         "output_shape": list(_output_shape(input_shape, geometry, output_shape)),
         "mode": mode,
         "dtype": dtype,
-        "size": list(geometry.size),
-        "stride": list(geometry.stride),
-        "padding": list(geometry.padding),
-        "dilation": list(geometry.dilation),
-        "ceil_mode": geometry.ceil_mode,
-        "pad_mode": geometry.pad_mode,
-        "formula_h": geometry.height.formula("H"),
-        "formula_w": geometry.width.formula("W"),
     }
+    if geometry is not None:
+        report.update(_window_json(geometry))
+    return report
 
 
 def error_report(
@@ -176,11 +182,143 @@ def error_report(
     return report
 
 
+def info_report(name: str, header: Header, geometry: Geometry | None = None) -> dict[str, Any]:
+    """What ``poolcli info --report json`` prints of one input, as a JSON-ready dict.
+
+    With ``geometry``, also the pooling parameters, the pooled shape and its formulas.
+
+    Examples
+    --------
+    >>> from poolcli.geometry import resolve
+    >>> from poolcli.imageio import Header
+    >>> header = Header("image", "PNG", "RGB", "uint8", 1, (1, 3, 5, 5), False)
+    >>> report = info_report("a.png", header, resolve((5, 5), 2))
+    >>> report["shape"], report["output_shape"], report["padding"]
+    ([1, 3, 5, 5], [1, 3, 2, 2], [0, 0, 0, 0])
+    """
+    report: dict[str, Any] = {
+        "input": name,
+        "kind": header.kind,
+        "format": header.format,
+        "mode": header.mode,
+        "dtype": header.dtype,
+        "frames": header.frames,
+        "shape": list(header.shape),
+        "decoded": header.decoded,
+    }
+    if geometry is not None:
+        out_shape = _output_shape(header.shape, geometry, None)
+        report.update(_window_json(geometry, output_shape=list(out_shape)))
+    return report
+
+
+def info_text(name: str, header: Header, geometry: Geometry | None = None) -> str:
+    """What ``poolcli info`` prints of one input, one fact a line (no trailing newline).
+
+    With ``geometry``, also the pooling parameters, the pooled shape and its formulas.
+
+    Examples
+    --------
+    >>> from poolcli.geometry import resolve
+    >>> from poolcli.imageio import Header
+    >>> header = Header("image", "PNG", "RGB", "uint8", 1, (1, 3, 7, 7), False)
+    >>> print(info_text("a.png", header, resolve((7, 7), 3, stride=2)))
+    input         a.png
+    shape         (1, 3, 7, 7)  (N, C, H, W)
+    format        PNG image
+    mode          RGB
+    dtype         uint8
+    frames        1
+    window        3x3
+    stride        2x2
+    padding       0, 0, 0, 0  (top, bottom, left, right)
+    dilation      1x1
+    rounding      floor
+    pad mode      ignore
+    output shape  (1, 3, 3, 3)  (N, C, H, W)
+    out_h = floor((H + P - e) / s) + 1 = floor((7 + 0 - 3) / 2) + 1 = 3
+    out_w = floor((W + P - e) / s) + 1 = floor((7 + 0 - 3) / 2) + 1 = 3
+    """
+    kind = {"image": f"{header.format} image", "array": "NPY array", "matrix": "CSV matrix"}
+    rows = [
+        ("input", name),
+        ("shape", f"{_shape(header.shape)}  (N, C, H, W)"),
+        ("format", kind.get(header.kind, header.kind)),
+    ]
+    if header.mode is not None:
+        rows.append(("mode", header.mode))
+    rows += [("dtype", header.dtype), ("frames", str(header.frames))]
+    if geometry is None:
+        return _lines(rows)
+    pad_mode = geometry.pad_mode
+    rows += [
+        *window_rows(geometry),
+        ("pad mode", pad_mode if isinstance(pad_mode, str) else f"{pad_mode:g}"),
+        ("output shape", f"{_shape(_output_shape(header.shape, geometry, None))}  (N, C, H, W)"),
+    ]
+    return _lines(rows, geometry)
+
+
+def json_line(report: dict[str, Any]) -> str:
+    """A report as one compact line of JSON, as ``--report json`` prints each (NDJSON).
+
+    >>> json_line({"input": "a.png", "shape": [1, 3, 4, 4]})
+    '{"input":"a.png","shape":[1,3,4,4]}'
+    """
+    return json.dumps(report, separators=(",", ":"))
+
+
+def size_change(name: str, before: Sequence[int], after: Sequence[int]) -> str:
+    """``photo.max.jpg (1024x700 -> 512x350)``: width x height, as image sizes are given.
+
+    >>> size_change("photo.max.jpg", (1, 3, 700, 1024), (1, 3, 350, 512))
+    'photo.max.jpg (1024x700 -> 512x350)'
+    """
+    return f"{name} ({before[-1]}x{before[-2]} -> {after[-1]}x{after[-2]})"
+
+
+def _window_json(geometry: Geometry, **before_formulas: Any) -> dict[str, Any]:
+    return {
+        "size": list(geometry.size),
+        "stride": list(geometry.stride),
+        "padding": list(geometry.padding),
+        "dilation": list(geometry.dilation),
+        "ceil_mode": geometry.ceil_mode,
+        "pad_mode": geometry.pad_mode,
+        **before_formulas,
+        "formula_h": geometry.height.formula("H"),
+        "formula_w": geometry.width.formula("W"),
+    }
+
+
+def window_rows(geometry: Geometry) -> list[tuple[str, str]]:
+    """(label, value) rows of the window: its size, stride, padding, dilation and rounding."""
+    top, bottom, left, right = geometry.padding
+    return [
+        ("window", _by(geometry.size)),
+        ("stride", _by(geometry.stride)),
+        ("padding", f"{top}, {bottom}, {left}, {right}  (top, bottom, left, right)"),
+        ("dilation", _by(geometry.dilation)),
+        ("rounding", "ceil" if geometry.ceil_mode else "floor"),
+    ]
+
+
+def _lines(rows: list[tuple[str, str]], geometry: Geometry | None = None) -> str:
+    """The rows, labels aligned; then the size formula of each axis of ``geometry``."""
+    lines = [f"{label:<{_LABEL_WIDTH}}{value}" for label, value in rows]
+    if geometry is not None:
+        lines.append(geometry.height.formula("H"))
+        lines.append(geometry.width.formula("W"))
+    return "\n".join(lines)
+
+
 def _output_shape(
-    input_shape: Sequence[int], geometry: Geometry, output_shape: Sequence[int] | None
+    input_shape: Sequence[int], geometry: Geometry | None, output_shape: Sequence[int] | None
 ) -> tuple[int, ...]:
     if output_shape is not None:
         return tuple(int(n) for n in output_shape)
+    if geometry is None:
+        raise ValueError("a report without a geometry needs the output shape")
     return (*(int(n) for n in input_shape[:-2]), *geometry.out_shape)
 
 

@@ -380,6 +380,49 @@ def test_process_dry_run_writes_nothing(photos: Path) -> None:
     assert not Path("o").exists()
 
 
+def test_process_without_a_geometry_pools_to_learn_the_output_shape(photos: Path) -> None:
+    """An op that pools to a size: no window in the report; a dry run pools, writes nothing."""
+    sized = recipe(geometry=None, report="text", dry_run=True)
+    outcome = batch.process(job_for("photos/a.png", "o/a.png"), sized)
+    assert (outcome.status, outcome.change) == (Status.DONE, "o/a.png (4x4 -> 2x2)")
+    assert outcome.report is not None
+    assert "output shape  (1, 3, 2, 2)  (N, C, H, W)" in outcome.report.splitlines()
+    assert "window" not in outcome.report
+    assert not Path("o").exists()
+
+
+def test_note_follows_the_wrote_line_of_one_input(photos: Path) -> None:
+    lines = Lines()
+    planned = batch.plan(["photos/a.png"], op="max")
+    summary = batch.run(
+        planned,
+        recipe(note="seed 7"),
+        lines.console,
+        target_for=lambda source, info: Target("a.out.png"),
+    )
+    assert summary.exit_status == 0
+    assert lines.err == ["poolcli: wrote a.out.png (4x4 -> 2x2), seed 7"]
+
+
+def test_target_of_one_input(photos: Path) -> None:
+    """The command line's rules for where the result of one input goes."""
+    png = imageio.ImageInfo("image", "PNG", "RGB", "RGB", "uint8", 1)
+    bmp = imageio.ImageInfo("image", "BMP", "RGB", "RGB", "uint8", 1)
+    matrix = imageio.ImageInfo("matrix", None, None, None, "int64", 1, ndim=2)
+    assert batch.target("photos/a.png", png, op="max") == Target("photos/a.max.png")
+    assert batch.target("photos/a.png", png, op="max", format="npy") == Target(
+        "photos/a.max.npy", "npy"
+    )
+    assert batch.target("shot", png, op="avg", output="photos") == Target("photos/shot.avg.png")
+    assert batch.target("-", png, op="max") == Target(format="png")
+    assert batch.target("m.csv", matrix, op="max") == Target(matrix=True)
+    assert batch.target("m.csv", matrix, op="max", output="-", format="npy") == Target(format="npy")
+    with pytest.raises(PlanError, match=r"^-o - needs --format \(png, jpeg"):
+        batch.target("a.bmp", bmp, op="max", output="-")
+    with pytest.raises(PlanError, match="standard input needs -o FILE or -o -"):
+        batch.target("-", png, op="max", output="photos")
+
+
 def test_process_stops_between_steps(photos: Path) -> None:
     stop = threading.Event()
     stop.set()

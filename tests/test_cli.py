@@ -803,9 +803,39 @@ class TestFailures:
             2, "no such option '--xyzzy'; see 'poolcli max --help'", "max", "photo.png", "--xyzzy"
         )
 
+    def test_unknown_option_with_a_suggestion(self) -> None:
+        """An option no command has, near one this command has: click's suggestion reads on."""
+        self.fails(
+            2,
+            "no such option '--bogus' (did you mean '--jobs'?); see 'poolcli max --help'",
+            "max",
+            "photo.png",
+            "--bogus",
+        )
+
+    def test_misspelt_option_with_two_suggestions(self) -> None:
+        """Two near names: both suggested, in order."""
+        self.fails(
+            2,
+            "no such option '--qualty' (did you mean '--quality' or '--quiet'?); "
+            "see 'poolcli max --help'",
+            "max",
+            "photo.png",
+            "--qualty",
+        )
+
     def test_unknown_command(self) -> None:
         """An op poolcli does not have."""
         self.fails(2, "no such command 'blur'; see 'poolcli --help'", "blur", "photo.png")
+
+    def test_misspelt_command(self) -> None:
+        """An op near one poolcli has."""
+        self.fails(
+            2,
+            "no such command 'mxa' (did you mean 'max'?); see 'poolcli --help'",
+            "mxa",
+            "photo.png",
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from PIL import Image, ImageCms, ImageFile, JpegImagePlugin
 
 from poolcli.errors import InputError, OutputError
-from poolcli.imageio import ImageInfo, format_matrix, image_format_for, load_image, save_image
+from poolcli.imageio import (
+    ImageInfo,
+    format_matrix,
+    image_format_for,
+    load_image,
+    read_header,
+    save_image,
+)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 RNG = np.random.default_rng(20240501)
@@ -1572,3 +1579,102 @@ class TestPillowGuardOutsidePoolcli:
             "image has 192 pixels, more than the limit of 191; raise it with --max-pixels"
         )
         assert load_image(io.BytesIO(bytes(data)), max_pixels=192)[0].shape == (2, 3, 12, 16)
+
+
+# ---------------------------------------------------------------------------------------------
+# Headers
+
+
+def loaded_facts(source: Path | io.BytesIO) -> tuple:
+    """(shape, dtype, mode, frames) as load_image gives them."""
+    x, info = load_image(source)
+    return x.shape, info.dtype, info.mode, info.frames
+
+
+def header_facts(source: Path | io.BytesIO) -> tuple:
+    header = read_header(source)
+    return header.shape, header.dtype, header.mode, header.frames
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Decoding pixels or loading a .npy array fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pixels decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+    monkeypatch.setattr(np, "load", refuse)
+
+
+class TestHeaders:
+    def test_samples_match_load_image(self):
+        paths = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".png", ".jpg", ".gif", ".csv"))
+        assert paths
+        for path in paths:
+            assert header_facts(path) == loaded_facts(path), path.name
+
+    @pytest.mark.parametrize(
+        ("ext", "img"), [case[1:3] for case in MODE_CASES], ids=[case[0] for case in MODE_CASES]
+    )
+    def test_every_mode_matches_load_image_without_decoding(self, tmp_path, ext, img, request):
+        img.save(tmp_path / f"in.{ext}")
+        expected = loaded_facts(tmp_path / f"in.{ext}")
+        request.getfixturevalue("no_decoding")
+        header = read_header(tmp_path / f"in.{ext}")
+        assert (header.shape, header.dtype, header.mode, header.frames) == expected
+        assert (header.kind, header.decoded) == ("image", False)
+
+    def test_a_quarter_turn_swaps_height_and_width(self, tmp_path, no_decoding):
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        pil("RGB", u8(3, 4, 3)).save(tmp_path / "o.jpg", exif=exif)
+        assert read_header(tmp_path / "o.jpg").shape == (1, 3, 4, 3)
+
+    def test_any_size_is_described(self, tmp_path, no_decoding, monkeypatch):
+        pil("L", u8(100, 100)).save(tmp_path / "big.png")
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 4000)
+        assert read_header(tmp_path / "big.png").shape == (1, 1, 100, 100)
+
+    @pytest.mark.parametrize("shape", [(4, 5), (3, 4, 5), (2, 3, 4, 5)])
+    def test_npy_header(self, tmp_path, shape):
+        np.save(tmp_path / "a.npy", np.zeros(shape, ">f4"))
+        expected = loaded_facts(tmp_path / "a.npy")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(np, "load", None)
+            header = read_header(tmp_path / "a.npy")
+        assert (header.shape, header.dtype, header.mode, header.frames) == expected
+        assert (header.kind, header.format, header.decoded) == ("array", None, False)
+
+    def test_animations_and_streams_are_loaded(self, tmp_path):
+        frames, _ = gif_frames([10, 20, 30])
+        frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+        header = read_header(tmp_path / "a.gif")
+        assert (header.shape, header.frames, header.decoded) == ((3, 3, 12, 16), 3, True)
+        stream = io.BytesIO(b"1 2\n3 4\n")
+        header = read_header(stream)
+        assert (header.kind, header.shape, header.decoded) == ("matrix", (1, 1, 2, 2), True)
+
+    @pytest.mark.parametrize(
+        ("name", "data"),
+        [
+            ("missing.png", None),
+            ("empty.png", b""),
+            ("text.png", b"not an image"),
+            ("objects.npy", "objects"),
+            ("cube.npy", np.zeros((1, 1, 1, 1, 1))),
+        ],
+    )
+    def test_what_load_image_refuses_fails_in_its_words(self, tmp_path, name, data):
+        path = tmp_path / name
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        elif isinstance(data, np.ndarray):
+            np.save(path, data)
+        elif data == "objects":
+            np.save(path, np.array([None, 1]), allow_pickle=True)
+        with pytest.raises(InputError) as loading:
+            load_image(path)
+        with pytest.raises(InputError) as reading:
+            read_header(path)
+        assert str(reading.value) == str(loading.value)

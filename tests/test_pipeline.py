@@ -120,6 +120,37 @@ class TestAlpha:
         with pytest.raises(ValueError, match="alpha must be one of premultiply, straight, got 'x'"):
             pool_image(np.zeros((1, 4, 2, 2), np.uint8), info, "avg", alpha="x")
 
+    def test_adaptive_and_global_avg_premultiply(self):
+        """Opaque red among three transparent greens: red, at a quarter of the alpha."""
+        hwc = np.array([[RED, CLEAR_GREEN], [CLEAR_GREEN, CLEAR_GREEN]], dtype=np.uint8)
+        x = hwc.transpose(2, 0, 1)[None]
+        info = ImageInfo("image", "PNG", "RGBA", "RGBA", "uint8", 1)
+        for op, options in (("adaptive_avg", {"output_size": 1}), ("global_avg", {})):
+            y = pool_image(x, info, op, **options)
+            assert y.shape == (1, 4, 1, 1) and y.dtype == np.float32
+            assert y[0, :, 0, 0].tolist() == [255, 0, 0, 63.75]
+            straight = pool_image(x, info, op, alpha="straight", **options)
+            assert straight[0, :, 0, 0].tolist() == [63.75, 191.25, 0, 63.75]
+
+    def test_adaptive_ops_match_the_adaptive_module(self):
+        from poolcli import adaptive
+
+        x = RNG.integers(0, 256, (2, 4, 7, 9), dtype=np.uint8)
+        image = ImageInfo("image", "PNG", "RGBA", "RGBA", "uint8", 2)
+        array = ImageInfo("array", None, None, None, "uint8", 2)
+        for info in (image, array):
+            for op in ("avg", "max"):
+                y = pool_image(x, info, f"adaptive_{op}", alpha="straight", output_size=(3, 4))
+                np.testing.assert_array_equal(y, adaptive.adaptive_pool(x, (3, 4), op))
+                y = pool_image(x, info, f"global_{op}", alpha="straight")
+                np.testing.assert_array_equal(y, adaptive.global_pool(x, op))
+        assert pool_image(x, image, "adaptive_max", output_size=(3, 4)).dtype == np.uint8
+
+    def test_global_ops_take_no_options(self):
+        info = ImageInfo("array", None, None, None, "uint8", 1)
+        with pytest.raises(ValueError, match="global_avg takes no options, got size"):
+            pool_image(np.zeros((1, 1, 2, 2), np.uint8), info, "global_avg", size=2)
+
     def test_averaging_ops_cover_the_engine(self):
         assert {"avg", "sum", "lp"} <= AVERAGING_OPS
         assert not {"max", "min", "median"} & AVERAGING_OPS

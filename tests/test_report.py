@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from poolcli.geometry import resolve
 from poolcli.report import error_report, json_report, text_report
 
@@ -138,6 +140,32 @@ def test_json_report_numeric_pad_mode_stays_a_number() -> None:
     assert report["pad_mode"] == 0
     assert report["output"] is None
     assert report["mode"] is None
+
+
+def test_report_without_a_geometry_has_no_window_lines() -> None:
+    """An op that pools to a size (adaptive, fractional): the shapes, no window, no formula."""
+    text = text_report(
+        "a.png", (1, 3, 7, 6), "adaptive_avg", None, output_name="b.png", output_shape=(1, 3, 2, 3)
+    )
+    assert text == (
+        "input         a.png\n"
+        "input shape   (1, 3, 7, 6)  (N, C, H, W)\n"
+        "op            adaptive_avg\n"
+        "output        b.png\n"
+        "output shape  (1, 3, 2, 3)  (N, C, H, W)"
+    )
+    report = json_report("a.png", (1, 3, 7, 6), "adaptive_avg", None, output_shape=(1, 3, 2, 3))
+    assert report == {
+        "input": "a.png",
+        "output": None,
+        "op": "adaptive_avg",
+        "input_shape": [1, 3, 7, 6],
+        "output_shape": [1, 3, 2, 3],
+        "mode": None,
+        "dtype": None,
+    }
+    with pytest.raises(ValueError, match="needs the output shape"):
+        text_report("a.png", (1, 3, 7, 6), "adaptive_avg", None)
 
 
 def test_error_report_holds_what_is_known() -> None:
