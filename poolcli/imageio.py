@@ -673,13 +673,34 @@ def _pixels(img: Image.Image, name: str) -> tuple[np.ndarray, str]:
             raise InputError(name, f"unsupported image mode {mode}") from None
     width, height = img.size
     channels = _SAVE_MODES[save_mode][0]
-    # frombuffer(tobytes()) measured as fast as np.asarray(img) or a little faster (both go
-    # through tobytes); it lets the dtype and byte order be named exactly.
-    hwc = np.frombuffer(img.tobytes(), dtype=np.dtype(dtype))
+    hwc = np.frombuffer(
+        _raw_bytes(img, width * height * channels * np.dtype(dtype).itemsize), dtype
+    )
     if not hwc.dtype.isnative:
         hwc = hwc.astype(hwc.dtype.newbyteorder("="))
         hwc.flags.writeable = False
     return hwc.reshape(height, width, channels), save_mode
+
+
+def _raw_bytes(img: Image.Image, size: int) -> bytes:
+    """The pixels as packed bytes, as ``img.tobytes()`` gives them, in one piece.
+
+    ``tobytes()`` (and ``np.asarray(img)``, which calls it) encodes in 64 KiB chunks and joins
+    them: 42 ms for a 3840×2160 RGB photo, against 22 ms for one chunk of the whole size here.
+    Pillow's raw encoder is internal API, so anything unexpected falls back to ``tobytes()``.
+    """
+    try:
+        encoder = Image._getencoder(img.mode, "raw", img.mode)
+        try:
+            encoder.setimage(img.im, (0, 0, *img.size))
+            _, status, data = encoder.encode(size + img.width * 4)
+        finally:
+            encoder.cleanup()
+        if status == 1 and len(data) == size:
+            return data
+    except (AttributeError, TypeError, ValueError, OSError):
+        pass
+    return img.tobytes()
 
 
 # The modes of frames that can be stacked by widening: (has colour, has alpha).

@@ -1678,3 +1678,31 @@ class TestHeaders:
         with pytest.raises(InputError) as reading:
             read_header(path)
         assert str(reading.value) == str(loading.value)
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "I;16", "I", "F"])
+def test_raw_bytes_equal_tobytes(mode):
+    """The one-chunk pixel read gives Pillow's own bytes for every mode."""
+    from poolcli.imageio import _raw_bytes
+
+    image = Image.radial_gradient("L").resize((37, 23)).convert(mode)
+    expected = image.tobytes()
+    assert _raw_bytes(image, len(expected)) == expected
+
+
+def test_raw_bytes_falls_back_to_tobytes(monkeypatch):
+    from poolcli.imageio import _raw_bytes
+
+    image = Image.linear_gradient("L").resize((5, 4))
+    expected = image.tobytes()
+    real, calls = Image._getencoder, []
+
+    def changed_signature(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise TypeError("a future Pillow")
+        return real(*args)
+
+    monkeypatch.setattr(Image, "_getencoder", changed_signature)
+    assert _raw_bytes(image, 20) == expected
+    assert len(calls) == 2
