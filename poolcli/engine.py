@@ -266,7 +266,7 @@ def _run(
     # costs more than small tiles save.
     chunks = min(len(tasks), CHUNKS_PER_WORKER * workers)
     bounds = [len(tasks) * i // chunks for i in range(chunks + 1)]
-    executor = _shared_executor()
+    executor = shared_executor()
     runs = [tasks[bounds[i] : bounds[i + 1]] for i in range(chunks)]
     for future in [executor.submit(reduce_tiles, run) for run in runs]:
         future.result()
@@ -276,7 +276,7 @@ _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
 
-def _shared_executor() -> ThreadPoolExecutor:
+def shared_executor() -> ThreadPoolExecutor:
     """One pool of worker threads for the process: starting threads per call costs milliseconds."""
     global _executor
     with _executor_lock:

@@ -477,3 +477,16 @@ def test_fractional_seed_and_samples_together():
 def test_max_unpool_bad_arguments(args, message):
     with pytest.raises(ValueError, match=message):
         max_unpool(*args)
+
+
+@pytest.mark.parametrize("layout", ["planar", "channel-last"])
+def test_global_average_of_large_float_planes_is_accurate(layout):
+    """Large planes are summed in halves in two threads; strided ones in one call."""
+    shape = (2, 3, 700, 800)
+    x = np.random.default_rng(7).random(shape, dtype=np.float32) * 255
+    if layout == "channel-last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    expected = x.astype(np.float64).mean(axis=(-2, -1), keepdims=True)
+    got = poolcli.global_pool(x)
+    assert got.dtype == np.float32 and got.shape == (2, 3, 1, 1)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
