@@ -112,6 +112,14 @@ def global_pool(x: np.ndarray, op: str = "avg") -> np.ndarray:
     return total.astype(_mean_dtype(x.dtype), copy=False)
 
 
+def _contiguous_planes(x: np.ndarray) -> bool:
+    """True when each (H, W) plane is one contiguous run of memory."""
+    item = x.itemsize
+    return (x.shape[-1] == 1 or x.strides[-1] == item) and (
+        x.shape[-2] == 1 or x.strides[-2] == x.shape[-1] * item
+    )
+
+
 #: Planes of at least this many cells are summed in two threads.
 _PARALLEL_SUM_CELLS = 1 << 18
 
@@ -122,13 +130,12 @@ def _float_sums(x: np.ndarray) -> np.ndarray:
     Pairwise float32 sums of a 4K plane are within about 1e-7 of the exact mean (PyTorch also
     sums in float32). Contiguous planes are split in halves summed in two threads.
     """
-    try:
-        flat = x.reshape(*x.shape[:-2], -1, copy=False)
-    except ValueError:
-        # Not contiguous within a plane (channel-last): numpy would add strided float32 cells
-        # one by one, drifting by 1e-5 over a photo, so these sum in float64.
+    if not _contiguous_planes(x):
+        # Channel-last or strided: numpy adds strided float32 cells one by one, drifting by
+        # 1e-5 over a photo, so these sum in float64.
         return x.sum(axis=(-2, -1), keepdims=True, dtype=np.float64)
-    cells = flat.shape[-1]
+    cells = x.shape[-2] * x.shape[-1]
+    flat = x.reshape(*x.shape[:-2], cells)  # a view: each plane is contiguous
     if cells < _PARALLEL_SUM_CELLS or (os.cpu_count() or 1) < 2:
         return flat.sum(axis=-1)[..., None, None]
     half = cells // 2
