@@ -35,27 +35,12 @@ import os
 
 import numpy as np
 
-from .engine import shared_executor
+from .engine import check_input, shared_executor
 from .geometry import PairLike, as_pair
 
 __all__ = ["adaptive_pool", "fractional_max_pool", "global_pool"]
 
 OPS = ("avg", "max")
-
-
-def _check_input(x: object) -> np.ndarray:
-    """``x`` as an array of rank 2, 3 or 4 holding integers or floats."""
-    x = np.asarray(x)
-    if x.ndim not in (2, 3, 4):
-        raise ValueError(
-            f"input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), "
-            f"got shape {x.shape}"
-        )
-    if x.dtype.kind not in "iuf":
-        raise ValueError(f"input must hold integers or floats, got dtype {x.dtype}")
-    if x.size == 0:
-        raise ValueError(f"input is empty (shape {x.shape})")
-    return x
 
 
 def _check_op(op: str) -> str:
@@ -101,7 +86,7 @@ def global_pool(x: np.ndarray, op: str = "avg") -> np.ndarray:
     (2, 3, 1, 1)
     """
     _check_op(op)
-    x = _check_input(x)
+    x = check_input(x)
     if op == "max":
         return x.max(axis=(-2, -1), keepdims=True)
     if x.dtype.kind == "f":
@@ -291,7 +276,7 @@ def adaptive_pool(x: np.ndarray, output_size: PairLike, op: str = "avg") -> np.n
     (2, 5)
     """
     _check_op(op)
-    x = _check_input(x)
+    x = check_input(x)
     out_h, out_w = adaptive_output_size(output_size, x.shape[-2:])
     if op == "max":
         columns = _reduce_windows(np.maximum, x, out_w, axis=-1)
@@ -497,7 +482,7 @@ def fractional_max_pool(
     >>> fractional_max_pool(np.ones((1, 3, 10, 10)), 2, ratio=0.7, seed=1).shape
     (1, 3, 7, 7)
     """
-    x = _check_input(x)
+    x = check_input(x)
     window = as_pair(size, "size")
     height, width = x.shape[-2:]
     out_h, out_w = _fraction_size(output_size, ratio, window, (height, width))

@@ -110,6 +110,25 @@ def _accumulator_dtype(dtype: np.dtype, cells: int) -> np.dtype:
     return result_dtype("avg", dtype)
 
 
+def check_input(x: object) -> np.ndarray:
+    """``x`` as an array of rank 2, 3 or 4 holding integers or floats, or a ValueError.
+
+    >>> check_input([[1, 2], [3, 4]]).shape
+    (2, 2)
+    """
+    x = np.asarray(x)
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(
+            f"input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), "
+            f"got shape {x.shape}"
+        )
+    if x.dtype.kind not in "iuf":
+        raise ValueError(f"input must hold integers or floats, got dtype {x.dtype}")
+    if x.size == 0:
+        raise ValueError(f"input is empty (shape {x.shape})")
+    return x
+
+
 def pool(
     x: np.ndarray,
     op: str,
@@ -163,14 +182,7 @@ def pool(
         raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
     if op == "lp" and not (isinstance(p, (int, float)) and 0 < p < np.inf):
         raise ValueError(f"p must be a number above 0, got {p!r}")
-    x = np.asarray(x)
-    if x.ndim not in (2, 3, 4):
-        raise ValueError(
-            f"input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), "
-            f"got shape {x.shape}"
-        )
-    if x.dtype.kind not in "iuf":
-        raise ValueError(f"input must hold integers or floats, got dtype {x.dtype}")
+    x = check_input(x)
     geometry = resolve(x.shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)
     if return_indices and (op != "max" or geometry.pad_mode != "ignore"):
         raise ValueError(
