@@ -105,7 +105,7 @@ def _contiguous_planes(x: np.ndarray) -> bool:
     )
 
 
-#: Planes of at least this many cells are summed in two threads.
+#: Inputs of at least this many cells are summed in two threads.
 _PARALLEL_SUM_CELLS = 1 << 18
 
 
@@ -113,21 +113,26 @@ def _float_sums(x: np.ndarray) -> np.ndarray:
     """Sum every plane of a float array in its own precision, with numpy's pairwise summation.
 
     Pairwise float32 sums of a 4K plane are within about 1e-7 of the exact mean (PyTorch also
-    sums in float32). Contiguous planes are split in halves summed in two threads.
+    sums in float32). Large inputs are split in two halves (of the planes, or of a single plane)
+    summed in two threads.
     """
     if not _contiguous_planes(x):
         # Channel-last or strided: numpy adds strided float32 cells one by one, drifting by
         # 1e-5 over a photo, so these sum in float64.
         return x.sum(axis=(-2, -1), keepdims=True, dtype=np.float64)
     cells = x.shape[-2] * x.shape[-1]
-    flat = x.reshape(*x.shape[:-2], cells)  # a view: each plane is contiguous
-    if cells < _PARALLEL_SUM_CELLS or (os.cpu_count() or 1) < 2:
-        return flat.sum(axis=-1)[..., None, None]
-    half = cells // 2
-    executor = shared_executor()
-    parts = [executor.submit(np.add.reduce, flat[..., :half], -1)]
-    rest = np.add.reduce(flat[..., half:], -1)
-    return (parts[0].result() + rest)[..., None, None]
+    flat = x.reshape(-1, cells)  # a view: each plane is contiguous
+    if x.size < _PARALLEL_SUM_CELLS or (os.cpu_count() or 1) < 2:
+        sums = np.add.reduce(flat, axis=-1)
+    elif len(flat) > 1:  # half of the planes each
+        half = len(flat) // 2
+        first = shared_executor().submit(np.add.reduce, flat[:half], -1)
+        sums = np.concatenate([first.result(), np.add.reduce(flat[half:], -1)])
+    else:  # half of the plane each
+        half = cells // 2
+        first = shared_executor().submit(np.add.reduce, flat[:, :half], -1)
+        sums = np.add.reduce(flat[:, half:], -1) + first.result()
+    return sums.reshape(*x.shape[:-2], 1, 1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ OPS = ("max", "min", "avg", "sum", "median", "lp")
 #: numpy's per-call overhead does not dominate.
 TILE_BYTES = 2 << 20
 #: Runs of tiles handed to each worker thread.
-CHUNKS_PER_WORKER = 2
+CHUNKS_PER_WORKER = 8
 #: Below this many output cells the work runs in the calling thread.
 PARALLEL_MIN_CELLS = 1 << 16
 
