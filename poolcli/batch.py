@@ -983,17 +983,13 @@ def run(
     started: dict[int, Job] = {}  # in flight
     with _signals_raise() as signals:
         try:
-            if workers == 1:
-                for job in jobs:
-                    started[job.index] = job
-                    outcome = process(
-                        job, recipe, target_for=target_for, stdin=stdin, stdout=stdout
-                    )
-                    del started[job.index]
-                    printer.add(outcome, summary)
-            else:
-                with _engine_threads_off():
-                    _run_threads(jobs, recipe, workers, printer, summary, stop, started)
+            streams = {"target_for": target_for, "stdin": stdin, "stdout": stdout}
+            # Even one worker is a thread: the main thread only waits and counts, so a signal
+            # never lands between an output's rename and its count.
+            with _engine_threads_off() if workers > 1 else contextlib.nullcontext():
+                _run_threads(
+                    jobs, recipe, workers, printer, summary, stop, started, signals, streams
+                )
         except _Signalled as signalled:
             stop.set()
             summary.signal = signalled.signum
@@ -1015,6 +1011,8 @@ def _run_threads(
     summary: Summary,
     stop: threading.Event,
     started: dict[int, Job],
+    signals: _SignalHandlers,
+    streams: dict[str, Any],
 ) -> None:
     """The jobs on ``workers`` threads, at most ``_AHEAD`` times as many in flight."""
     pool = ThreadPoolExecutor(workers, thread_name_prefix="poolcli-batch")
@@ -1029,15 +1027,16 @@ def _run_threads(
                     exhausted = True
                     break
                 started[job.index] = job
-                in_flight[pool.submit(process, job, recipe, stop=stop)] = job
+                in_flight[pool.submit(process, job, recipe, stop=stop, **streams)] = job
             if not in_flight:
                 break
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
-                job = in_flight.pop(future)
-                outcome = future.result()
-                del started[job.index]
-                printer.add(outcome, summary)
+                with signals.held():
+                    job = in_flight.pop(future)
+                    outcome = future.result()
+                    del started[job.index]
+                    printer.add(outcome, summary)
     finally:
         # On a signal (or a bug): jobs not begun are dropped, the others end at their next step.
         stop.set()
@@ -1090,6 +1089,20 @@ class _SignalHandlers:
 
     def __init__(self) -> None:
         self.saved: dict[int, Any] = {}
+        self.holding = False
+        self.pending: int | None = None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """A signal arriving inside is raised on leaving, so bookkeeping is never cut in half."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+            if self.pending is not None:
+                signum, self.pending = self.pending, None
+                raise _Signalled(signum)
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -1107,6 +1120,9 @@ class _SignalHandlers:
 
     def _raise(self, signum: int, frame: FrameType | None) -> None:
         self.ignore()
+        if self.holding:
+            self.pending = signum
+            return
         raise _Signalled(signum)
 
     @staticmethod

@@ -688,3 +688,19 @@ def test_signal_stops_the_run(photos: Path, workers: int, signum: int) -> None:
         f"poolcli: interrupted by {name}: {summary.done} done, 0 skipped, 0 failed, "
         f"{summary.not_started} left"
     )
+
+
+def test_a_signal_during_bookkeeping_is_raised_after_it() -> None:
+    """An output's count is never cut off from its rename: the stop waits for the books."""
+    from poolcli.batch import _SignalHandlers, _Signalled
+
+    handlers = _SignalHandlers()
+    steps = []
+    with pytest.raises(_Signalled) as raised:
+        with handlers.held():
+            handlers._raise(signal.SIGTERM, None)
+            steps.append("counted")
+    assert steps == ["counted"] and raised.value.signum == signal.SIGTERM
+    with pytest.raises(_Signalled):
+        handlers._raise(signal.SIGINT, None)
+    handlers.restore()
