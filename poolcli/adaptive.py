@@ -31,11 +31,9 @@ array([[2, 2, 3],
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from .engine import check_input, shared_executor
+from .engine import check_input, parallel_workers, shared_executor
 from .geometry import PairLike, as_pair
 
 __all__ = ["adaptive_pool", "fractional_max_pool", "global_pool"]
@@ -121,7 +119,7 @@ def _float_sums(x: np.ndarray) -> np.ndarray:
         return x.sum(axis=(-2, -1), keepdims=True, dtype=np.float64)
     cells = x.shape[-2] * x.shape[-1]
     flat = x.reshape(-1, cells)  # a view: each plane is contiguous
-    if x.size < _PARALLEL_SUM_CELLS or (os.cpu_count() or 1) < 2:
+    if x.size < _PARALLEL_SUM_CELLS or parallel_workers() < 2:
         sums = np.add.reduce(flat, axis=-1)
     else:  # the first half of every plane in a worker thread, the second half here
         half = cells // 2

@@ -50,7 +50,6 @@ import os
 import shutil
 import signal
 import stat
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -986,10 +985,7 @@ def run(
             streams = {"target_for": target_for, "stdin": stdin, "stdout": stdout}
             # Even one worker is a thread: the main thread only waits and counts, so a signal
             # never lands between an output's rename and its count.
-            with _engine_threads_off() if workers > 1 else contextlib.nullcontext():
-                _run_threads(
-                    jobs, recipe, workers, printer, summary, stop, started, signals, streams
-                )
+            _run_threads(jobs, recipe, workers, printer, summary, stop, started, signals, streams)
         except _Signalled as signalled:
             stop.set()
             summary.signal = signalled.signum
@@ -1027,7 +1023,8 @@ def _run_threads(
                     exhausted = True
                     break
                 started[job.index] = job
-                in_flight[pool.submit(process, job, recipe, stop=stop, **streams)] = job
+                task = _process_alone if workers > 1 else process
+                in_flight[pool.submit(task, job, recipe, stop=stop, **streams)] = job
             if not in_flight:
                 break
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -1045,6 +1042,15 @@ def _run_threads(
             if future.done() and not future.cancelled() and future.exception() is None:
                 printer.add(future.result(), summary)
                 started.pop(job.index, None)
+
+
+def _process_alone(job: Job, recipe: Recipe, **options: Any) -> Outcome:
+    """:func:`process` pooling in this worker thread only: each batch worker already has a
+    CPU, and the engine's own threads would only add hand-offs between them."""
+    from . import engine
+
+    with engine.in_calling_thread():
+        return process(job, recipe, **options)
 
 
 def _make_output_folder(folder: str) -> None:
@@ -1067,20 +1073,6 @@ def _remove_temporary_files(job: Job) -> None:
         with contextlib.suppress(OSError):
             if stat.S_ISREG(os.lstat(path).st_mode):
                 os.unlink(path)
-
-
-@contextlib.contextmanager
-def _engine_threads_off() -> Iterator[None]:
-    """Each batch worker pools in its own thread: the engine's thread pool would only add
-    hand-offs between them."""
-    from . import engine
-
-    saved = engine.PARALLEL_MIN_CELLS
-    engine.PARALLEL_MIN_CELLS = sys.maxsize
-    try:
-        yield
-    finally:
-        engine.PARALLEL_MIN_CELLS = saved
 
 
 class _SignalHandlers:

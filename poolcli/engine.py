@@ -25,9 +25,10 @@ plane (the result) plus a tile of the row pass, about ``TILE_BYTES`` per worker 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -264,7 +265,7 @@ def _run(
             selected = tuple(a[plane : plane + planes] for a in block)
             for first in range(0, out_h, rows):
                 tasks.append((*selected, first, min(first + rows, out_h)))
-    workers = os.cpu_count() or 1
+    workers = parallel_workers()
     if len(tasks) < 2 or out_cells < PARALLEL_MIN_CELLS or workers < 2:
         for task in tasks:
             reduce_tile(*task)
@@ -282,6 +283,29 @@ def _run(
     runs = [tasks[bounds[i] : bounds[i + 1]] for i in range(chunks)]
     for future in [executor.submit(reduce_tiles, run) for run in runs]:
         future.result()
+
+
+_thread_state = threading.local()
+
+
+@contextlib.contextmanager
+def in_calling_thread() -> Iterator[None]:
+    """Within the block, pooling in this thread does all its work itself, in no worker thread.
+
+    For callers that already keep every CPU busy, such as a batch running one image per CPU.
+    Other threads are not affected.
+    """
+    previous = getattr(_thread_state, "serial", False)
+    _thread_state.serial = True
+    try:
+        yield
+    finally:
+        _thread_state.serial = previous
+
+
+def parallel_workers() -> int:
+    """Threads this thread's pooling may use: the CPUs, or 1 inside :func:`in_calling_thread`."""
+    return 1 if getattr(_thread_state, "serial", False) else os.cpu_count() or 1
 
 
 _executor: ThreadPoolExecutor | None = None

@@ -559,19 +559,20 @@ def test_jobs_in_flight_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert 3 < most <= 6
 
 
-def test_engine_runs_single_threaded_in_workers_and_is_restored(photos: Path) -> None:
+def test_engine_runs_single_threaded_in_batch_workers_only(photos: Path) -> None:
+    """Several workers: each pools in its own thread; the caller's threads are untouched."""
     seen = []
 
     def note(array: np.ndarray, info: Any) -> np.ndarray:
-        seen.append(engine.PARALLEL_MIN_CELLS)
+        seen.append(engine.parallel_workers())
         return pool_max(array, info)
 
-    before = engine.PARALLEL_MIN_CELLS
+    cpus = engine.parallel_workers()
     run_folder(2, "out", pool=note)
-    assert engine.PARALLEL_MIN_CELLS == before
-    assert set(seen) == {batch.sys.maxsize}
+    assert set(seen) == {1}
+    assert engine.parallel_workers() == cpus
     run_folder(1, "out1", pool=note)
-    assert seen[-1] == before
+    assert seen[-1] == cpus
 
 
 def test_skip_existing_resumes(photos: Path) -> None:

@@ -343,3 +343,25 @@ def test_argmax_indices_point_at_the_first_maximum(
     for c in range(2):
         np.testing.assert_array_equal(values[0, c], expected[c][0])
         np.testing.assert_array_equal(indices[0, c], expected[c][1])
+
+
+def test_in_calling_thread_keeps_the_work_in_this_thread(monkeypatch):
+    """Inside the block no task reaches the worker threads; outside, large inputs do."""
+    submitted, real = [], engine.shared_executor()
+
+    class Recording:
+        def submit(self, function, *args):
+            submitted.append(function)
+            return real.submit(function, *args)
+
+    monkeypatch.setattr(engine, "shared_executor", lambda: Recording())
+    monkeypatch.setattr(engine, "PARALLEL_MIN_CELLS", 1)
+    monkeypatch.setattr(engine, "TILE_BYTES", 1)
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 2)
+    x = random_planes((1, 3, 64, 64))
+    with engine.in_calling_thread():
+        inside = pool(x, "max", size=2)
+        assert engine.parallel_workers() == 1
+    assert submitted == []
+    outside = pool(x, "max", size=2)
+    assert submitted and np.array_equal(inside, outside)
