@@ -325,12 +325,7 @@ def load_image(
     options = _LoadOptions(max_pixels, frame, auto_orient)
     if hasattr(source, "read"):
         name = _stream_name(source, "<stdin>")
-        try:
-            data = source.read()
-        except OSError as exc:
-            raise InputError(name, _os_reason(exc)) from None
-        if not data:
-            raise InputError(name, "empty input")
+        data = _read_all(source, name, "empty input")
         return _load_bytes(data, name, options, ext=None)
 
     path = os.fsdecode(os.fspath(source))
@@ -347,11 +342,9 @@ def load_image(
         # A pipe or device (e.g. a shell's <(...)): read it once, as a stream.
         try:
             with open(path, "rb") as stream:
-                data = stream.read()
+                data = _read_all(stream, path, "empty file")
         except OSError as exc:
             raise InputError(path, _os_reason(exc)) from None
-        if not data:
-            raise InputError(path, "empty file")
         return _load_bytes(data, path, options, ext=ext)
     if st.st_size == 0:
         raise InputError(path, "empty file")
@@ -1573,6 +1566,17 @@ def channel_names(info: ImageInfo, channels: int) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _read_all(stream: BinaryIO, name: str, empty: str) -> bytes:
+    """Everything ``stream`` holds; InputError naming ``name`` when it fails or holds nothing."""
+    try:
+        data = stream.read()
+    except OSError as exc:
+        raise InputError(name, _os_reason(exc)) from None
+    if not data:
+        raise InputError(name, empty)
+    return data
 
 
 def _stream_name(stream: object, default: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import pixels, run
 from PIL import Image
 
 import poolcli
@@ -38,16 +38,6 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     Image.fromarray(PHOTO).save(tmp_path / "photo.png")
     (tmp_path / "lecture.csv").write_text(LECTURE_CSV)
     return tmp_path
-
-
-def run(*args: str, input: bytes | str | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), input=input)
-
-
-def pixels(path: Path | bytes) -> np.ndarray:
-    source = io.BytesIO(path) if isinstance(path, bytes) else path
-    with Image.open(source) as img:
-        return np.asarray(img)
 
 
 def png_bytes(array: np.ndarray, format: str = "PNG") -> bytes:

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import pixels as read_pixels
+from cli_helpers import run
 from PIL import Image
 
 from poolcli import imageio
-from poolcli.cli import main
 
 # A 4x4 grey image per name, each different; pooled max 2x2 it is [[v+5, v+7], [v+13, v+15]].
 BASE = {"a": 0, "b": 20, "c": 40, "d": 60}
@@ -44,12 +44,7 @@ def save(path: Path, value: int = 0, format: str | None = None) -> Path:
 
 
 def pixels(source: Path | bytes) -> list[list[int]]:
-    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
-        return np.asarray(img).tolist()
-
-
-def run(*args: str, input: bytes | str | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), input=input)
+    return read_pixels(source).tolist()
 
 
 def listing(folder: Path | str) -> list[str]:

@@ -3,18 +3,17 @@ and explain, through click's CliRunner."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import pixels, run
+from click.testing import Result
 from PIL import Image
 
 import poolcli
-from poolcli.cli import main
 from poolcli.explain import explain
 from poolcli.imageio import format_matrix
 
@@ -36,16 +35,6 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "lecture.csv").write_text(LECTURE_CSV)
     np.save(tmp_path / "plane.npy", np.arange(100, dtype=np.float32).reshape(10, 10))
     return tmp_path
-
-
-def run(*args: str, input: bytes | str | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), input=input)
-
-
-def pixels(path: Path | bytes) -> np.ndarray:
-    source = io.BytesIO(path) if isinstance(path, bytes) else path
-    with Image.open(source) as img:
-        return np.asarray(img)
 
 
 def rounded(values: np.ndarray) -> np.ndarray:
