@@ -494,7 +494,7 @@ def target(
     OutputError
         When the output's format cannot be told from its name.
     """
-    from . import imageio
+    from . import pictures
 
     from_stdin = source == "-"
     if output == "-" or (output is None and from_stdin):
@@ -519,7 +519,7 @@ def target(
             path = os.path.join(output, os.path.basename(path))
     else:
         path = output
-    imageio.image_format_for(path, format)  # fail before pooling, not after
+    pictures.image_format_for(path, format)  # fail before pooling, not after
     return Target(path=path, format=format)
 
 
@@ -558,10 +558,10 @@ def _renamed(path: str, op: str | None, format: str | None, info: Any = None) ->
 
 
 def _writable(ext: str) -> bool:
-    from . import imageio
+    from . import pictures
 
     try:
-        imageio.image_format_for("x" + ext)
+        pictures.image_format_for("x" + ext)
     except PoolcliError:
         return False
     return True

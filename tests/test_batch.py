@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poolcli import batch, engine, imageio
+from poolcli import batch, engine, imageio, pictures
 from poolcli.batch import Job, Plan, PlanError, Recipe, Status, Target
 from poolcli.geometry import resolve
 
@@ -461,13 +461,13 @@ class FullDisk:
 
 def full_disk(monkeypatch: pytest.MonkeyPatch, failing: str, error: int = errno.ENOSPC) -> None:
     """Writes of outputs named ``failing`` fail with ``error``."""
-    real = imageio.tempfile.NamedTemporaryFile
+    real = pictures.tempfile.NamedTemporaryFile
 
     def named_temporary_file(*args: Any, **kwargs: Any) -> Any:
         tmp = real(*args, **kwargs)
         return FullDisk(tmp, error) if f".{failing}." in tmp.name else tmp
 
-    monkeypatch.setattr(imageio.tempfile, "NamedTemporaryFile", named_temporary_file)
+    monkeypatch.setattr(pictures.tempfile, "NamedTemporaryFile", named_temporary_file)
 
 
 def test_process_disk_full_leaves_no_file(photos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
