@@ -195,6 +195,9 @@ class Recipe:
     note : str, optional
         Said once the one input of a run is done, e.g. ``"seed 42"``: after its "wrote" line,
         or on a line of its own after a printed matrix.
+    quick : QuickPooling, optional
+        The same pooling done by Pillow (:mod:`poolcli.quick`), for the inputs it takes: they
+        are read, pooled and written without numpy.
     """
 
     op: str
@@ -206,6 +209,7 @@ class Recipe:
     dry_run: bool = False
     skip_existing: bool = False
     note: str | None = None
+    quick: Any = None
 
 
 @dataclass(frozen=True)
@@ -779,12 +783,20 @@ def process(
     if target is not None and _skips(target, recipe):
         return _skipped(job, recipe, target)
 
-    from . import imageio  # numpy and Pillow: only once there is work to do
-
     loaded = None
     try:
         _check(stop)
         source = stdin if job.source == "-" else job.source
+        if recipe.quick is not None and recipe.geometry is not None and isinstance(source, str):
+            picture = recipe.quick.load(source, recipe.geometry, **recipe.load)
+            if picture is not None:
+                loaded = (_picture_shape(picture[0]), picture[1])
+                outcome = _process_picture(job, recipe, *picture, target, target_for, stdout, stop)
+                if outcome is not None:
+                    return outcome
+
+        from . import imageio  # numpy and Pillow: only once there is work to do
+
         array, info = imageio.load_image(source, **recipe.load)  # type: ignore[arg-type]
         loaded = (array.shape, info)
         geometry = None if recipe.geometry is None else recipe.geometry(array.shape[-2:])
@@ -830,6 +842,54 @@ def process(
         return _failure(job, recipe, message, loaded)
     except MemoryError:
         return _failure(job, recipe, f"{job.name}: not enough memory", loaded)
+
+
+def _process_picture(
+    job: Job,
+    recipe: Recipe,
+    picture: Any,
+    info: Any,
+    geometry: Geometry,
+    target: Target | None,
+    target_for: Callable[[str, Any], Target] | None,
+    stdout: BinaryIO | None,
+    stop: threading.Event | None,
+) -> Outcome | None:
+    """The rest of :func:`process` for a picture ``recipe.quick`` loaded: pooled and written by
+    Pillow, without numpy. None, having written nothing, for an output it does not write.
+    Raises what process catches."""
+    from . import pictures
+
+    if target is None:
+        if target_for is None:
+            raise ValueError("a job without a target needs target_for")
+        target = target_for(job.source, info)
+        if _skips(target, recipe):
+            return _skipped(job, recipe, target)
+    if target.matrix:
+        return None
+    destination: Any = stdout if target.path is None else target.path
+    fmt = pictures.output_format(destination, target.format, None, None)[1]
+    if not recipe.quick.writes(fmt, picture.mode):
+        return None
+    in_shape = _picture_shape(picture)
+    out_shape = (*in_shape[:2], *geometry.out_shape)
+    if recipe.dry_run:
+        return _done(job, recipe, target, in_shape, out_shape, geometry, info)
+    _check(stop)
+    result = recipe.quick.pool(picture, geometry)
+    _check(stop)
+    if job.make_folder and target.path is not None:
+        _make_folder(target.path)
+    pictures.save_picture(
+        destination, result, info, format=target.format, scale=geometry.stride, **recipe.save
+    )
+    return _done(job, recipe, target, in_shape, out_shape, geometry, info)
+
+
+def _picture_shape(picture: Any) -> tuple[int, int, int, int]:
+    """(N, C, H, W) of a Pillow picture, as load_image would give it."""
+    return (1, len(picture.getbands()), picture.height, picture.width)
 
 
 def _check(stop: threading.Event | None) -> None:

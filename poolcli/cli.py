@@ -607,6 +607,7 @@ def pool_command(op: str, summary: str) -> click.Command:
             pool_options,
             functools.partial(pool_input, op, pool_options),
             pool_options.geometry,
+            quick=_quick_pooling(op),
         )
         ctx.exit(_pool_inputs(op, inputs, pool_options, recipe))
 
@@ -726,6 +727,7 @@ def _recipe(
     pool: Callable[[Any, Any], Any],
     geometry: Callable[[tuple[int, int]], Geometry] | None = None,
     note: str | None = None,
+    quick: Any = None,
 ) -> batch.Recipe:
     """What batch.process does to each input, from the command's options."""
     return batch.Recipe(
@@ -742,7 +744,15 @@ def _recipe(
         dry_run=options.dry_run,
         skip_existing=options.skip_existing,
         note=note,
+        quick=quick,
     )
+
+
+def _quick_pooling(op: str) -> Any:
+    """The pooling Pillow does without numpy for the pictures it can (poolcli.quick), or None."""
+    from . import quick  # Pillow: only once there is work to do
+
+    return quick.QuickPooling(op) if op in quick.QUICK_OPS else None
 
 
 def _pool_inputs(

@@ -66,8 +66,12 @@ from PIL import Image, UnidentifiedImageError
 from .errors import InputError, OutputError
 from .pictures import (
     _ANIMATION_FORMATS,
+    _FORMAT_MODES,
     _PILLOW_ORIENT,
     _PNG_COMPRESS_LEVEL,
+    _SAVE_MODES,
+    _WIDE_BY_CHANNELS,
+    _WIDE_MODES,
     ImageInfo,
     _Metadata,
     _os_reason,
@@ -80,6 +84,7 @@ from .pictures import (
     _wide_colour,
     image_format_for,
     opened,
+    output_format,
     pillow_params,
     save_with_pillow,
     write_output,
@@ -121,32 +126,6 @@ _LOAD_MODES: dict[str, tuple[str | None, str, str]] = {
     "F": (None, "=f4", "F"),
 }
 
-# Mode written -> (channels, numpy dtype handed to Pillow, Pillow raw mode of those bytes)
-_SAVE_MODES: dict[str, tuple[int, str, str]] = {
-    "L": (1, "u1", "L"),
-    "LA": (2, "u1", "LA"),
-    "RGB": (3, "u1", "RGB"),
-    "RGBA": (4, "u1", "RGBA"),
-    "CMYK": (4, "u1", "CMYK"),
-    "YCbCr": (3, "u1", "YCbCr"),
-    "I;16": (1, "<u2", "I;16"),
-    "I": (1, "<i4", "I;32S"),
-    "F": (1, "<f4", "F;32F"),
-}
-
-# 16-bit colour, which Pillow has no mode for: mode -> channels. Written by the full-depth extra.
-_WIDE_MODES: dict[str, int] = {"LA;16": 2, "RGB;16": 3, "RGBA;16": 4}
-_WIDE_BY_CHANNELS = {channels: mode for mode, channels in _WIDE_MODES.items()}
-
-# Modes each output format holds without losing data or channels. WebP stores L and LA as RGB
-# and RGBA (the grey values survive); GIF keeps at most 256 colours, as its users expect.
-_FORMAT_MODES: dict[str, frozenset[str]] = {
-    "PNG": frozenset({"L", "LA", "RGB", "RGBA", "I;16", *_WIDE_MODES}),
-    "JPEG": frozenset({"L", "RGB", "CMYK", "YCbCr"}),
-    "WEBP": frozenset({"L", "LA", "RGB", "RGBA"}),
-    "TIFF": frozenset({*_SAVE_MODES, *_WIDE_MODES}),
-    "GIF": frozenset({"L", "RGB", "RGBA"}),
-}
 
 # Formats whose frames are an animation or pages, loaded as N; others (MPO, ICO …) load frame 0.
 _FRAME_FORMATS = frozenset({"GIF", "PNG", "WEBP", "TIFF"})
@@ -860,19 +839,13 @@ def save_image(
     ['out.png']
     >>> import shutil; shutil.rmtree(folder)
     """
-    if quality is not None and not 1 <= quality <= 100:
-        raise ValueError(f"quality must be between 1 and 100, got {quality}")
-    if scale is not None and not all(s > 0 for s in scale):
-        raise ValueError(f"scale must be positive, got {scale}")
-    is_stream = hasattr(target, "write")
-    name = _stream_name(target, "<stdout>") if is_stream else os.fsdecode(os.fspath(target))
-    fmt = image_format_for(name, format)
+    name, fmt = output_format(target, format, quality, scale)
     array = np.asarray(array)
     if array.ndim != 4:
         raise ValueError(f"array must have 4 dimensions (N, C, H, W), got shape {array.shape}")
     encode = _encoder(name, fmt, array, info, _SaveOptions(quality, strip, scale))
 
-    write_output(target if is_stream else name, name, encode)  # type: ignore[arg-type]
+    write_output(target if hasattr(target, "write") else name, name, encode)  # type: ignore[arg-type]
 
 
 def _encoder(

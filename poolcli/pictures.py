@@ -31,6 +31,33 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError, OutputError, PoolcliError
 
+# Mode written -> (channels, numpy dtype handed to Pillow, Pillow raw mode of those bytes)
+_SAVE_MODES: dict[str, tuple[int, str, str]] = {
+    "L": (1, "u1", "L"),
+    "LA": (2, "u1", "LA"),
+    "RGB": (3, "u1", "RGB"),
+    "RGBA": (4, "u1", "RGBA"),
+    "CMYK": (4, "u1", "CMYK"),
+    "YCbCr": (3, "u1", "YCbCr"),
+    "I;16": (1, "<u2", "I;16"),
+    "I": (1, "<i4", "I;32S"),
+    "F": (1, "<f4", "F;32F"),
+}
+
+# 16-bit colour, which Pillow has no mode for: mode -> channels. Written by the full-depth extra.
+_WIDE_MODES: dict[str, int] = {"LA;16": 2, "RGB;16": 3, "RGBA;16": 4}
+_WIDE_BY_CHANNELS = {channels: mode for mode, channels in _WIDE_MODES.items()}
+
+# Modes each output format holds without losing data or channels. WebP stores L and LA as RGB
+# and RGBA (the grey values survive); GIF keeps at most 256 colours, as its users expect.
+_FORMAT_MODES: dict[str, frozenset[str]] = {
+    "PNG": frozenset({"L", "LA", "RGB", "RGBA", "I;16", *_WIDE_MODES}),
+    "JPEG": frozenset({"L", "RGB", "CMYK", "YCbCr"}),
+    "WEBP": frozenset({"L", "LA", "RGB", "RGBA"}),
+    "TIFF": frozenset({*_SAVE_MODES, *_WIDE_MODES}),
+    "GIF": frozenset({"L", "RGB", "RGBA"}),
+}
+
 _FORMAT_NAMES = {
     "png": "PNG",
     "jpeg": "JPEG",
@@ -369,6 +396,70 @@ use --format png|jpeg|webp|tiff|gif|npy
     if name is None:
         raise OutputError(path_or_name, _UNKNOWN_FORMAT)
     return name
+
+
+def format_holds(fmt: str, mode: str) -> bool:
+    """Whether the output format ``fmt`` (as :func:`image_format_for` names it) holds images of
+    ``mode`` without losing data or channels.
+
+    >>> format_holds("JPEG", "RGB"), format_holds("JPEG", "RGBA")
+    (True, False)
+    """
+    return mode in _FORMAT_MODES.get(fmt, ())
+
+
+def output_format(
+    target: str | os.PathLike | BinaryIO,
+    format: str | None,
+    quality: int | None,
+    scale: tuple[float, float] | None,
+) -> tuple[str, str]:
+    """The output's name (a stream's, or ``<stdout>``) and format; ValueError for a quality or
+    scale out of range, :class:`~poolcli.errors.OutputError` when the format cannot be told."""
+    if quality is not None and not 1 <= quality <= 100:
+        raise ValueError(f"quality must be between 1 and 100, got {quality}")
+    if scale is not None and not all(s > 0 for s in scale):
+        raise ValueError(f"scale must be positive, got {scale}")
+    if hasattr(target, "write"):
+        name = _stream_name(target, "<stdout>")
+    else:
+        name = os.fsdecode(os.fspath(target))  # type: ignore[arg-type]
+    return name, image_format_for(name, format)
+
+
+def save_picture(
+    target: str | os.PathLike | BinaryIO,
+    picture: Image.Image,
+    info: ImageInfo,
+    *,
+    format: str | None = None,
+    quality: int | None = None,
+    strip: bool = False,
+    scale: tuple[float, float] | None = None,
+) -> None:
+    """Write a Pillow picture as :func:`poolcli.imageio.save_image` writes the same pixels as an
+    array: same options, metadata and atomic write. ``picture.mode`` must be one that
+    ``format`` holds (:func:`format_holds`). The metadata written is ``info``'s: give a picture
+    whose own ``picture.info`` is empty, as Pillow's encoders write an ICC profile found there.
+
+    >>> import io
+    >>> info = ImageInfo("image", "PNG", "L", "L", "uint8", 1, size=(4, 4))
+    >>> stream = io.BytesIO()
+    >>> save_picture(stream, Image.new("L", (2, 2)), info, format="png")
+    >>> Image.open(stream).size
+    (2, 2)
+    """
+    name, fmt = output_format(target, format, quality, scale)
+    if not format_holds(fmt, picture.mode):
+        raise OutputError(name, f"{fmt} cannot hold {picture.mode} images")
+    options = _SaveOptions(quality, strip, scale)
+    meta = _output_metadata(fmt, picture.mode, picture.height, picture.width, info, options)
+    params = pillow_params(fmt, meta, info, 1, quality)
+
+    def encode(stream: BinaryIO, path: str) -> None:
+        save_with_pillow(stream, path, fmt, [picture], params)
+
+    write_output(target if hasattr(target, "write") else name, name, encode)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
