@@ -85,6 +85,20 @@ def test_pillow_pools_as_the_engine(op: str, data: st.DataObject) -> None:
     )
 
 
+@pytest.mark.parametrize("strip_bytes", [1, 300])
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_and_min_in_strips_of_any_height_pool_as_the_engine(
+    monkeypatch: pytest.MonkeyPatch, op: str, strip_bytes: int
+) -> None:
+    monkeypatch.setattr(quick, "_STRIP_BYTES", strip_bytes)  # strips of 1 row, or a few
+    rng = np.random.default_rng(strip_bytes)
+    for mode, size in (("L", (2, 2)), ("RGB", (3, 2)), ("RGBA", (1, 4))):
+        values = rng.integers(0, 256, (53, 70, CHANNELS[mode]), dtype=np.uint8)
+        np.testing.assert_array_equal(
+            quick_result(values, mode, op, size), engine_result(values, op, size)
+        )
+
+
 @pytest.mark.parametrize("height_side", EXACT_SIDES)
 @pytest.mark.parametrize("width_side", EXACT_SIDES)
 def test_averages_halfway_between_two_levels_round_up_as_the_engine(
