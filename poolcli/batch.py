@@ -46,6 +46,7 @@ import enum
 import fnmatch
 import functools
 import glob
+import io
 import os
 import shutil
 import signal
@@ -777,6 +778,8 @@ def process(
         message (any :class:`~poolcli.errors.PoolcliError` or ValueError: an input that cannot be
         read, a window larger than it, an output that cannot be written), or CANCELLED.
     """
+    from . import pictures
+
     if job.error is not None:
         return _failure(job, recipe, f"{job.name}: {job.error}", None)
     target = job.target
@@ -786,14 +789,18 @@ def process(
     loaded = None
     try:
         _check(stop)
-        source = stdin if job.source == "-" else job.source
-        if recipe.quick is not None and recipe.geometry is not None and isinstance(source, str):
+        source: Any = stdin if job.source == "-" else job.source
+        if recipe.quick is not None and recipe.geometry is not None:
+            if not isinstance(source, str):  # read once, for whichever way takes it
+                source = io.BytesIO(pictures.read_stream(source, STDIN_NAME, "empty input"))
             picture = recipe.quick.load(source, recipe.geometry, **recipe.load)
             if picture is not None:
                 loaded = (_picture_shape(picture[0]), picture[1])
                 outcome = _process_picture(job, recipe, *picture, target, target_for, stdout, stop)
                 if outcome is not None:
                     return outcome
+            if not isinstance(source, str):
+                source.seek(0)
 
         from . import imageio  # numpy and Pillow: only once there is work to do
 

@@ -78,7 +78,6 @@ from .pictures import (
     _output_metadata,
     _OutputMetadata,
     _pixel_limit,
-    _read_all,
     _SaveOptions,
     _stream_name,
     _wide_colour,
@@ -86,6 +85,7 @@ from .pictures import (
     opened,
     output_format,
     pillow_params,
+    read_stream,
     save_with_pillow,
     write_output,
 )
@@ -207,7 +207,7 @@ def load_image(
     options = _LoadOptions(max_pixels, frame, auto_orient)
     if hasattr(source, "read"):
         name = _stream_name(source, "<stdin>")
-        data = _read_all(source, name, "empty input")
+        data = read_stream(source, name, "empty input")
         return _load_bytes(data, name, options, ext=None)
 
     path = os.fsdecode(os.fspath(source))
@@ -224,7 +224,7 @@ def load_image(
         # A pipe or device (e.g. a shell's <(...)): read it once, as a stream.
         try:
             with open(path, "rb") as stream:
-                data = _read_all(stream, path, "empty file")
+                data = read_stream(stream, path, "empty file")
         except OSError as exc:
             raise InputError(path, _os_reason(exc)) from None
         return _load_bytes(data, path, options, ext=ext)

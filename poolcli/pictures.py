@@ -619,7 +619,7 @@ def _umask() -> int:
     return mask
 
 
-def _read_all(stream: BinaryIO, name: str, empty: str) -> bytes:
+def read_stream(stream: BinaryIO, name: str, empty: str) -> bytes:
     """Everything ``stream`` holds; InputError naming ``name`` when it fails or holds nothing."""
     try:
         data = stream.read()

@@ -34,10 +34,12 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from PIL import Image, ImageChops
 
 from . import pictures
+from .errors import InputError
 from .geometry import Geometry
 
 __all__ = ["QUICK_OPS", "QuickPooling"]
@@ -71,30 +73,49 @@ class QuickPooling:
 
     def load(
         self,
-        path: str,
+        source: str | BinaryIO,
         geometry_for: Callable[[tuple[int, int]], Geometry],
         *,
         max_pixels: int | None = None,
         frame: int | None = None,
         auto_orient: bool = True,
     ) -> tuple[Image.Image, pictures.ImageInfo, Geometry] | None:
-        """The picture at ``path`` decoded and upright, what
+        """The picture in ``source`` decoded and upright, what
         :func:`poolcli.imageio.load_image` would say of it, and its geometry,
         ``geometry_for((H, W))``; None, before anything is decoded, when this pooling does not
         take it (the numpy way then reads it, and tells its errors).
 
-        The options are load_image's; a picture that is too large or corrupt raises the same
-        :class:`~poolcli.errors.InputError` as there.
+        ``source`` is a path or a seekable binary stream (standard input, read into memory);
+        the options are load_image's. A picture file that is too large or corrupt raises the
+        same :class:`~poolcli.errors.InputError` as there; a stream that is not a picture this
+        pooling takes, whatever else it may be (an array, a matrix, corrupt), gives None.
         """
-        if frame is not None or os.path.splitext(path)[1].lower() in (".npy", ".csv", ".txt"):
+        if frame is not None:
+            return None
+        if not isinstance(source, str):
+            try:
+                return self._load(source, "<stdin>", geometry_for, max_pixels, auto_orient)
+            except InputError:
+                return None
+        if os.path.splitext(source)[1].lower() in (".npy", ".csv", ".txt"):
             return None
         try:
-            st = os.stat(path)
+            st = os.stat(source)
         except OSError:
             return None
         if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
             return None
-        with pictures.opened(path, path, max_pixels) as img_file:
+        return self._load(source, source, geometry_for, max_pixels, auto_orient)
+
+    def _load(
+        self,
+        fp: str | BinaryIO,
+        name: str,
+        geometry_for: Callable[[tuple[int, int]], Geometry],
+        max_pixels: int | None,
+        auto_orient: bool,
+    ) -> tuple[Image.Image, pictures.ImageInfo, Geometry] | None:
+        with pictures.opened(fp, name, max_pixels) as img_file:
             mode = img_file.mode
             if (
                 img_file.format not in _FORMATS

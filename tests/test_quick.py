@@ -169,10 +169,12 @@ def run_both_ways(
     monkeypatch: pytest.MonkeyPatch,
     *args: str,
     collect: Callable[[Result], object] = lambda result: None,
+    input: bytes | None = None,
 ) -> list[tuple[Result, int, object]]:
     """``poolcli ARGS`` with the quick way, then the numpy way: for each run the CliRunner
     result, how many pictures Pillow pooled, and what ``collect(result)`` took of it just after
-    (e.g. the output file, which it may remove before the next run)."""
+    (e.g. the output file, which it may remove before the next run). ``input``: standard
+    input."""
     runs = []
     for quick_way in (True, False):
         calls: list[int] = []
@@ -181,7 +183,7 @@ def run_both_ways(
                 patch.setattr(QuickPooling, "pool", counted(QuickPooling.pool, calls))
             else:
                 patch.setattr(cli, "_quick_pooling", lambda op: None)
-            result = run(*args)
+            result = run(*args, input=input)
         runs.append((result, len(calls), collect(result)))
     return runs
 
@@ -345,6 +347,51 @@ def test_outputs_pillow_cannot_write_go_the_numpy_way(
     runs = run_both_ways(monkeypatch, "max", "photo.png", *args, collect=take_output)
     assert [pooled for _, pooled, _ in runs] == [int(quick_way), 0]
     assert runs[0][2] == runs[1][2]
+
+
+def picture_bytes(mode: str, format: str) -> bytes:
+    buffer = io.BytesIO()
+    values = np.random.default_rng(3).integers(0, 256, (30, 41, CHANNELS[mode]), dtype=np.uint8)
+    picture(values, mode).save(buffer, format=format)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("stdin", "args", "quick_way", "status"),
+    [
+        (picture_bytes("RGB", "JPEG"), (), True, 0),
+        (picture_bytes("RGBA", "PNG"), ("--format", "webp"), True, 0),
+        (picture_bytes("L", "PNG"), ("-k", "3", "-s", "2"), False, 0),  # overlapping windows
+        (picture_bytes("RGB", "GIF"), (), False, 0),  # a GIF: the numpy way
+        (picture_bytes("RGB", "PNG")[:300], (), False, 1),  # truncated: the numpy way's error
+        (b"1, 2, 1, 0\n0, 1, 2, 3\n", ("--format", "tiff"), False, 0),  # a matrix
+        (b"\x93NUMPY garbage", ("--format", "png"), False, 1),  # a broken .npy
+        (b"", (), False, 1),
+    ],
+    ids=["jpeg", "rgba-png", "overlapping", "gif", "truncated", "matrix", "broken-npy", "empty"],
+)
+def test_standard_input_is_pooled_the_same_either_way(
+    monkeypatch: pytest.MonkeyPatch,
+    stdin: bytes,
+    args: tuple[str, ...],
+    quick_way: bool,
+    status: int,
+) -> None:
+    def take_output(result: Result) -> tuple[int, bytes, str]:
+        return result.exit_code, result.stdout_bytes, result.stderr
+
+    runs = run_both_ways(
+        monkeypatch, "max", "-", "-o", "-", *args, collect=take_output, input=stdin
+    )
+    (_, pooled, quick_output), (_, _, numpy_output) = runs
+    assert pooled == int(quick_way)
+    assert quick_output == numpy_output
+    exit_code, image, message = quick_output
+    assert exit_code == status
+    if status == 0:
+        assert Image.open(io.BytesIO(image)).width > 1 and message == ""
+    else:
+        assert image == b"" and message.startswith("poolcli: <stdin>: ")
 
 
 def test_a_folder_pools_the_same_either_way(
