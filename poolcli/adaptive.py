@@ -111,7 +111,8 @@ def _float_sums(x: np.ndarray) -> np.ndarray:
     """Sum every plane of a float array in its own precision, with numpy's pairwise summation.
 
     Pairwise float32 sums of a 4K plane are within about 1e-7 of the exact mean (PyTorch also
-    sums in float32). Large inputs are summed in two threads, each taking half of every plane.
+    sums in float32). Large inputs are summed in two threads, each taking half of the planes (or,
+    for an odd count below 16, half of every plane).
     """
     if not _contiguous_planes(x):
         # Channel-last or strided: numpy adds strided float32 cells one by one, drifting by
@@ -121,7 +122,14 @@ def _float_sums(x: np.ndarray) -> np.ndarray:
     flat = x.reshape(-1, cells)  # a view: each plane is contiguous
     if x.size < _PARALLEL_SUM_CELLS or parallel_workers() < 2:
         sums = np.add.reduce(flat, axis=-1)
-    else:  # the first half of every plane in a worker thread, the second half here
+    elif len(flat) % 2 == 0 or len(flat) >= 16:
+        # Half of the planes in a worker thread, the rest here: each thread reads one run of
+        # memory (faster than both reading halves of every plane).
+        half = len(flat) // 2
+        first = shared_executor().submit(np.add.reduce, flat[:half], -1)
+        last = np.add.reduce(flat[half:], -1)
+        sums = np.concatenate([first.result(), last])
+    else:  # a few planes: the first half of every plane in a worker thread, the second here
         half = cells // 2
         first = shared_executor().submit(np.add.reduce, flat[:, :half], -1)
         sums = np.add.reduce(flat[:, half:], -1)

@@ -26,6 +26,9 @@ plane (the result) plus a tile of the row pass, about ``TILE_BYTES`` per worker 
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -41,10 +44,9 @@ OPS = ("max", "min", "avg", "sum", "median", "lp")
 #: Bytes of row-pass temporaries per tile: small enough to stay in cache, large enough that
 #: numpy's per-call overhead does not dominate.
 TILE_BYTES = 2 << 20
-#: Runs of tiles handed to each worker thread.
-CHUNKS_PER_WORKER = 8
-#: Below this many output cells the work runs in the calling thread.
-PARALLEL_MIN_CELLS = 1 << 16
+#: Below this many bytes of input and output the work runs in the calling thread: handing work
+#: to a pool thread costs tens of microseconds, more when its CPU has gone idle.
+PARALLEL_MIN_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ def pool(
     if op == "lp" and not (isinstance(p, (int, float)) and 0 < p < np.inf):
         raise ValueError(f"p must be a number above 0, got {p!r}")
     x = check_input(x)
-    geometry = resolve(x.shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)
+    geometry = _resolve(x.shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)
     if return_indices and (op != "max" or geometry.pad_mode != "ignore"):
         raise ValueError(
             f'return_indices needs op "max" and pad_mode "ignore", '
@@ -192,13 +194,48 @@ def pool(
         )
     x4 = x.reshape((1,) * (4 - x.ndim) + x.shape) if x.ndim < 4 else x
     out4 = _prepare_output(x4, op, geometry, out)
-    plan = _Plan(x4.dtype, out4.dtype, _REDUCTIONS[op], geometry, float(p))
+    plan = _plan(x4.dtype, out4.dtype, op, geometry, float(p))
     if return_indices:
         indices4 = np.empty_like(out4, dtype=np.int64)
-        _run(plan.argmax_tile, _blocks(x4, out4, indices4), plan, out4.size)
+        _run(plan.argmax_tile, _blocks(x4, out4, indices4), plan, x4.nbytes + out4.nbytes)
         return _as_rank(out4, x.ndim), _as_rank(indices4, x.ndim)
-    _run(plan.reduce_tile, _blocks(x4, out4), plan, out4.size)
+    _run(plan.reduce_tile, _blocks(x4, out4), plan, x4.nbytes + out4.nbytes)
     return _as_rank(out4, x.ndim)
+
+
+#: Resolved geometries of recent calls, keyed by their arguments (and the arguments' types, so
+#: that ``2``, ``2.0`` and ``True`` stay apart: resolve accepts or rejects them differently).
+_geometries: dict[tuple, Geometry] = {}
+
+
+def _resolve(shape_hw: tuple[int, ...], *arguments: object) -> Geometry:
+    """:func:`poolcli.geometry.resolve`, remembered for plain arguments: most calls repeat one."""
+    try:
+        key = (tuple(shape_hw), *(_typed(argument) for argument in arguments))
+        cached = _geometries.get(key)
+    except TypeError:  # an argument that cannot be a key (a list, an array)
+        return resolve(shape_hw, *arguments)  # type: ignore[arg-type]
+    if cached is None:
+        cached = resolve(shape_hw, *arguments)  # type: ignore[arg-type]
+        if len(_geometries) >= 256:
+            _geometries.clear()
+        _geometries[key] = cached
+    return cached
+
+
+def _typed(value: object) -> tuple:
+    """``value`` with its type, or with the types of its items for a tuple; TypeError for others."""
+    if type(value) is tuple:
+        return (tuple, *(_typed(item) for item in value))
+    if type(value) in (int, float, str, bool, type(None)):
+        return (type(value), value)
+    raise TypeError(type(value))
+
+
+@functools.lru_cache(maxsize=128)
+def _plan(dtype: np.dtype, out_dtype: np.dtype, op: str, geometry: Geometry, p: float) -> _Plan:
+    """The plan of a call; plans are never changed, so calls with the same arguments share one."""
+    return _Plan(dtype, out_dtype, _REDUCTIONS[op], geometry, p)
 
 
 def _as_rank(a4: np.ndarray, ndim: int) -> np.ndarray:
@@ -253,36 +290,47 @@ def _run(
     reduce_tile: Callable[..., None],
     blocks: list[tuple[np.ndarray, ...]],
     plan: _Plan,
-    out_cells: int,
+    size: int,
 ) -> None:
-    """Cut blocks into tiles of output rows (or of whole planes) and reduce them in threads."""
-    tasks = []
+    """Cut blocks into tiles of output rows (or of whole planes) and reduce them in threads.
+
+    ``size`` is the bytes of input and output of the call.
+    """
+    workers = parallel_workers()
+    parallel = workers > 1 and size >= PARALLEL_MIN_BYTES
     out_h = plan.geometry.height.out
+    planes = sum(len(block[0]) for block in blocks)
+    tasks = []
     for block in blocks:
         rows = plan.rows_per_tile(block[0])
-        planes = max(1, rows // out_h)
-        for plane in range(0, len(block[0]), planes):
-            selected = tuple(a[plane : plane + planes] for a in block)
+        if parallel:  # at least one tile per worker
+            rows = min(rows, -(-out_h * planes // workers))
+        group = max(1, rows // out_h)
+        for plane in range(0, len(block[0]), group):
+            selected = tuple(a[plane : plane + group] for a in block)
             for first in range(0, out_h, rows):
                 tasks.append((*selected, first, min(first + rows, out_h)))
-    workers = parallel_workers()
-    if len(tasks) < 2 or out_cells < PARALLEL_MIN_CELLS or workers < 2:
+    if not parallel or len(tasks) < 2:
         for task in tasks:
             reduce_tile(*task)
         return
+    # The calling thread and workers - 1 pool threads take tiles in turn until none is left: one
+    # hand-off per helper, and a thread that the system holds back takes fewer tiles.
+    turns = itertools.count()  # next() on a count is atomic under the GIL
 
-    def reduce_tiles(chunk: list[tuple]) -> None:
-        for task in chunk:
-            reduce_tile(*task)
+    def take_tiles() -> None:
+        for turn in turns:
+            if turn >= len(tasks):
+                return
+            reduce_tile(*tasks[turn])
 
-    # A few contiguous runs of tiles per worker: handing each tile to the pool separately
-    # costs more than small tiles save.
-    chunks = min(len(tasks), CHUNKS_PER_WORKER * workers)
-    bounds = [len(tasks) * i // chunks for i in range(chunks + 1)]
     executor = shared_executor()
-    runs = [tasks[bounds[i] : bounds[i + 1]] for i in range(chunks)]
-    for future in [executor.submit(reduce_tiles, run) for run in runs]:
-        future.result()
+    helpers = [executor.submit(take_tiles) for _ in range(min(workers, len(tasks)) - 1)]
+    try:
+        take_tiles()
+    finally:
+        for helper in helpers:
+            helper.result()
 
 
 _thread_state = threading.local()
@@ -303,9 +351,13 @@ def in_calling_thread() -> Iterator[None]:
         _thread_state.serial = previous
 
 
+#: The CPUs, counted once: ``os.cpu_count()`` reads /sys on every call (microseconds).
+CPUS = os.cpu_count() or 1
+
+
 def parallel_workers() -> int:
     """Threads this thread's pooling may use: the CPUs, or 1 inside :func:`in_calling_thread`."""
-    return 1 if getattr(_thread_state, "serial", False) else os.cpu_count() or 1
+    return 1 if getattr(_thread_state, "serial", False) else CPUS
 
 
 _executor: ThreadPoolExecutor | None = None
@@ -317,7 +369,7 @@ def shared_executor() -> ThreadPoolExecutor:
     global _executor
     with _executor_lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(os.cpu_count(), thread_name_prefix="poolcli")
+            _executor = ThreadPoolExecutor(CPUS, thread_name_prefix="poolcli")
         return _executor
 
 
@@ -410,11 +462,12 @@ class _Plan:
             uniform = self.count_rows.min() == self.count_rows.max() == height.size
             uniform = uniform and self.count_cols.min() == self.count_cols.max() == width.size
             self.uniform_count = height.size * width.size if uniform else None
+        self.byte_pairs = _byte_pairs_kind(dtype, reduction, geometry)
 
     def rows_per_tile(self, source: np.ndarray) -> int:
         """Output rows per tile, so that a tile's temporaries stay near TILE_BYTES."""
         height, width = self.geometry.height, self.geometry.width
-        cells = int(np.prod(source.shape[3:]))
+        cells = math.prod(source.shape[3:])
         if self.reduction.kind == "median":
             per_row = width.out * height.size * width.size
         else:
@@ -452,6 +505,9 @@ class _Plan:
         """Compute output rows ``first:stop`` of one block."""
         height, width = self.geometry.height, self.geometry.width
         kind = self.reduction.kind
+        if self.byte_pairs and source.ndim == 3:
+            self._byte_pairs(source, target, first, stop)
+            return
         padded = self._padded_rows(source, first, stop)
         destination = target[:, first:stop]
         if kind == "median":
@@ -475,6 +531,15 @@ class _Plan:
             np.power(sums, 1.0 / self.power, out=destination, casting="unsafe")
         elif not in_place:
             np.copyto(destination, sums, casting="unsafe")
+
+    def _byte_pairs(self, source: np.ndarray, target: np.ndarray, first: int, stop: int) -> None:
+        """Output rows ``first:stop`` of 2×2 windows, stride 2, over (B, H, W) uint8 planes."""
+        tile = source[:, 2 * first : 2 * stop, : 2 * self.geometry.width.out]
+        destination = target[:, first:stop]
+        if self.byte_pairs == "extreme":
+            _extreme_of_byte_pairs(self.reduction.combine, tile, destination)
+        else:
+            _sum_byte_pairs(tile, destination, 0.25 if self.reduction.kind == "mean" else 1.0)
 
     def _median(self, padded: np.ndarray, destination: np.ndarray, first: int, stop: int) -> None:
         """Medians of a tile's windows, from a copy of the windows (a tile's im2col)."""
@@ -592,3 +657,84 @@ def _fits(value: float | int, dtype: np.dtype) -> bool:
         return False
     info = np.iinfo(dtype)
     return info.min <= value <= info.max
+
+
+def _byte_pairs_kind(dtype: np.dtype, reduction: _Reduction, geometry: Geometry) -> str | None:
+    """ "sum" or "extreme" when the call pools uint8 planes by 2×2 windows with stride 2 and no
+    padding (the commonest downsampling): these have a kernel of their own. Else None."""
+    if dtype != np.uint8 or reduction.kind not in ("sum", "mean", "extreme"):
+        return None
+    for axis in (geometry.height, geometry.width):
+        if (axis.size, axis.stride, axis.dilation, axis.before, axis.after) != (2, 2, 1, 0, 0):
+            return None
+        if axis.overhang:
+            return None
+    return "extreme" if reduction.kind == "extreme" else "sum"
+
+
+def _sum_byte_pairs(tile: np.ndarray, destination: np.ndarray, scale: float) -> None:
+    """Sums of the 2×2 windows of a (B, 2r, 2c) uint8 tile, times ``scale``, into ``destination``.
+
+    The rows are read as uint16 words, each one horizontal pair: its low byte plus its high byte
+    (shifted down) is the pair's sum, computed for whole rows in contiguous uint16 arrays rather
+    than with numpy calls over every other byte; adding the pair sums of two rows gives the window
+    sums (at most 4 × 255, exact). Rows that cannot be read as aligned words (an odd row length
+    or offset in memory) are copied first.
+
+    >>> tile = np.array([[[1, 2, 3, 4], [5, 6, 7, 8]]], dtype=np.uint8)
+    >>> sums = np.empty((1, 1, 2), np.float32)
+    >>> _sum_byte_pairs(tile, sums, 1.0)
+    >>> sums
+    array([[[14., 22.]]], dtype=float32)
+    """
+    words = tile.view(np.uint16) if tile.strides[-1] == 1 else None
+    if words is None or not words.flags.aligned:
+        words = np.ascontiguousarray(tile).view(np.uint16)
+    pairs = np.bitwise_and(words, np.uint16(0xFF), out=_scratch(words.shape, words.dtype, 0))
+    high = np.right_shift(words, np.uint16(8), out=_scratch(words.shape, words.dtype, 1))
+    pairs += high
+    sums = high[:, : len(high[0]) // 2]  # reuses the memory of high
+    np.add(pairs[:, 0::2], pairs[:, 1::2], out=sums)
+    np.copyto(destination, sums, casting="unsafe")
+    if scale != 1:
+        # The sums are exact in float32 and a quarter is a power of two: no rounding.
+        np.multiply(destination, destination.dtype.type(scale), out=destination)
+
+
+def _extreme_of_byte_pairs(combine: np.ufunc, tile: np.ndarray, destination: np.ndarray) -> None:
+    """Max (or min) of the 2×2 windows of a (B, 2r, 2c) uint8 tile into ``destination``.
+
+    Down the rows first, into a new contiguous (B, r, 2c) array; read as uint16, each word holds
+    one horizontal pair, so its low byte and its high byte (shifted down) are the two candidates,
+    combined in contiguous uint16 arrays rather than with a numpy call over every other byte.
+
+    >>> tile = np.array([[[1, 9, 3, 4], [5, 6, 7, 2]]], dtype=np.uint8)
+    >>> largest = np.empty((1, 1, 2), np.uint8)
+    >>> _extreme_of_byte_pairs(np.maximum, tile, largest)
+    >>> largest
+    array([[[9, 7]]], dtype=uint8)
+    """
+    shape = (len(tile), tile.shape[1] // 2, tile.shape[2])
+    rows = combine(tile[:, 0::2], tile[:, 1::2], out=_scratch(shape, tile.dtype, 0))
+    pairs = rows.view(np.uint16)
+    low = np.bitwise_and(pairs, np.uint16(0xFF), out=_scratch(pairs.shape, pairs.dtype, 1))
+    pairs >>= 8
+    combine(low, pairs, out=low)
+    np.copyto(destination, low, casting="unsafe")
+
+
+def _scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int) -> np.ndarray:
+    """Working memory of this thread for a kernel's temporaries, kept from call to call.
+
+    Tiles are at most about ``TILE_BYTES``, so this holds a few MiB per thread. Allocating
+    temporaries afresh instead can make malloc return and fault in the same pages on every call:
+    ten times the kernel's own time on a 700 × 1024 image in a fresh process.
+    """
+    buffers = getattr(_thread_state, "scratch", None)
+    if buffers is None:
+        buffers = _thread_state.scratch = {}
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    buffer = buffers.get(slot)
+    if buffer is None or buffer.nbytes < nbytes:
+        buffer = buffers[slot] = np.empty(nbytes, np.uint8)
+    return buffer[:nbytes].view(dtype).reshape(shape)

@@ -70,7 +70,7 @@ def test_engine_path_matches_reference(path, op):
 def test_tiled_path_matches_reference(monkeypatch, path, op):
     """Tiles of one output row each, and several threads, give the same result."""
     monkeypatch.setattr(engine, "TILE_BYTES", 1)
-    monkeypatch.setattr(engine, "PARALLEL_MIN_CELLS", 1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
     x = random_planes((1, 2, 13, 11), seed=3)
     assert_matches_reference(x, op, **ENGINE_PATHS[path])
 
@@ -355,9 +355,9 @@ def test_in_calling_thread_keeps_the_work_in_this_thread(monkeypatch):
             return real.submit(function, *args)
 
     monkeypatch.setattr(engine, "shared_executor", lambda: Recording())
-    monkeypatch.setattr(engine, "PARALLEL_MIN_CELLS", 1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(engine, "TILE_BYTES", 1)
-    monkeypatch.setattr(engine.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(engine, "CPUS", 2)
     x = random_planes((1, 3, 64, 64))
     with engine.in_calling_thread():
         inside = pool(x, "max", size=2)
