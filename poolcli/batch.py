@@ -808,11 +808,9 @@ def process(
         loaded = (array.shape, info)
         geometry = None if recipe.geometry is None else recipe.geometry(array.shape[-2:])
         if target is None:
-            if target_for is None:
-                raise ValueError("a job without a target needs target_for")
-            target = target_for(job.source, info)
-            if _skips(target, recipe):
-                return _skipped(job, recipe, target)
+            target = _decided_target(job, recipe, target_for, info)
+            if isinstance(target, Outcome):
+                return target
         elif target.path is not None:
             imageio.image_format_for(target.path, target.format)  # fail before pooling
         if recipe.dry_run and geometry is not None:
@@ -868,11 +866,9 @@ def _process_picture(
     from . import pictures
 
     if target is None:
-        if target_for is None:
-            raise ValueError("a job without a target needs target_for")
-        target = target_for(job.source, info)
-        if _skips(target, recipe):
-            return _skipped(job, recipe, target)
+        target = _decided_target(job, recipe, target_for, info)
+        if isinstance(target, Outcome):
+            return target
     if target.matrix:
         return None
     destination: Any = stdout if target.path is None else target.path
@@ -892,6 +888,17 @@ def _process_picture(
         destination, result, info, format=target.format, scale=geometry.stride, **recipe.save
     )
     return _done(job, recipe, target, in_shape, out_shape, geometry, info)
+
+
+def _decided_target(
+    job: Job, recipe: Recipe, target_for: Callable[[str, Any], Target] | None, info: Any
+) -> Target | Outcome:
+    """The target ``target_for`` gives a job loaded without one; the job's SKIPPED outcome
+    instead when ``recipe.skip_existing`` finds that output written."""
+    if target_for is None:
+        raise ValueError("a job without a target needs target_for")
+    target = target_for(job.source, info)
+    return _skipped(job, recipe, target) if _skips(target, recipe) else target
 
 
 def _picture_shape(picture: Any) -> tuple[int, int, int, int]:
