@@ -490,3 +490,22 @@ def test_global_average_of_large_float_planes_is_accurate(layout):
     got = poolcli.global_pool(x)
     assert got.dtype == np.float32 and got.shape == (2, 3, 1, 1)
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (2, 7, 5000),  # rows wider than a run: whole planes pairwise
+        (3, 97, 300),  # a prime height: runs of one row
+        (1, 224, 224),  # runs of 14 rows
+        (5, 1, 1),
+    ],
+)
+def test_plane_sums_of_every_run_shape_are_accurate(shape):
+    from poolcli.adaptive import _plane_sums
+
+    planes = np.random.default_rng(len(shape) + shape[-1]).random(shape, np.float32)
+    exact = planes.astype(np.float64).sum(axis=(1, 2))
+    sums = _plane_sums(planes)
+    assert sums.dtype == np.float32
+    np.testing.assert_allclose(sums, exact, rtol=1e-6)
