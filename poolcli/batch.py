@@ -57,11 +57,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from .errors import OutputError, PoolcliError
 from .geometry import Geometry
 from .report import error_report, json_line, json_report, size_change, text_report
+
+if TYPE_CHECKING:
+    from .quick import QuickPooling
 
 __all__ = [
     "FORMAT_EXTENSIONS",
@@ -210,7 +213,7 @@ class Recipe:
     dry_run: bool = False
     skip_existing: bool = False
     note: str | None = None
-    quick: Any = None
+    quick: QuickPooling | None = None
 
 
 @dataclass(frozen=True)

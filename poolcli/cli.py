@@ -20,7 +20,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,6 +28,9 @@ from . import __version__, batch
 from .errors import PoolcliError
 from .geometry import PAD_MODES, Geometry, as_pair, check_pad_mode, resolve
 from .report import error_report, json_line, size_change
+
+if TYPE_CHECKING:
+    from .quick import QuickPooling
 
 # The pooling commands, op -> one-line description. A new op is one more line here.
 POOL_OPS = {
@@ -727,7 +730,7 @@ def _recipe(
     pool: Callable[[Any, Any], Any],
     geometry: Callable[[tuple[int, int]], Geometry] | None = None,
     note: str | None = None,
-    quick: Any = None,
+    quick: QuickPooling | None = None,
 ) -> batch.Recipe:
     """What batch.process does to each input, from the command's options."""
     return batch.Recipe(
@@ -748,7 +751,7 @@ def _recipe(
     )
 
 
-def _quick_pooling(op: str) -> Any:
+def _quick_pooling(op: str) -> QuickPooling | None:
     """The pooling Pillow does without numpy for the pictures it can (poolcli.quick), or None."""
     from . import quick  # Pillow: only once there is work to do
 
