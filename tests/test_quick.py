@@ -271,6 +271,17 @@ def test_pngs_of_every_mode_are_written_the_same_either_way(
     assert quick_bytes == numpy_bytes
 
 
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_an_oriented_png_is_written_the_same_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, orientation: int
+) -> None:
+    source = photo(tmp_path / "photo.png", exif=exif_with(orientation))
+    quick_bytes, numpy_bytes = both_ways(monkeypatch, tmp_path / "out.png", "min", str(source))
+    assert quick_bytes == numpy_bytes
+    with Image.open(io.BytesIO(quick_bytes)) as img:
+        assert img.size == ((12, 18) if orientation in (6, 8) else (18, 12))
+
+
 @pytest.mark.parametrize(
     "args",
     [
