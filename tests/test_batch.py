@@ -667,6 +667,11 @@ def test_signal_stops_the_run(photos: Path, workers: int, signum: int) -> None:
         nonlocal calls
         calls += 1
         if calls == 2:
+            # Once the first job's output is written (with two workers it may still be on its
+            # way): a stop must leave that one counted, whatever the timing.
+            deadline = time.monotonic() + 10
+            while not any(Path("out").rglob("*.png")) and time.monotonic() < deadline:
+                time.sleep(0.005)
             os.kill(os.getpid(), signum)
             time.sleep(0.2)  # the signal arrives while this job is in flight
         return pool_max(array, info)
