@@ -10,6 +10,8 @@ that must not pay for importing numpy):
 - :func:`image_format_for`, :func:`pillow_params` and :func:`write_output`: the output's format,
   the encoder's options, and a write that leaves nothing behind when it fails.
 
+Its underscore names are shared with imageio and quick only, not part of the API.
+
 >>> image_format_for("photo.max.JPG")
 'JPEG'
 """
@@ -120,6 +122,10 @@ _PILLOW_ORIENT = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
 
 
 @dataclass
@@ -348,6 +354,10 @@ def opened(fp: str | BinaryIO, name: str, max_pixels: int | None) -> Iterator[Im
                 raise InputError(name, str(exc)) from None
             except Exception as exc:
                 raise InputError(name, f"truncated or corrupt image data: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
 
 
 def image_format_for(path_or_name: str, format: str | None = None) -> str:
@@ -617,6 +627,10 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
 
 
 def read_stream(stream: BinaryIO, name: str, empty: str) -> bytes:
