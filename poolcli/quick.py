@@ -1,8 +1,9 @@
 """Pool the commonest pictures with Pillow's own operations: the engine's pixels, without numpy.
 
 Importing numpy costs a command 80–110 ms here, more than Pillow takes to pool a 4K photo (about
-15 ms for avg, 30 ms for max), so for one 8-bit picture pooled by max, min or avg over windows
-that tile it (stride equal to the window, no padding, no dilation) the command line asks Pillow:
+15 ms for avg, 30 ms for max), so for one 8-bit picture (a JPEG, PNG, WebP, TIFF or BMP of one
+frame) pooled by max, min or avg over windows that tile it (stride equal to the window, no
+padding, no dilation) the command line asks Pillow:
 
 - max and min: for each cell (dy, dx) of a window, the picture of that cell of every window,
   taken by nearest-neighbour affine sampling, combined by ``ImageChops.lighter`` / ``darker``;
@@ -47,8 +48,8 @@ __all__ = ["QUICK_OPS", "QuickPooling"]
 #: The ops Pillow can pool exactly as the engine does.
 QUICK_OPS = frozenset({"max", "min", "avg"})
 
-# Single-picture formats read here; animated ones, TIFF pages and the rest go the numpy way.
-_FORMATS = frozenset({"JPEG", "PNG"})
+# Formats read here, for files of one frame; animations, TIFF pages and the rest go the numpy way.
+_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF", "BMP"})
 _MODES = frozenset({"L", "RGB", "RGBA"})
 _ALPHA_MODES = frozenset({"RGBA"})
 # What a picture pooled here can be written as (never .npy or .csv).

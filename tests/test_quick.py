@@ -271,6 +271,37 @@ def test_pngs_of_every_mode_are_written_the_same_either_way(
     assert quick_bytes == numpy_bytes
 
 
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("photo.webp", {"quality": 80}),
+        ("photo.webp", {"lossless": True}),
+        ("photo.tiff", {"dpi": (300, 300)}),
+        ("photo.tif", {"compression": "tiff_deflate"}),
+        ("photo.bmp", {}),
+    ],
+)
+@pytest.mark.parametrize("op", ["max", "avg"])
+def test_other_single_picture_formats_are_written_the_same_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, params: dict, op: str
+) -> None:
+    source = photo(tmp_path / name, **params)
+    quick_bytes, numpy_bytes = both_ways(monkeypatch, tmp_path / "out.png", op, str(source))
+    assert quick_bytes == numpy_bytes
+
+
+def test_a_tiff_of_several_pages_goes_the_numpy_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = photo(tmp_path / "first.png")
+    with Image.open(first) as page:
+        page.save(tmp_path / "pages.tiff", save_all=True, append_images=[page.rotate(180)])
+    quick_bytes, numpy_bytes = both_ways(
+        monkeypatch, tmp_path / "out.tiff", "max", str(tmp_path / "pages.tiff"), quick_way=False
+    )
+    assert quick_bytes == numpy_bytes
+
+
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])
 def test_an_oriented_png_is_written_the_same_either_way(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, orientation: int
