@@ -59,12 +59,12 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-from .errors import OutputError, PoolcliError
-from .geometry import Geometry
-from .report import error_report, json_line, json_report, size_change, text_report
+from poolcli.core.geometry import Geometry
+from poolcli.errors import OutputError, PoolcliError
+from poolcli.report import error_report, json_line, json_report, size_change, text_report
 
 if TYPE_CHECKING:
-    from .quick import QuickPooling
+    from poolcli.imaging.quick import QuickPooling
 
 __all__ = [
     "FORMAT_EXTENSIONS",
@@ -502,7 +502,7 @@ def target(
     OutputError
         When the output's format cannot be told from its name.
     """
-    from . import pictures
+    from poolcli.io import pictures
 
     from_stdin = source == "-"
     if output == "-" or (output is None and from_stdin):
@@ -566,7 +566,7 @@ def _renamed(path: str, op: str | None, format: str | None, info: Any = None) ->
 
 
 def _writable(ext: str) -> bool:
-    from . import pictures
+    from poolcli.io import pictures
 
     try:
         pictures.image_format_for("x" + ext)
@@ -781,7 +781,7 @@ def process(
         message (any :class:`~poolcli.errors.PoolcliError` or ValueError: an input that cannot be
         read, a window larger than it, an output that cannot be written), or CANCELLED.
     """
-    from . import pictures
+    from poolcli.io import pictures
 
     if job.error is not None:
         return _failure(job, recipe, f"{job.name}: {job.error}", None)
@@ -805,7 +805,7 @@ def process(
             if not isinstance(source, str):
                 source.seek(0)
 
-        from . import imageio  # numpy and Pillow: only once there is work to do
+        from poolcli.io import images as imageio  # numpy and Pillow: only once there is work to do
 
         array, info = imageio.load_image(source, **recipe.load)  # type: ignore[arg-type]
         loaded = (array.shape, info)
@@ -866,7 +866,7 @@ def _process_picture(
     """The rest of :func:`process` for a picture ``recipe.quick`` loaded: pooled and written by
     Pillow, without numpy. None, having written nothing, for an output it does not write.
     Raises what process catches."""
-    from . import pictures
+    from poolcli.io import pictures
 
     if target is None:
         target = _decided_target(job, recipe, target_for, info)
@@ -1124,7 +1124,7 @@ def _run_threads(
 def _process_alone(job: Job, recipe: Recipe, **options: Any) -> Outcome:
     """:func:`process` pooling in this worker thread only: each batch worker already has a
     CPU, and the engine's own threads would only add hand-offs between them."""
-    from . import engine
+    from poolcli.core import engine
 
     with engine.in_calling_thread():
         return process(job, recipe, **options)

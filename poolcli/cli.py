@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__, batch
-from .errors import PoolcliError
-from .geometry import PAD_MODES, Geometry, as_pair, check_pad_mode, resolve
-from .report import error_report, json_line, size_change
+from poolcli import __version__, batch
+from poolcli.core.geometry import PAD_MODES, Geometry, as_pair, check_pad_mode, resolve
+from poolcli.errors import PoolcliError
+from poolcli.report import error_report, json_line, size_change
 
 if TYPE_CHECKING:
-    from .quick import QuickPooling
+    from poolcli.imaging.quick import QuickPooling
 
 # The pooling commands, op -> one-line description. A new op is one more line here.
 POOL_OPS = {
@@ -693,7 +693,8 @@ def _compare_one(
         _refuse_terminal()
         format = format or "png"
 
-    from . import compare, imageio  # numpy and Pillow: only once there is work to do
+    from poolcli.imaging import compare
+    from poolcli.io import images as imageio  # numpy and Pillow: only once there is work to do
 
     try:
         if output != "-":
@@ -719,7 +720,7 @@ def _compare_one(
 
 def pool_input(op: str, options: PoolOptions, array: Any, info: Any) -> Any:
     """Pool one loaded input: the pooling step of every input of a pooling command."""
-    from . import pipeline
+    from poolcli.imaging import alpha as pipeline
 
     return pipeline.pool_image(array, info, op, alpha=options.alpha, **options.pool_kwargs())
 
@@ -753,7 +754,7 @@ def _recipe(
 
 def _quick_pooling(op: str) -> QuickPooling | None:
     """The pooling Pillow does without numpy for the pictures it can (poolcli.quick), or None."""
-    from . import quick  # Pillow: only once there is work to do
+    from poolcli.imaging import quick  # Pillow: only once there is work to do
 
     return quick.QuickPooling(op) if op in quick.QUICK_OPS else None
 
@@ -942,7 +943,8 @@ def _global_one(
     to_stdout = output == "-"
     _check_output(source, output)
 
-    from . import imageio, pipeline  # numpy and Pillow: only once there is work to do
+    from poolcli.imaging import alpha as pipeline
+    from poolcli.io import images as imageio  # numpy and Pillow: only once there is work to do
 
     try:
         array, info = imageio.load_image(_input_file(source), max_pixels=max_pixels)
@@ -1028,7 +1030,7 @@ def adaptive_command(
     name = _input_name(source)
 
     def pool(array: Any, info: Any) -> Any:
-        from . import pipeline
+        from poolcli.imaging import alpha as pipeline
 
         height, width = array.shape[-2:]
         if size[0] > height or size[1] > width:
@@ -1102,7 +1104,7 @@ def fractional_command(
     name = _input_name(source)
 
     def pool(array: Any, info: Any) -> Any:
-        from . import adaptive
+        from poolcli.core import adaptive
 
         try:
             return adaptive.fractional_max_pool(array, size, to, ratio, seed=seed)
@@ -1142,8 +1144,8 @@ Examples:
 def info_command(ctx: click.Context, inputs: tuple[str, ...], report: str, **geometry: Any) -> None:
     from click.core import ParameterSource
 
-    from . import imageio  # Pillow and numpy: only once there is work to do
-    from .report import info_report, info_text
+    from poolcli.io import images as imageio  # Pillow and numpy: only once there is work to do
+    from poolcli.report import info_report, info_text
 
     pooled = any(
         ctx.get_parameter_source(key) not in (None, ParameterSource.DEFAULT) for key in geometry
@@ -1206,12 +1208,12 @@ Examples:
 def explain_command(
     ctx: click.Context, source: str | None, op: str, p: float, **geometry: Any
 ) -> None:
-    from .explain import explain  # numpy: only once there is work to do
+    from poolcli.teaching.explain import explain  # numpy: only once there is work to do
 
     name = None if source is None else _input_name(source)
     matrix = None
     if source is not None:
-        from . import imageio
+        from poolcli.io import images as imageio
 
         try:
             matrix, _ = imageio.load_image(_input_file(source))

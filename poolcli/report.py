@@ -1,14 +1,14 @@
 """The shape report: what went in, which window slid over it, and why the output has its size.
 
-Pure functions over plain values and a :class:`~poolcli.geometry.Geometry`; the command line
+Pure functions over plain values and a :class:`~poolcli.core.geometry.Geometry`; the command line
 prints :func:`text_report` for ``--report text`` and one ``json.dumps`` of :func:`json_report` a
 line for ``--report json``. :func:`info_text` and :func:`info_report` lay out what ``poolcli info``
-prints: an input's :class:`~poolcli.imageio.Header`, and with a geometry the shape pooling would
+prints: an input's :class:`~poolcli.io.images.Header`, and with a geometry the shape pooling would
 give. Nothing here reads pixels, so this module imports no numpy.
 
 Examples
 --------
->>> from poolcli.geometry import resolve
+>>> from poolcli.core.geometry import resolve
 >>> geometry = resolve((4, 4), size=2)
 >>> print(text_report("lecture-4x4.csv", (1, 1, 4, 4), "max", geometry, dtype="int64"))
 input         lecture-4x4.csv
@@ -33,10 +33,10 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .geometry import Geometry, PadMode
+from poolcli.core.geometry import Geometry, PadMode, window_rows
 
 if TYPE_CHECKING:
-    from .imageio import Header
+    from poolcli.io.images import Header
 
 __all__ = [
     "error_report",
@@ -46,7 +46,6 @@ __all__ = [
     "json_report",
     "size_change",
     "text_report",
-    "window_rows",
 ]
 
 _LABEL_WIDTH = 14
@@ -95,7 +94,7 @@ def text_report(
     The lecture's 7x7 input, a 3x3 window in ceil mode with stride 3: the formula gives 3 windows,
     and the third starts on the last row, so it is kept.
 
-    >>> from poolcli.geometry import resolve
+    >>> from poolcli.core.geometry import resolve
     >>> geometry = resolve((7, 7), size=3, ceil_mode=True)
     >>> report = text_report("x.npy", (1, 1, 7, 7), "avg", geometry, output_name="x.avg.npy")
     >>> print(report.splitlines()[-1])
@@ -136,7 +135,7 @@ def json_report(
 
     Examples
     --------
-    >>> from poolcli.geometry import resolve
+    >>> from poolcli.core.geometry import resolve
     >>> report = json_report("a.png", (1, 3, 5, 5), "max", resolve((5, 5), 2, padding="same"))
     >>> report["padding"], report["output_shape"], report["output"]
     ([0, 1, 0, 1], [1, 3, 3, 3], None)
@@ -189,8 +188,8 @@ def info_report(name: str, header: Header, geometry: Geometry | None = None) -> 
 
     Examples
     --------
-    >>> from poolcli.geometry import resolve
-    >>> from poolcli.imageio import Header
+    >>> from poolcli.core.geometry import resolve
+    >>> from poolcli.io.images import Header
     >>> header = Header("image", "PNG", "RGB", "uint8", 1, (1, 3, 5, 5), False)
     >>> report = info_report("a.png", header, resolve((5, 5), 2))
     >>> report["shape"], report["output_shape"], report["padding"]
@@ -219,8 +218,8 @@ def info_text(name: str, header: Header, geometry: Geometry | None = None) -> st
 
     Examples
     --------
-    >>> from poolcli.geometry import resolve
-    >>> from poolcli.imageio import Header
+    >>> from poolcli.core.geometry import resolve
+    >>> from poolcli.io.images import Header
     >>> header = Header("image", "PNG", "RGB", "uint8", 1, (1, 3, 7, 7), False)
     >>> print(info_text("a.png", header, resolve((7, 7), 3, stride=2)))
     input         a.png
@@ -289,18 +288,6 @@ def _window_json(geometry: Geometry, **before_formulas: Any) -> dict[str, Any]:
         "formula_h": geometry.height.formula("H"),
         "formula_w": geometry.width.formula("W"),
     }
-
-
-def window_rows(geometry: Geometry) -> list[tuple[str, str]]:
-    """(label, value) rows of the window: its size, stride, padding, dilation and rounding."""
-    top, bottom, left, right = geometry.padding
-    return [
-        ("window", _by(geometry.size)),
-        ("stride", _by(geometry.stride)),
-        ("padding", f"{top}, {bottom}, {left}, {right}  (top, bottom, left, right)"),
-        ("dilation", _by(geometry.dilation)),
-        ("rounding", "ceil" if geometry.ceil_mode else "floor"),
-    ]
 
 
 def _lines(rows: list[tuple[str, str]], geometry: Geometry | None = None) -> str:

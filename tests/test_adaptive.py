@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import poolcli
-from poolcli.adaptive import adaptive_pool, adaptive_windows, fractional_max_pool, global_pool
-from poolcli.layers import max_unpool
+from poolcli.core.adaptive import adaptive_pool, adaptive_windows, fractional_max_pool, global_pool
+from poolcli.teaching.layers import max_unpool
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -502,7 +502,7 @@ def test_global_average_of_large_float_planes_is_accurate(layout):
     ],
 )
 def test_plane_sums_of_every_run_shape_are_accurate(shape):
-    from poolcli.adaptive import _plane_sums
+    from poolcli.core.adaptive import _plane_sums
 
     planes = np.random.default_rng(len(shape) + shape[-1]).random(shape, np.float32)
     exact = planes.astype(np.float64).sum(axis=(1, 2))

@@ -16,9 +16,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poolcli import batch, engine, imageio, pictures
+from poolcli import batch
 from poolcli.batch import Job, Plan, PlanError, Recipe, Status, Target
-from poolcli.geometry import resolve
+from poolcli.core import engine
+from poolcli.core.geometry import resolve
+from poolcli.io import images as imageio
+from poolcli.io import pictures
 
 
 def save(path: Path, value: int = 0, size: tuple[int, int] = (4, 4)) -> Path:

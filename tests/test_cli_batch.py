@@ -23,7 +23,8 @@ from cli_helpers import pixels as read_pixels
 from cli_helpers import run
 from PIL import Image
 
-from poolcli import imageio, pictures
+from poolcli.io import images as imageio
+from poolcli.io import pictures
 
 # A 4x4 grey image per name, each different; pooled max 2x2 it is [[v+5, v+7], [v+13, v+15]].
 BASE = {"a": 0, "b": 20, "c": 40, "d": 60}

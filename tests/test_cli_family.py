@@ -14,8 +14,8 @@ from click.testing import Result
 from PIL import Image
 
 import poolcli
-from poolcli.explain import explain
-from poolcli.imageio import format_matrix
+from poolcli.io.images import format_matrix
+from poolcli.teaching.explain import explain
 
 LECTURE = np.array([[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]])
 LECTURE_CSV = "1,2,1,0\n0,1,2,3\n3,0,1,2\n2,4,0,1\n"

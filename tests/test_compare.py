@@ -1,4 +1,4 @@
-"""Tests of poolcli.compare: the input beside its max, avg and min pooled versions."""
+"""Tests of poolcli.imaging.compare: the input beside its max, avg and min pooled versions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poolcli.compare import (
+from poolcli.core.engine import pool
+from poolcli.imaging.compare import (
     MAX_PANEL,
     MIN_PANEL,
     compare_panels,
@@ -16,8 +17,7 @@ from poolcli.compare import (
     labels,
     picture_array,
 )
-from poolcli.engine import pool
-from poolcli.imageio import ImageInfo, load_image, save_image
+from poolcli.io.images import ImageInfo, load_image, save_image
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 RNG = np.random.default_rng(20240503)

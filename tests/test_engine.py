@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import reference_pool
 
-from poolcli import engine
-from poolcli.engine import pool, result_dtype
+from poolcli.core import engine
+from poolcli.core.engine import pool, result_dtype
 
 LECTURE_4X4 = np.array([[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]])
 
@@ -258,7 +258,7 @@ def test_peak_memory_stays_near_the_output_size():
 
 
 def test_importing_the_engine_loads_neither_pillow_nor_click():
-    code = "import sys, poolcli.engine; print(sorted({'PIL', 'click'} & set(sys.modules)))"
+    code = "import sys, poolcli.core.engine; print(sorted({'PIL', 'click'} & set(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import poolcli
-from poolcli import adaptive, engine
-from poolcli.engine import pool
+from poolcli.core import adaptive, engine
+from poolcli.core.engine import pool
 
 
 def two_by_two(x: np.ndarray, op: str) -> np.ndarray:

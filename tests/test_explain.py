@@ -1,4 +1,4 @@
-"""poolcli.explain: the lecture's walk-through, for every op and geometry, checked against pool."""
+"""poolcli.teaching.explain: the lecture's walk-through, every op and geometry, against pool."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import poolcli
-from poolcli.explain import LECTURE, explain
-from poolcli.textbook import im2col
+from poolcli.teaching.explain import LECTURE, explain
+from poolcli.teaching.textbook import im2col
 
 MAX_EXAMPLES = 120
 OPS = ("max", "min", "avg", "sum", "median", "lp")

@@ -1,4 +1,4 @@
-"""Tests of poolcli.imageio: images, .npy and .csv in and out as (N, C, H, W)."""
+"""Tests of poolcli.io.images: images, .npy and .csv in and out as (N, C, H, W)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageCms, ImageFile, JpegImagePlugin
 
 from poolcli.errors import InputError, OutputError
-from poolcli.imageio import (
+from poolcli.io.images import (
     ImageInfo,
     format_matrix,
     image_format_for,
@@ -1431,7 +1431,7 @@ class TestOrientation:
 
     def test_orientation_views_match_pillow(self, tmp_path):
         """The numpy orientation (16-bit path) turns as Pillow's exif_transpose does."""
-        from poolcli.imageio import _ORIENT, _PILLOW_ORIENT
+        from poolcli.io.images import _ORIENT, _PILLOW_ORIENT
 
         rgb = u8(3, 5, 3)
         for orientation, turn in _ORIENT.items():
@@ -1521,7 +1521,7 @@ class TestMetadata:
         assert np.abs(y.astype(int) - cmyk[::2, ::2].transpose(2, 0, 1)).max() < 8
 
     def test_pa_image_comes_out_rgba(self):
-        from poolcli.imageio import _pixels
+        from poolcli.io.images import _pixels
 
         img = Image.new("PA", (2, 1))
         img.putpalette([0, 0, 0, 10, 20, 30])
@@ -1543,7 +1543,7 @@ class TestPillowGuardOutsidePoolcli:
 
     def test_guard_stays_on_in_other_threads_during_a_load(self, tmp_path, monkeypatch):
         """A load with a raised limit does not lift Pillow's guard for anyone else."""
-        from poolcli import imageio
+        from poolcli.io import images as imageio
 
         pil("L", u8(100, 100)).save(tmp_path / "big.png")
         monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 4000)
@@ -1683,7 +1683,7 @@ class TestHeaders:
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "I;16", "I", "F"])
 def test_raw_bytes_equal_tobytes(mode):
     """The one-chunk pixel read gives Pillow's own bytes for every mode."""
-    from poolcli.imageio import _raw_bytes
+    from poolcli.io.images import _raw_bytes
 
     image = Image.radial_gradient("L").resize((37, 23)).convert(mode)
     expected = image.tobytes()
@@ -1691,7 +1691,7 @@ def test_raw_bytes_equal_tobytes(mode):
 
 
 def test_raw_bytes_falls_back_to_tobytes(monkeypatch):
-    from poolcli.imageio import _raw_bytes
+    from poolcli.io.images import _raw_bytes
 
     image = Image.linear_gradient("L").resize((5, 4))
     expected = image.tobytes()

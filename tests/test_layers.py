@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from reference import reference_pool
 
-from poolcli.layers import AveragePooling, MaxPooling
+from poolcli.teaching.layers import AveragePooling, MaxPooling
 
 MAX_EXAMPLES = 300
 LAYERS = {"max": MaxPooling, "avg": AveragePooling}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from poolcli.layers import AveragePooling, MaxPooling
+from poolcli.teaching.layers import AveragePooling, MaxPooling
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

@@ -1,4 +1,4 @@
-"""Tests of poolcli.pipeline: alpha-aware pooling of loaded images, every frame, ready to save."""
+"""poolcli.imaging.alpha: alpha-aware pooling of loaded images, every frame, ready to save."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poolcli import engine
-from poolcli.imageio import ImageInfo, load_image, save_image
-from poolcli.pipeline import AVERAGING_OPS, has_alpha, pool_image
+from poolcli.core import engine
+from poolcli.imaging.alpha import AVERAGING_OPS, has_alpha, pool_image
+from poolcli.io.images import ImageInfo, load_image, save_image
 
 RNG = np.random.default_rng(20240502)
 RED, CLEAR_GREEN = (255, 0, 0, 255), (0, 255, 0, 0)
@@ -133,7 +133,7 @@ class TestAlpha:
             assert straight[0, :, 0, 0].tolist() == [63.75, 191.25, 0, 63.75]
 
     def test_adaptive_ops_match_the_adaptive_module(self):
-        from poolcli import adaptive
+        from poolcli.core import adaptive
 
         x = RNG.integers(0, 256, (2, 4, 7, 9), dtype=np.uint8)
         image = ImageInfo("image", "PNG", "RGBA", "RGBA", "uint8", 2)

@@ -1,4 +1,4 @@
-"""Tests of poolcli.quick: Pillow pools the commonest pictures exactly as the engine does.
+"""Tests of poolcli.imaging.quick: Pillow pools the commonest pictures exactly as the engine does.
 
 Three ways: QuickPooling.pool against poolcli.pool on random pictures (hypothesis), the command
 line with and without the quick way writing the same bytes and printing the same text, and the
@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
 import poolcli
-from poolcli import cli, quick
-from poolcli.geometry import resolve
-from poolcli.quick import QuickPooling
+from poolcli import cli
+from poolcli.core.geometry import resolve
+from poolcli.imaging import quick
+from poolcli.imaging.quick import QuickPooling
 
 CHANNELS = {"L": 1, "RGB": 3, "RGBA": 4}
 EXACT_SIDES = (1, 2, 4, 8, 16)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from poolcli.geometry import resolve
+from poolcli.core.geometry import resolve
 from poolcli.report import error_report, json_report, text_report
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from poolcli.textbook import col2im, im2col
+from poolcli.teaching.textbook import col2im, im2col
 
 MAX_EXAMPLES = 300
 

@@ -1,8 +1,8 @@
 """Pictures in and out with Pillow alone: opening under a size limit, metadata, formats, writes.
 
-The part of reading and writing images that needs no numpy, shared by :mod:`poolcli.imageio`
-(pictures as arrays) and :mod:`poolcli.quick` (pictures pooled by Pillow itself, for a command
-that must not pay for importing numpy):
+The part of reading and writing images that needs no numpy, shared by :mod:`poolcli.io.images`
+(pictures as arrays) and :mod:`poolcli.imaging.quick` (pictures pooled by Pillow itself, for a
+command that must not pay for importing numpy):
 
 - :func:`opened`: an image file open, its header read, under the pixel limit, every failure a
   one-line :class:`~poolcli.errors.InputError`;
@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
-from .errors import InputError, OutputError, PoolcliError
+from poolcli.errors import InputError, OutputError, PoolcliError
 
 # Mode written -> (channels, numpy dtype handed to Pillow, Pillow raw mode of those bytes)
 _SAVE_MODES: dict[str, tuple[int, str, str]] = {
@@ -447,7 +447,7 @@ def save_picture(
     strip: bool = False,
     scale: tuple[float, float] | None = None,
 ) -> None:
-    """Write a Pillow picture as :func:`poolcli.imageio.save_image` writes the same pixels as an
+    """Write a Pillow picture as :func:`poolcli.io.images.save_image` writes the same pixels as an
     array: same options, metadata and atomic write. ``picture.mode`` must be one that
     ``format`` holds (:func:`format_holds`). The metadata written is ``info``'s: give a picture
     whose own ``picture.info`` is empty, as Pillow's encoders write an ICC profile found there.

@@ -20,9 +20,16 @@ import math
 
 import numpy as np
 
-from .engine import pool
-from .geometry import AxisGeometry, Geometry, PaddingLike, PadMode, PairLike, resolve
-from .report import window_rows
+from poolcli.core.engine import pool
+from poolcli.core.geometry import (
+    AxisGeometry,
+    Geometry,
+    PaddingLike,
+    PadMode,
+    PairLike,
+    resolve,
+    window_rows,
+)
 
 __all__ = ["LECTURE", "MAX_SIDE", "explain"]
 

@@ -1,7 +1,7 @@
 """Pool a loaded image as it should look: alpha-aware, every frame, laid out for saving.
 
-What the command line calls between :func:`~poolcli.imageio.load_image` and
-:func:`~poolcli.imageio.save_image`. The loaded array is usually a read-only channel-last view;
+What the command line calls between :func:`~poolcli.io.images.load_image` and
+:func:`~poolcli.io.images.save_image`. The loaded array is usually a read-only channel-last view;
 nothing is written into it. The result is channel-last too ((N, C, oh, ow) as a view of an
 (N, oh, ow, C) buffer), which is what the encoder wants, so saving copies nothing more.
 
@@ -10,7 +10,7 @@ whatever colour it stores, adds nothing to its neighbours' colour. A red pixel b
 transparent green one averages to half-transparent red, not to a muddy olive:
 
 >>> import numpy as np
->>> from poolcli.imageio import ImageInfo
+>>> from poolcli.io.images import ImageInfo
 >>> info = ImageInfo("image", "PNG", "RGBA", "RGBA", "uint8", 1)
 >>> pixels = np.array([[[255, 0, 0, 255], [0, 255, 0, 0]]], dtype=np.uint8)  # (H, W, C)
 >>> x = pixels.transpose(2, 0, 1)[np.newaxis]                                # (N, C, H, W)
@@ -22,7 +22,7 @@ array([127.5, 127.5,   0. , 127.5], dtype=float32)
 Max, min and median pool every channel on its own, alpha included: the result can combine the
 colour of one pixel with the alpha of another.
 
-Besides the engine's ops, :func:`pool_image` runs those of :mod:`poolcli.adaptive` by the names
+Besides the engine's ops, :func:`pool_image` runs those of :mod:`poolcli.core.adaptive` by the names
 ``"adaptive_avg"`` and ``"adaptive_max"`` (option ``output_size``), ``"global_avg"`` and
 ``"global_max"``, with the same alpha handling:
 
@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from . import adaptive, engine
-from .geometry import output_shape
-from .imageio import ImageInfo
+from poolcli.core import adaptive, engine
+from poolcli.core.geometry import output_shape
+from poolcli.io.images import ImageInfo
 
 __all__ = ["ALPHA_MODES", "AVERAGING_OPS", "has_alpha", "pool_image"]
 
@@ -50,7 +50,7 @@ AVERAGING_OPS = frozenset({"avg", "sum", "lp", "adaptive_avg", "global_avg"})
 #: Values of ``pool_image``'s ``alpha`` argument.
 ALPHA_MODES = ("premultiply", "straight")
 
-# pool_image's names for the ops of poolcli.adaptive -> the op they take
+# pool_image's names for the ops of poolcli.core.adaptive -> the op they take
 _ADAPTIVE_OPS = {
     "adaptive_avg": "avg",
     "adaptive_max": "max",
@@ -88,20 +88,21 @@ def pool_image(
     Parameters
     ----------
     array : numpy.ndarray
-        (N, C, H, W), as :func:`~poolcli.imageio.load_image` returns it; never written to.
+        (N, C, H, W), as :func:`~poolcli.io.images.load_image` returns it; never written to.
     info : ImageInfo
         What was loaded: tells whether the last channel is alpha.
     op : str
-        An op of :func:`poolcli.engine.pool`, e.g. ``"max"`` or ``"avg"``; or ``"adaptive_avg"``,
-        ``"adaptive_max"`` (:func:`poolcli.adaptive.adaptive_pool`), ``"global_avg"`` or
-        ``"global_max"`` (:func:`poolcli.adaptive.global_pool`).
+        An op of :func:`~poolcli.core.engine.pool`, e.g. ``"max"`` or ``"avg"``; or
+        ``"adaptive_avg"``,
+        ``"adaptive_max"`` (:func:`poolcli.core.adaptive.adaptive_pool`), ``"global_avg"`` or
+        ``"global_max"`` (:func:`poolcli.core.adaptive.global_pool`).
     alpha : {"premultiply", "straight"}
         For images with alpha and an op in :data:`AVERAGING_OPS`: "premultiply" (default)
         weights each pixel's colour by its alpha, then divides by the alpha stored; "straight"
         pools every channel on its own (for images whose alpha channel holds data).
     **options
         For the engine's ops: size, stride, padding, dilation, ceil_mode, pad_mode and any other
-        keyword of :func:`poolcli.engine.pool`. For the adaptive ops: output_size. The global
+        keyword of :func:`poolcli.core.engine.pool`. For the adaptive ops: output_size. The global
         ops take none.
 
     Returns

@@ -319,3 +319,19 @@ def output_shape(
         )
     geometry = resolve(shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)  # type: ignore[arg-type]
     return (*shape[:-2], *geometry.out_shape)
+
+
+def window_rows(geometry: Geometry) -> list[tuple[str, str]]:
+    """(label, value) rows of the window: its size, stride, padding, dilation and rounding."""
+    top, bottom, left, right = geometry.padding
+    return [
+        ("window", _by(geometry.size)),
+        ("stride", _by(geometry.stride)),
+        ("padding", f"{top}, {bottom}, {left}, {right}  (top, bottom, left, right)"),
+        ("dilation", _by(geometry.dilation)),
+        ("rounding", "ceil" if geometry.ceil_mode else "floor"),
+    ]
+
+
+def _by(pair: tuple[int, int]) -> str:
+    return f"{pair[0]}x{pair[1]}"

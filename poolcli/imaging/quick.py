@@ -17,7 +17,7 @@ that is an array or a matrix — goes the numpy way. tests/test_quick.py checks 
 write the same bytes.
 
 >>> from PIL import Image
->>> from poolcli.geometry import resolve
+>>> from poolcli.core.geometry import resolve
 >>> picture = Image.frombytes("L", (4, 2), bytes([0, 9, 1, 2, 3, 4, 250, 5]))
 >>> pooling = QuickPooling("max")
 >>> geometry = resolve((2, 4), size=2)
@@ -39,9 +39,9 @@ from typing import BinaryIO
 
 from PIL import Image, ImageChops
 
-from . import pictures
-from .errors import InputError
-from .geometry import Geometry
+from poolcli.core.geometry import Geometry
+from poolcli.errors import InputError
+from poolcli.io import pictures
 
 __all__ = ["QUICK_OPS", "QuickPooling"]
 
@@ -82,7 +82,7 @@ class QuickPooling:
         auto_orient: bool = True,
     ) -> tuple[Image.Image, pictures.ImageInfo, Geometry] | None:
         """The picture in ``source`` decoded and upright, what
-        :func:`poolcli.imageio.load_image` would say of it, and its geometry,
+        :func:`poolcli.io.images.load_image` would say of it, and its geometry,
         ``geometry_for((H, W))``; None, before anything is decoded, when this pooling does not
         take it (the numpy way then reads it, and tells its errors).
 

@@ -5,7 +5,7 @@ every output pixel shows as a block the size of its stride, and labelled with th
 and its output size. The command line's ``poolcli compare`` writes it.
 
 >>> import numpy as np
->>> from poolcli.imageio import ImageInfo
+>>> from poolcli.io.images import ImageInfo
 >>> x = np.arange(64 * 64, dtype=np.uint8).reshape(1, 1, 64, 64)
 >>> picture = compare_picture(x, ImageInfo("image", "PNG", "L", "L", "uint8", 1), size=8)
 >>> picture.mode, picture.width > 4 * 256
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .geometry import resolve
-from .imageio import ImageInfo, _convert, _mode_for_array, _to_pillow
-from .pipeline import has_alpha, pool_image
+from poolcli.core.geometry import resolve
+from poolcli.imaging.alpha import has_alpha, pool_image
+from poolcli.io.images import ImageInfo, _convert, _mode_for_array, _to_pillow
 
 __all__ = ["COMPARE_OPS", "compare_panels", "compare_picture", "labels", "picture_array"]
 
@@ -54,11 +54,11 @@ def compare_picture(
     Parameters
     ----------
     array : numpy.ndarray
-        (N, C, H, W) as :func:`~poolcli.imageio.load_image` returns it; frame 0 is shown.
+        (N, C, H, W) as :func:`~poolcli.io.images.load_image` returns it; frame 0 is shown.
     info : ImageInfo
         What was loaded (its mode says how to show the pixels).
     alpha : {"premultiply", "straight"}
-        As for :func:`~poolcli.pipeline.pool_image`.
+        As for :func:`~poolcli.imaging.alpha.pool_image`.
     **geometry
         size, stride, padding, dilation, ceil_mode, pad_mode, as for pooling.
 

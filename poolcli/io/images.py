@@ -63,8 +63,8 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import InputError, OutputError
-from .pictures import (
+from poolcli.errors import InputError, OutputError
+from poolcli.io.pictures import (
     _ANIMATION_FORMATS,
     _FORMAT_MODES,
     _PILLOW_ORIENT,

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import AxisGeometry, Geometry, PaddingLike, PadMode, PairLike, resolve
+from poolcli.core.geometry import AxisGeometry, Geometry, PaddingLike, PadMode, PairLike, resolve
 
 OPS = ("max", "min", "avg", "sum", "median", "lp")
 
@@ -156,7 +156,7 @@ def pool(
     op : {"max", "min", "avg", "sum", "median", "lp"}
         lp is (sum of |x|^p)^(1/p); median of an even count is the mean of the middle two.
     size, stride, padding, dilation, ceil_mode, pad_mode
-        The geometry of DESIGN.md §1; see :func:`poolcli.geometry.resolve`.
+        The geometry of DESIGN.md §1; see :func:`poolcli.core.geometry.resolve`.
     p : float
         The power of lp, above 0.
     out : array, optional
@@ -209,7 +209,7 @@ _geometries: dict[tuple, Geometry] = {}
 
 
 def _resolve(shape_hw: tuple[int, ...], *arguments: object) -> Geometry:
-    """:func:`poolcli.geometry.resolve`, remembered for plain arguments: most calls repeat one."""
+    """:func:`~poolcli.core.geometry.resolve`, remembered for plain arguments: most calls repeat."""
     try:
         key = (tuple(shape_hw), *(_typed(argument) for argument in arguments))
         cached = _geometries.get(key)

@@ -1,4 +1,4 @@
-"""The textbook pooling layers, built on :func:`~poolcli.textbook.im2col`.
+"""The textbook pooling layers, built on :func:`~poolcli.teaching.textbook.im2col`.
 
 They give the lectures' results with the lectures' signatures: unfold the windows with im2col,
 reduce each window's row, fold the result back to (N, C, out_h, out_w). They are for learning and
@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import as_pair
-from .textbook import _positive_int, _work_dtype, col2im, im2col
+from poolcli.core.geometry import as_pair
+from poolcli.teaching.textbook import _positive_int, _work_dtype, col2im, im2col
 
 __all__ = ["AveragePooling", "MaxPooling", "max_unpool"]
 
@@ -189,7 +189,7 @@ class MaxPooling(_Pooling):
         Notes
         -----
         The gradients are laid out as the forward's im2col matrix (one row per window, zeros
-        except at the arg-max) and folded back by :func:`~poolcli.textbook.col2im`, which adds
+        except at the arg-max) and folded back by :func:`~.textbook.col2im`, which adds
         the rows of overlapping windows onto the pixels they share. The matrix is as large as the
         forward's, which the forward has already built.
 

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import check_input, parallel_workers, shared_executor
-from .geometry import PairLike, as_pair
+from poolcli.core.engine import check_input, parallel_workers, shared_executor
+from poolcli.core.geometry import PairLike, as_pair
 
 __all__ = ["adaptive_pool", "fractional_max_pool", "global_pool"]
 
