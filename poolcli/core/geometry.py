@@ -19,6 +19,7 @@ import math
 import operator
 from dataclasses import dataclass
 from numbers import Real
+from typing import Any
 
 PAD_MODES = ("ignore", "zero", "edge", "reflect")
 
@@ -116,6 +117,82 @@ class Geometry:
     @property
     def ceil_mode(self) -> bool:
         return self.height.ceil_mode
+
+
+@dataclass(frozen=True)
+class Window:
+    """The pooling window as given, before it meets an input: one value for every call.
+
+    Holds the six parameters of :func:`resolve` (and of :func:`poolcli.pool`) as plain, hashable,
+    picklable data. The number of spatial axes is ``len(size)``; today's ops pool two.
+
+    >>> window = Window.of(size=3, stride=2, padding="same")
+    >>> window
+    Window(size=(3, 3), stride=(2, 2), padding='same', dilation=(1, 1), ceil_mode=False, \
+pad_mode='ignore')
+    >>> window.resolve((7, 7)).out_shape
+    (4, 4)
+    >>> window.kwargs()["padding"]
+    'same'
+    """
+
+    size: tuple[int, ...] = (2, 2)
+    stride: tuple[int, ...] | None = None  # None: the size
+    padding: int | str | tuple[int, ...] = 0
+    dilation: tuple[int, ...] = (1, 1)
+    ceil_mode: bool = False
+    pad_mode: PadMode = "ignore"
+
+    @classmethod
+    def of(
+        cls,
+        size: PairLike = 2,
+        stride: PairLike | None = None,
+        padding: PaddingLike = 0,
+        dilation: PairLike = 1,
+        ceil_mode: bool = False,
+        pad_mode: PadMode = "ignore",
+    ) -> Window:
+        """A window from :func:`resolve`'s arguments, checked; ValueError naming a bad one."""
+        if isinstance(padding, list):
+            padding = tuple(padding)
+        if isinstance(padding, str):
+            padding = padding.lower()
+        window = cls(
+            size=as_pair(size, "size"),
+            stride=None if stride is None else as_pair(stride, "stride"),
+            padding=padding,
+            dilation=as_pair(dilation, "dilation"),
+            ceil_mode=bool(ceil_mode),
+            pad_mode=check_pad_mode(pad_mode),
+        )
+        _explicit_padding(padding)  # a bad padding fails here, before any input is seen
+        return window
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """The stride, the size where none was given."""
+        return self.size if self.stride is None else self.stride
+
+    def resolve(self, shape: tuple[int, ...]) -> Geometry:
+        """The geometry over an input whose last axes are ``shape``[-2:] (H, W)."""
+        height, width = shape[-2:]
+        return resolve((height, width), **self.kwargs())
+
+    def out_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape pooling an input of ``shape`` gives: leading axes kept."""
+        return (*shape[:-2], *self.resolve(shape).out_shape)
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`resolve` and :func:`poolcli.pool`."""
+        return {
+            "size": self.size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "dilation": self.dilation,
+            "ceil_mode": self.ceil_mode,
+            "pad_mode": self.pad_mode,
+        }
 
 
 def _windows(span: int, stride: int, ceil_mode: bool) -> int:
