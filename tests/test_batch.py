@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import errno
-import functools
 import io
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poolcli import batch
-from poolcli.batch import Job, Plan, PlanError, Recipe, Status, Target
+from poolcli.batch import discovery, naming, runner
+from poolcli.batch.console import Console
+from poolcli.batch.jobs import Job, Plan, PlanError, Status, Summary, Target
+from poolcli.batch.plan import plan as make_plan
+from poolcli.batch.process import process
+from poolcli.batch.recipe import Recipe
 from poolcli.core import engine
-from poolcli.core.geometry import resolve
+from poolcli.core.geometry import Window
+from poolcli.errors import OutputError
+from poolcli.imaging.tasks import AdaptivePooling, Pooling
 from poolcli.io import images as imageio
 from poolcli.io import pictures
 
@@ -44,13 +51,30 @@ def pool_max(array: np.ndarray, info: Any) -> np.ndarray:
     return engine.pool(array, "max", size=2)
 
 
-def recipe(**changes: Any) -> Recipe:
-    settings: dict[str, Any] = {
-        "op": "max",
-        "pool": pool_max,
-        "geometry": functools.partial(resolve, size=(2, 2)),
-    }
-    return Recipe(**{**settings, **changes})
+@dataclass(frozen=True)
+class CallbackPooling(Pooling):
+    """max 2x2 whose pooling is ``callback(array, info)``: to act in the middle of a job."""
+
+    callback: Callable[[np.ndarray, Any], np.ndarray] = pool_max
+
+    def apply(self, array: Any, info: Any) -> Any:
+        return self.callback(array, info)
+
+    def quick(self) -> None:
+        return None  # the callback must see every input
+
+
+def recipe(pool: Callable[[np.ndarray, Any], np.ndarray] | None = None, **changes: Any) -> Recipe:
+    task = (
+        Pooling("max", Window.of(size=2))
+        if pool is None
+        else CallbackPooling("max", Window.of(size=2), callback=pool)
+    )
+    return Recipe(task, **changes)
+
+
+def run(planned: Plan, recipe: Recipe, console: Console, workers: int | None = None) -> Summary:
+    return runner.run(planned, recipe, console, runner=runner.ThreadRunner(workers))
 
 
 class Lines:
@@ -59,7 +83,7 @@ class Lines:
     def __init__(self, **options: Any) -> None:
         self.out: list[str] = []
         self.err: list[str] = []
-        self.console = batch.Console(echo=self.echo, **options)
+        self.console = Console(echo=self.echo, **options)
 
     def echo(self, text: str, err: bool) -> None:
         (self.err if err else self.out).append(text)
@@ -86,7 +110,7 @@ def photos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_image_extensions_are_what_pillow_opens_and_npy() -> None:
-    extensions = batch.image_extensions()
+    extensions = discovery.image_extensions()
     assert {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".gif", ".bmp", ".npy"} <= extensions
     assert not {".txt", ".csv", ".pdf", ".h5", ".mpg", ".py"} & extensions
     assert all(ext == ext.lower() and ext.startswith(".") for ext in extensions)
@@ -95,7 +119,7 @@ def test_image_extensions_are_what_pillow_opens_and_npy() -> None:
 def test_extensions_match_in_any_case(tmp_path: Path) -> None:
     save(tmp_path / "UPPER.PNG")
     save(tmp_path / "Mixed.JpG")
-    assert [Path(name).name for name in names(batch.plan([str(tmp_path)], op="max"))] == [
+    assert [Path(name).name for name in names(make_plan([str(tmp_path)], op="max"))] == [
         "Mixed.JpG",
         "UPPER.PNG",
     ]
@@ -106,24 +130,24 @@ def test_extensions_match_in_any_case(tmp_path: Path) -> None:
 
 
 def test_one_file_is_not_a_batch(photos: Path) -> None:
-    plan = batch.plan(["photos/a.png"], op="max", output="x.png")
+    plan = make_plan(["photos/a.png"], op="max", output="x.png")
     assert not plan.batch
-    assert plan.jobs == (Job(0, "photos/a.png", "photos/a.png"),)
+    assert plan.jobs == (Job(0, "photos/a.png", "photos/a.png", output="x.png"),)
 
 
 def test_standard_input_is_named_stdin() -> None:
-    assert batch.plan(["-"], op="max").jobs == (Job(0, "-", "<stdin>"),)
+    assert make_plan(["-"], op="max").jobs == (Job(0, "-", "<stdin>"),)
 
 
 def test_folder_gives_its_own_images_in_name_order(photos: Path) -> None:
-    plan = batch.plan(["photos"], op="max")
+    plan = make_plan(["photos"], op="max")
     assert plan.batch
     assert names(plan) == ["photos/a.png", "photos/b.jpg"]
     assert outputs(plan, Path()) == ["photos/a.max.png", "photos/b.max.jpg"]
 
 
 def test_recursive_folder_mirrored_below_the_output_folder(photos: Path) -> None:
-    plan = batch.plan(["photos"], op="max", output="small", recursive=True)
+    plan = make_plan(["photos"], op="max", output="small", recursive=True)
     assert names(plan) == [
         "photos/a.png",
         "photos/b.jpg",
@@ -135,26 +159,26 @@ def test_recursive_folder_mirrored_below_the_output_folder(photos: Path) -> None
 
 
 def test_format_changes_the_mirrored_extension(photos: Path) -> None:
-    plan = batch.plan(["photos"], op="max", output="small", format="jpeg")
+    plan = make_plan(["photos"], op="max", output="small", format="jpeg")
     assert outputs(plan, Path("small")) == ["a.jpg", "b.jpg"]
 
 
 def test_extension_that_cannot_be_written_becomes_the_formats_own(tmp_path: Path) -> None:
     save(tmp_path / "x.apng")
     save(tmp_path / "y.bmp")
-    plan = batch.plan([str(tmp_path)], op="avg", output=str(tmp_path / "out"))
+    plan = make_plan([str(tmp_path)], op="avg", output=str(tmp_path / "out"))
     assert outputs(plan, tmp_path / "out") == ["x.png", "y.bmp"]  # BMP: no format to write
 
 
 def test_loose_files_keep_only_their_names(photos: Path) -> None:
-    plan = batch.plan(["photos/a.png", "photos/sub/c.png"], op="max", output="small")
+    plan = make_plan(["photos/a.png", "photos/sub/c.png"], op="max", output="small")
     assert outputs(plan, Path("small")) == ["a.png", "c.png"]
 
 
 def test_empty_folder_is_a_job_that_fails(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "readme.txt").write_text("no pictures here")
-    plan = batch.plan([str(tmp_path / "empty")], op="max")
+    plan = make_plan([str(tmp_path / "empty")], op="max")
     assert plan.found == 0
     assert plan.jobs[0].error == "no images found"
 
@@ -162,19 +186,19 @@ def test_empty_folder_is_a_job_that_fails(tmp_path: Path) -> None:
 def test_symlink_loop_is_not_followed(photos: Path) -> None:
     os.symlink("..", "photos/sub/loop")
     os.symlink(os.path.abspath("photos"), "photos/sub/deeper/back")
-    plan = batch.plan(["photos"], op="max", recursive=True, output="small")
+    plan = make_plan(["photos"], op="max", recursive=True, output="small")
     assert len(plan.jobs) == 4
-    plan = batch.plan(["photos/**/*.png"], op="max")
+    plan = make_plan(["photos/**/*.png"], op="max")
     assert names(plan) == ["photos/a.png", "photos/sub/c.png", "photos/sub/deeper/d.png"]
 
 
 def test_link_to_a_file_is_an_input(photos: Path) -> None:
     os.symlink(os.path.abspath("photos/a.png"), "photos/sub/link.png")
-    assert "photos/sub/link.png" not in names(batch.plan(["photos"], op="max", recursive=True))
+    assert "photos/sub/link.png" not in names(make_plan(["photos"], op="max", recursive=True))
     # The same file twice is one job: the link found after its target is left out.
     os.remove("photos/sub/link.png")
     os.symlink(os.path.abspath("photos/sub/c.png"), "photos/b-link.png")
-    assert names(batch.plan(["photos"], op="max", recursive=True, output="o")) == [
+    assert names(make_plan(["photos"], op="max", recursive=True, output="o")) == [
         "photos/a.png",
         "photos/b-link.png",
         "photos/b.jpg",
@@ -192,8 +216,8 @@ def test_unreadable_subfolder_is_a_failed_job(
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return scandir(path)
 
-    monkeypatch.setattr(batch.os, "scandir", refuse)
-    plan = batch.plan(["photos"], op="max", recursive=True, output="o")
+    monkeypatch.setattr(discovery.os, "scandir", refuse)
+    plan = make_plan(["photos"], op="max", recursive=True, output="o")
     assert [(job.name, job.error) for job in plan.jobs][-1] == (
         "photos/sub/deeper",
         "permission denied",
@@ -205,28 +229,28 @@ def test_unreadable_subfolder_is_a_failed_job(
 
 
 def test_recursive_glob_mirrors_below_its_base(photos: Path) -> None:
-    plan = batch.plan(["photos/**/*.png"], op="max", output="small")
+    plan = make_plan(["photos/**/*.png"], op="max", output="small")
     assert names(plan) == ["photos/a.png", "photos/sub/c.png", "photos/sub/deeper/d.png"]
     assert outputs(plan, Path("small")) == ["a.png", "sub/c.png", "sub/deeper/d.png"]
 
 
 def test_glob_one_level(photos: Path) -> None:
-    assert names(batch.plan(["photos/*/*.png"], op="max")) == ["photos/sub/c.png"]
-    assert names(batch.plan(["photos/[ab].*"], op="max")) == ["photos/a.png", "photos/b.jpg"]
+    assert names(make_plan(["photos/*/*.png"], op="max")) == ["photos/sub/c.png"]
+    assert names(make_plan(["photos/[ab].*"], op="max")) == ["photos/a.png", "photos/b.jpg"]
 
 
 def test_glob_skips_hidden_names_unless_the_pattern_starts_with_a_dot(photos: Path) -> None:
-    assert names(batch.plan(["photos/.*.png"], op="max")) == ["photos/.e.png"]
-    assert "photos/.e.png" not in names(batch.plan(["photos/*.png"], op="max"))
+    assert names(make_plan(["photos/.*.png"], op="max")) == ["photos/.e.png"]
+    assert "photos/.e.png" not in names(make_plan(["photos/*.png"], op="max"))
 
 
 def test_glob_keeps_images_unless_it_names_the_extension(photos: Path) -> None:
-    assert names(batch.plan(["photos/*"], op="max")) == ["photos/a.png", "photos/b.jpg"]
-    assert names(batch.plan(["photos/*.txt"], op="max")) == ["photos/notes.txt"]
+    assert names(make_plan(["photos/*"], op="max")) == ["photos/a.png", "photos/b.jpg"]
+    assert names(make_plan(["photos/*.txt"], op="max")) == ["photos/notes.txt"]
 
 
 def test_glob_matching_nothing_is_a_job_that_fails(photos: Path) -> None:
-    plan = batch.plan(["photos/*.tif", "photos/a.png"], op="max")
+    plan = make_plan(["photos/*.tif", "photos/a.png"], op="max")
     assert [(job.name, job.error) for job in plan.jobs] == [
         ("photos/*.tif", "no images found"),
         ("photos/a.png", None),
@@ -238,7 +262,7 @@ def test_a_file_named_like_a_glob_is_a_file(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     save(tmp_path / "a[1].png")
-    plan = batch.plan(["a[1].png"], op="max")
+    plan = make_plan(["a[1].png"], op="max")
     assert not plan.batch and names(plan) == ["a[1].png"]
 
 
@@ -248,22 +272,22 @@ def test_a_file_named_like_a_glob_is_a_file(
 
 def test_files_from_lines_and_nul(photos: Path) -> None:
     Path("list.txt").write_text("photos/a.png\r\n\nphotos/sub/c.png\nphotos/sub\n")
-    plan = batch.plan([], op="max", files_from="list.txt", output="small")
+    plan = make_plan([], op="max", files_from="list.txt", output="small")
     assert names(plan) == ["photos/a.png", "photos/sub/c.png"]  # the folder is passed over
     assert outputs(plan, Path("small")) == ["photos/a.png", "photos/sub/c.png"]
     stdin = io.BytesIO(b"photos/b.jpg\0" + os.fsencode(os.path.abspath("photos/a.png")) + b"\0")
-    plan = batch.plan([], op="max", files_from="-", null=True, stdin=stdin, output="small")
+    plan = make_plan([], op="max", files_from="-", null=True, stdin=stdin, output="small")
     assert names(plan) == ["photos/b.jpg", os.path.abspath("photos/a.png")]
     assert outputs(plan, Path("small")) == ["photos/b.jpg", "a.png"]
 
 
 def test_files_from_a_missing_list(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match=r"^--files-from nope.txt: no such file or folder$"):
-        batch.plan([], op="max", files_from="nope.txt")
+        make_plan([], op="max", files_from="nope.txt")
 
 
 def test_empty_list_finds_nothing() -> None:
-    plan = batch.plan([], op="max", files_from="-", stdin=io.BytesIO(b""))
+    plan = make_plan([], op="max", files_from="-", stdin=io.BytesIO(b""))
     assert [(job.name, job.error) for job in plan.jobs] == [("<stdin>", "no images found")]
 
 
@@ -274,7 +298,7 @@ def test_empty_list_finds_nothing() -> None:
 def test_two_inputs_to_one_output(photos: Path) -> None:
     save(Path("photos/a.jpg"))
     with pytest.raises(PlanError) as caught:
-        batch.plan(["photos"], op="max", output="small", format="png")
+        make_plan(["photos"], op="max", output="small", format="png")
     assert str(caught.value) == (
         f"photos/a.jpg and photos/a.png would both be written to {os.path.join('small', 'a.png')}"
         "; rename one, or give them different output folders"
@@ -287,37 +311,37 @@ def test_output_folder_inside_a_folder_searched(photos: Path) -> None:
         "choose an output folder outside it"
     )
     with pytest.raises(PlanError, match=f"^{message}$"):
-        batch.plan(["photos"], op="max", output="photos/sub/small", recursive=True)
+        make_plan(["photos"], op="max", output="photos/sub/small", recursive=True)
     with pytest.raises(PlanError, match="^-o photos is inside photos"):
-        batch.plan(["photos"], op="max", output="photos")
+        make_plan(["photos"], op="max", output="photos")
     with pytest.raises(PlanError, match="^-o photos/x is inside photos"):
-        batch.plan(["photos/**/*.png"], op="max", output="photos/x")
+        make_plan(["photos/**/*.png"], op="max", output="photos/x")
     # Not searched below its own level: a subfolder is fine.
-    assert batch.plan(["photos"], op="max", output="photos/small").found == 2
+    assert make_plan(["photos"], op="max", output="photos/small").found == 2
 
 
 def test_output_over_an_input_named_directly(photos: Path) -> None:
     save(Path("photos/a.max.png"))
     with pytest.raises(PlanError) as caught:
-        batch.plan(["photos/a.png", "photos/a.max.png"], op="max")
+        make_plan(["photos/a.png", "photos/a.max.png"], op="max")
     assert str(caught.value) == (
         "refusing to write over the input photos/a.max.png (the output of photos/a.png); "
         "choose another --output"
     )
     with pytest.raises(PlanError, match="^refusing to write over the input photos/a.png;"):
-        batch.plan(["photos/a.png"], op="max", output="photos/a.png")
+        make_plan(["photos/a.png"], op="max", output="photos/a.png")
     with pytest.raises(PlanError, match="^refusing to write over the input photos/a.png;"):
-        batch.plan(["photos/a.png", "photos/b.jpg"], op="max", output="photos", format="png")
+        make_plan(["photos/a.png", "photos/b.jpg"], op="max", output="photos", format="png")
 
 
 def test_earlier_outputs_found_in_a_folder_are_left_out(photos: Path) -> None:
     save(Path("photos/a.max.png"))
     save(Path("photos/b.max.jpg"))
-    assert names(batch.plan(["photos"], op="max")) == ["photos/a.png", "photos/b.jpg"]
+    assert names(make_plan(["photos"], op="max")) == ["photos/a.png", "photos/b.jpg"]
 
 
 def test_an_input_named_twice_is_one_job(photos: Path) -> None:
-    plan = batch.plan(["photos/a.png", "photos", "./photos/a.png"], op="max", output="o")
+    plan = make_plan(["photos/a.png", "photos", "./photos/a.png"], op="max", output="o")
     assert names(plan) == ["photos/a.png", "photos/b.jpg"]
 
 
@@ -338,7 +362,7 @@ def test_batches_that_cannot_start(
     photos: Path, inputs: list[str], options: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(PlanError) as caught:
-        batch.plan(inputs, op="max", **options)
+        make_plan(inputs, op="max", **options)
     assert str(caught.value) == message
 
 
@@ -351,7 +375,7 @@ def job_for(path: str, out: str) -> Job:
 
 
 def test_process_writes_and_reports(photos: Path) -> None:
-    outcome = batch.process(job_for("photos/a.png", "o/deep/a.png"), recipe(report="json"))
+    outcome = process(job_for("photos/a.png", "o/deep/a.png"), recipe(report="json"))
     assert (outcome.status, outcome.change) == (Status.DONE, "o/deep/a.png (4x4 -> 2x2)")
     assert outcome.report is not None and '"output_shape":[1,3,2,2]' in outcome.report
     with Image.open("o/deep/a.png") as img:
@@ -360,7 +384,7 @@ def test_process_writes_and_reports(photos: Path) -> None:
 
 def test_process_failure_is_an_outcome(photos: Path) -> None:
     Path("photos/bad.png").write_text("not a picture")
-    outcome = batch.process(job_for("photos/bad.png", "o/bad.png"), recipe(report="json"))
+    outcome = process(job_for("photos/bad.png", "o/bad.png"), recipe(report="json"))
     assert outcome.status is Status.FAILED
     assert outcome.error == "photos/bad.png: cannot identify image file"
     assert outcome.report == (
@@ -372,21 +396,21 @@ def test_process_failure_is_an_outcome(photos: Path) -> None:
 def test_process_skips_an_existing_output_without_loading(photos: Path) -> None:
     Path("o").mkdir()
     Path("o/a.png").write_bytes(b"earlier")
-    outcome = batch.process(job_for("photos/missing.png", "o/a.png"), recipe(skip_existing=True))
+    outcome = process(job_for("photos/missing.png", "o/a.png"), recipe(skip_existing=True))
     assert (outcome.status, outcome.output) == (Status.SKIPPED, "o/a.png")
     assert Path("o/a.png").read_bytes() == b"earlier"
 
 
 def test_process_dry_run_writes_nothing(photos: Path) -> None:
-    outcome = batch.process(job_for("photos/a.png", "o/a.png"), recipe(dry_run=True))
+    outcome = process(job_for("photos/a.png", "o/a.png"), recipe(dry_run=True))
     assert (outcome.status, outcome.change) == (Status.DONE, "o/a.png (4x4 -> 2x2)")
     assert not Path("o").exists()
 
 
 def test_process_without_a_geometry_pools_to_learn_the_output_shape(photos: Path) -> None:
     """An op that pools to a size: no window in the report; a dry run pools, writes nothing."""
-    sized = recipe(geometry=None, report="text", dry_run=True)
-    outcome = batch.process(job_for("photos/a.png", "o/a.png"), sized)
+    sized = Recipe(AdaptivePooling("max", (2, 2)), report="text", dry_run=True)
+    outcome = process(job_for("photos/a.png", "o/a.png"), sized)
     assert (outcome.status, outcome.change) == (Status.DONE, "o/a.png (4x4 -> 2x2)")
     assert outcome.report is not None
     assert "output shape  (1, 3, 2, 2)  (N, C, H, W)" in outcome.report.splitlines()
@@ -396,13 +420,8 @@ def test_process_without_a_geometry_pools_to_learn_the_output_shape(photos: Path
 
 def test_note_follows_the_wrote_line_of_one_input(photos: Path) -> None:
     lines = Lines()
-    planned = batch.plan(["photos/a.png"], op="max")
-    summary = batch.run(
-        planned,
-        recipe(note="seed 7"),
-        lines.console,
-        target_for=lambda source, info: Target("a.out.png"),
-    )
+    planned = make_plan(["photos/a.png"], op="max", output="a.out.png")
+    summary = run(planned, recipe(note="seed 7"), lines.console)
     assert summary.exit_status == 0
     assert lines.err == ["poolcli: wrote a.out.png (4x4 -> 2x2), seed 7"]
 
@@ -412,31 +431,33 @@ def test_target_of_one_input(photos: Path) -> None:
     png = imageio.ImageInfo("image", "PNG", "RGB", "RGB", "uint8", 1)
     bmp = imageio.ImageInfo("image", "BMP", "RGB", "RGB", "uint8", 1)
     matrix = imageio.ImageInfo("matrix", None, None, None, "int64", 1, ndim=2)
-    assert batch.target("photos/a.png", png, op="max") == Target("photos/a.max.png")
-    assert batch.target("photos/a.png", png, op="max", format="npy") == Target(
+    assert naming.target("photos/a.png", png, op="max") == Target("photos/a.max.png")
+    assert naming.target("photos/a.png", png, op="max", format="npy") == Target(
         "photos/a.max.npy", "npy"
     )
-    assert batch.target("shot", png, op="avg", output="photos") == Target("photos/shot.avg.png")
-    assert batch.target("-", png, op="max") == Target(format="png")
-    assert batch.target("m.csv", matrix, op="max") == Target(matrix=True)
-    assert batch.target("m.csv", matrix, op="max", output="-", format="npy") == Target(format="npy")
+    assert naming.target("shot", png, op="avg", output="photos") == Target("photos/shot.avg.png")
+    assert naming.target("-", png, op="max") == Target(format="png")
+    assert naming.target("m.csv", matrix, op="max") == Target(matrix=True)
+    assert naming.target("m.csv", matrix, op="max", output="-", format="npy") == Target(
+        format="npy"
+    )
     with pytest.raises(PlanError, match=r"^-o - needs --format \(png, jpeg"):
-        batch.target("a.bmp", bmp, op="max", output="-")
+        naming.target("a.bmp", bmp, op="max", output="-")
     with pytest.raises(PlanError, match="standard input needs -o FILE or -o -"):
-        batch.target("-", png, op="max", output="photos")
+        naming.target("-", png, op="max", output="photos")
 
 
 def test_process_stops_between_steps(photos: Path) -> None:
     stop = threading.Event()
     stop.set()
-    outcome = batch.process(job_for("photos/a.png", "o/a.png"), recipe(), stop=stop)
+    outcome = process(job_for("photos/a.png", "o/a.png"), recipe(), stop=stop)
     assert outcome.status is Status.CANCELLED
     assert not Path("o").exists()
 
 
 def test_process_folder_that_cannot_be_made(photos: Path) -> None:
     Path("o").write_text("a file in the way")
-    outcome = batch.process(job_for("photos/a.png", "o/sub/a.png"), recipe())
+    outcome = process(job_for("photos/a.png", "o/sub/a.png"), recipe())
     assert outcome.status is Status.FAILED
     assert outcome.error == "o/sub/a.png: cannot create folder o/sub: not a directory"
 
@@ -475,7 +496,7 @@ def full_disk(monkeypatch: pytest.MonkeyPatch, failing: str, error: int = errno.
 
 def test_process_disk_full_leaves_no_file(photos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     full_disk(monkeypatch, "a.png")
-    outcome = batch.process(job_for("photos/a.png", "o/a.png"), recipe())
+    outcome = process(job_for("photos/a.png", "o/a.png"), recipe())
     assert outcome.status is Status.FAILED
     assert outcome.error == "o/a.png: no space left on device"
     assert os.listdir("o") == []
@@ -485,10 +506,10 @@ def test_process_disk_full_leaves_no_file(photos: Path, monkeypatch: pytest.Monk
 # Runs
 
 
-def run_folder(workers: int, output: str, **options: Any) -> tuple[batch.Summary, Lines]:
+def run_folder(workers: int, output: str, **options: Any) -> tuple[Summary, Lines]:
     lines = Lines()
-    plan = batch.plan(["photos"], op="max", output=output, recursive=True)
-    summary = batch.run(plan, recipe(**options), lines.console, workers=workers)
+    plan = make_plan(["photos"], op="max", output=output, recursive=True)
+    summary = run(plan, recipe(**options), lines.console, workers=workers)
     return summary, lines
 
 
@@ -539,7 +560,7 @@ def test_jobs_in_flight_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     outstanding = 0
     lock = threading.Lock()
 
-    class Counting(batch.ThreadPoolExecutor):
+    class Counting(runner.ThreadPoolExecutor):
         def submit(self, *args: Any, **kwargs: Any) -> Any:
             nonlocal most, outstanding
 
@@ -555,9 +576,9 @@ def test_jobs_in_flight_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             future.add_done_callback(finished)
             return future
 
-    monkeypatch.setattr(batch, "ThreadPoolExecutor", Counting)
-    plan = batch.plan([str(tmp_path / "many")], op="max", output=str(tmp_path / "out"))
-    summary = batch.run(plan, recipe(), Lines().console, workers=3)
+    monkeypatch.setattr(runner, "ThreadPoolExecutor", Counting)
+    plan = make_plan([str(tmp_path / "many")], op="max", output=str(tmp_path / "out"))
+    summary = run(plan, recipe(), Lines().console, workers=3)
     assert summary.done == 40
     assert 3 < most <= 6
 
@@ -588,11 +609,11 @@ def test_skip_existing_resumes(photos: Path) -> None:
 
 def test_quiet_prints_the_summary_only_when_something_failed(photos: Path) -> None:
     lines = Lines(quiet=True)
-    plan = batch.plan(["photos"], op="max", output="out")
-    batch.run(plan, recipe(), lines.console, workers=2)
+    plan = make_plan(["photos"], op="max", output="out")
+    run(plan, recipe(), lines.console, workers=2)
     assert (lines.out, lines.err) == ([], [])
     Path("photos/bad.png").write_text("no")
-    batch.run(batch.plan(["photos"], op="max", output="out2"), recipe(), lines.console)
+    run(make_plan(["photos"], op="max", output="out2"), recipe(), lines.console)
     assert lines.err == [
         "poolcli: photos/bad.png: cannot identify image file",
         "poolcli: 2 done, 0 skipped, 1 failed",
@@ -602,18 +623,16 @@ def test_quiet_prints_the_summary_only_when_something_failed(photos: Path) -> No
 def test_nothing_found_prints_no_summary(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     lines = Lines()
-    summary = batch.run(batch.plan([str(tmp_path / "empty")], op="max"), recipe(), lines.console)
+    summary = run(make_plan([str(tmp_path / "empty")], op="max"), recipe(), lines.console)
     assert summary.exit_status == 1
     assert lines.err == [f"poolcli: {tmp_path / 'empty'}: no images found"]
 
 
 def test_output_folder_that_cannot_be_created(photos: Path) -> None:
     Path("file").write_text("in the way")
-    plan = batch.plan(["photos"], op="max", output="file/out")
-    with pytest.raises(
-        batch.OutputError, match="^file/out: cannot create folder: not a directory$"
-    ):
-        batch.run(plan, recipe(), Lines().console)
+    plan = make_plan(["photos"], op="max", output="file/out")
+    with pytest.raises(OutputError, match="^file/out: cannot create folder: not a directory$"):
+        run(plan, recipe(), Lines().console)
 
 
 class FakeTerminal(io.StringIO):
@@ -624,9 +643,7 @@ class FakeTerminal(io.StringIO):
 def test_progress_bar_counts_and_is_cleared(photos: Path) -> None:
     terminal = FakeTerminal()
     lines = Lines(progress=terminal)
-    batch.run(
-        batch.plan(["photos"], op="max", output="out", recursive=True), recipe(), lines.console
-    )
+    run(make_plan(["photos"], op="max", output="out", recursive=True), recipe(), lines.console)
     drawn = terminal.getvalue()
     assert drawn.startswith("\r0/4 [------------------------]")
     assert "\r4/4 [########################]" in drawn
@@ -642,8 +659,8 @@ def test_no_progress_bar_for_one_input_or_quiet(
 ) -> None:
     terminal = FakeTerminal()
     lines = Lines(progress=terminal, quiet=quiet)
-    plan = batch.plan(inputs, op="max", output="out")
-    batch.run(plan, recipe(), lines.console, target_for=lambda source, info: Target("a.max.png"))
+    plan = make_plan(inputs, op="max", output="out")
+    run(plan, recipe(), lines.console)
     assert terminal.getvalue() == ""
 
 
@@ -651,7 +668,7 @@ def test_remove_temporary_files_of_a_job(tmp_path: Path) -> None:
     (tmp_path / ".a.png.x1y2z3.tmp").write_bytes(b"half")
     (tmp_path / ".b.png.x1y2z3.tmp").write_bytes(b"someone else's")
     (tmp_path / "a.png").write_bytes(b"whole")
-    batch._remove_temporary_files(Job(0, "a", "a", Target(str(tmp_path / "a.png"))))
+    runner._remove_temporary_files(Job(0, "a", "a", Target(str(tmp_path / "a.png"))))
     assert sorted(os.listdir(tmp_path)) == [".b.png.x1y2z3.tmp", "a.png"]
 
 
@@ -701,15 +718,13 @@ def test_signal_stops_the_run(photos: Path, workers: int, signum: int) -> None:
 
 def test_a_signal_during_bookkeeping_is_raised_after_it() -> None:
     """An output's count is never cut off from its rename: the stop waits for the books."""
-    from poolcli.batch import _SignalHandlers, _Signalled
-
-    handlers = _SignalHandlers()
+    handlers = runner.SignalHandlers()
     steps = []
-    with pytest.raises(_Signalled) as raised:
+    with pytest.raises(runner.Signalled) as raised:
         with handlers.held():
             handlers._raise(signal.SIGTERM, None)
             steps.append("counted")
     assert steps == ["counted"] and raised.value.signum == signal.SIGTERM
-    with pytest.raises(_Signalled):
+    with pytest.raises(runner.Signalled):
         handlers._raise(signal.SIGINT, None)
     handlers.restore()

@@ -16,8 +16,8 @@ from cli_helpers import pixels, run
 from PIL import Image
 
 import poolcli
-from poolcli import cli
-from poolcli.cli import POOL_OPS, main
+from poolcli.cli import POOL_OPS, main, texts
+from poolcli.cli import run as cli_run
 
 LECTURE = np.array([[1, 2, 1, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 4, 0, 1]])
 LECTURE_CSV = "1,2,1,0\n0,1,2,3\n3,0,1,2\n2,4,0,1\n"
@@ -193,7 +193,7 @@ def test_dash_output_with_format(folder: Path) -> None:
 def test_image_bytes_are_never_written_to_a_terminal(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "_stdout_is_terminal", lambda: True)
+    monkeypatch.setattr(cli_run, "stdout_is_terminal", lambda: True)
     result = run("max", "photo.png", "-o", "-")
     assert result.exit_code == 2
     assert result.stderr == (
@@ -419,13 +419,13 @@ def test_help_lists_every_command_with_one_line() -> None:
     commands = result.stdout.split("Commands:\n", 1)[1].splitlines()
     listed = {line.split(None, 1)[0]: line.split(None, 1)[1] for line in commands if line}
     family = {
-        "global": cli.GLOBAL_SUMMARY,
-        "adaptive": cli.ADAPTIVE_SUMMARY,
-        "fractional": cli.FRACTIONAL_SUMMARY,
-        "info": cli.INFO_SUMMARY,
-        "explain": cli.EXPLAIN_SUMMARY,
+        "global": texts.GLOBAL_SUMMARY,
+        "adaptive": texts.ADAPTIVE_SUMMARY,
+        "fractional": texts.FRACTIONAL_SUMMARY,
+        "info": texts.INFO_SUMMARY,
+        "explain": texts.EXPLAIN_SUMMARY,
     }
-    assert listed == {**POOL_OPS, "compare": cli.COMPARE_SUMMARY, **family}
+    assert listed == {**POOL_OPS, "compare": texts.COMPARE_SUMMARY, **family}
     assert set(listed) == set(main.commands)
 
 
@@ -556,7 +556,7 @@ class TestFailures:
         self.fails(
             1,
             "photo.png: padding (2, 2) is too wide for window 2 (dilation 1) on height 4: "
-            'window 0 holds only padding; use less padding or a pad_mode other than "ignore"',
+            'window 0 holds only padding; use less padding or a --pad-mode other than "ignore"',
             "max",
             "photo.png",
             "-p",

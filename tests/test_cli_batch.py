@@ -530,7 +530,7 @@ def test_ctrl_c_while_searching(photos: Path, monkeypatch: pytest.MonkeyPatch) -
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("poolcli.batch.plan", interrupted)
+    monkeypatch.setattr("poolcli.batch.plan.plan", interrupted)
     result = run("max", "photos", "-r", "-o", "small")
     assert (result.exit_code, result.stdout) == (130, "")
     assert result.stderr == "poolcli: interrupted by SIGINT before any input was read\n"

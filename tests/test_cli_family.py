@@ -249,17 +249,24 @@ def test_adaptive_npy_to_npy(folder: Path) -> None:
         (["--to", "0"], "invalid value for --to: '0'; the output size must be at least 1"),
         (["--to", "2x0"], "invalid value for --to: '2x0'; the output size must be at least 1"),
         (["--to", "big"], "invalid value for --to: 'big'; expected N or HxW, e.g. 64 or 48x64"),
-        (
-            ["--to", "5x2"],
-            "--to 5x2 is larger than lecture.csv (4x4, height x width); adaptive pooling only "
-            "shrinks",
-        ),
         (["--to", "2", "--op", "min"], "invalid value for --op: 'min' is not one of 'avg', 'max'"),
         ([], "missing option '--to'; see 'poolcli adaptive --help'"),
     ],
 )
 def test_adaptive_bad_options(folder: Path, args: list[str], message: str) -> None:
     assert_usage_error(run("adaptive", "lecture.csv", *args), message)
+
+
+def test_adaptive_fails_an_input_smaller_than_the_output_and_goes_on(folder: Path) -> None:
+    """The size rule is the library's: one input fails (exit 1), the batch goes on."""
+    result = run("adaptive", "lecture.csv", "plane.npy", "--to", "5x2", "-o", "out")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "poolcli: lecture.csv: --to 5x2 is larger than the input 4x4 (height x width); "
+        "adaptive pooling only shrinks\n"
+        "poolcli: 1 done, 0 skipped, 1 failed\n"
+    )
+    assert np.load(folder / "out" / "plane.npy").shape == (5, 2)
 
 
 def test_adaptive_avg_pools_premultiplied_colour(folder: Path) -> None:
@@ -398,17 +405,6 @@ def test_fractional_matrix(folder: Path) -> None:
         ([], "give exactly one of --ratio and --to"),
         (["--ratio", "0.5", "--to", "2"], "give exactly one of --ratio and --to"),
         (
-            ["--to", "4"],
-            "lecture.csv: output height 4 with a window of 2 needs an input height of at least "
-            "5 (output + size - 1), got 4",
-        ),
-        (
-            ["--to", "2", "-k", "4"],
-            "lecture.csv: output height 2 with a window of 4 needs an input height of at least "
-            "5 (output + size - 1), got 4",
-        ),
-        (["--ratio", "0.2"], "lecture.csv: ratio 0.2 leaves no output height: int(4 * 0.2) = 0"),
-        (
             ["--to", "0", "--seed", "1"],
             "invalid value for --to: '0'; the output size must be at least 1",
         ),
@@ -421,6 +417,34 @@ def test_fractional_matrix(folder: Path) -> None:
 )
 def test_fractional_bad_options(folder: Path, args: list[str], message: str) -> None:
     assert_usage_error(run("fractional", "lecture.csv", *args), message)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--to", "4"],
+            "lecture.csv: output height 4 with a window of 2 needs an input height of at least "
+            "5 (output + size - 1), got 4",
+        ),
+        (
+            ["--to", "2", "-k", "4"],
+            "lecture.csv: output height 2 with a window of 4 needs an input height of at least "
+            "5 (output + size - 1), got 4",
+        ),
+        (["--ratio", "0.2"], "lecture.csv: ratio 0.2 leaves no output height: int(4 * 0.2) = 0"),
+    ],
+)
+def test_fractional_fails_an_input_too_small_and_goes_on(
+    folder: Path, args: list[str], message: str
+) -> None:
+    """The size rules are the library's: one input fails (exit 1), the batch goes on."""
+    result = run("fractional", "lecture.csv", "plane.npy", *args, "--seed", "3", "-o", "out")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"poolcli: {message}\npoolcli: 1 done, 0 skipped, 1 failed\n"
+    assert (folder / "out" / "plane.npy").is_file()
+    assert not (folder / "out" / "lecture.csv").exists()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
 import poolcli
-from poolcli import cli
 from poolcli.core.geometry import resolve
 from poolcli.imaging import quick
 from poolcli.imaging.quick import QuickPooling
+from poolcli.imaging.tasks import Pooling
 
 CHANNELS = {"L": 1, "RGB": 3, "RGBA": 4}
 EXACT_SIDES = (1, 2, 4, 8, 16)
@@ -183,7 +183,7 @@ def run_both_ways(
             if quick_way:
                 patch.setattr(QuickPooling, "pool", counted(QuickPooling.pool, calls))
             else:
-                patch.setattr(cli, "_quick_pooling", lambda op: None)
+                patch.setattr(Pooling, "quick", lambda self: None)
             result = run(*args, input=input)
         runs.append((result, len(calls), collect(result)))
     return runs

@@ -1,4 +1,4 @@
-"""Tests of poolcli.report: the shape report as text and as a JSON object."""
+"""Tests of poolcli.batch.report: the shape report as text and as a JSON object."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from poolcli.batch.report import error_report, json_report, text_report
 from poolcli.core.geometry import resolve
-from poolcli.report import error_report, json_report, text_report
 
 
 def test_text_report_of_the_lecture_case() -> None:

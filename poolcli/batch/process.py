@@ -1,0 +1,417 @@
+"""The work of one input: load, apply the recipe's task, save, report — as an :class:`Outcome`.
+
+:func:`process` is everything a run does to one input, for every command: it takes a planned
+:class:`~poolcli.batch.jobs.Job` and a :class:`~poolcli.batch.recipe.Recipe` (both plain data)
+and returns an :class:`~poolcli.batch.jobs.Outcome` (plain data too), so it runs the same in a
+thread, in another process, or on another machine.
+
+>>> import os, tempfile
+>>> from PIL import Image
+>>> from poolcli.batch.jobs import Job, Target
+>>> from poolcli.batch.recipe import Recipe
+>>> from poolcli.imaging.tasks import Pooling
+>>> folder = tempfile.mkdtemp()
+>>> Image.new("L", (8, 6)).save(os.path.join(folder, "a.png"))
+>>> job = Job(0, os.path.join(folder, "a.png"), "a.png", Target(os.path.join(folder, "b.png")))
+>>> outcome = process(job, Recipe(Pooling("max")))
+>>> outcome.status.value, os.path.basename(outcome.change)
+('done', 'b.png (8x6 -> 4x3)')
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+from typing import Any, BinaryIO
+
+from poolcli.batch import naming
+from poolcli.batch.discovery import os_reason
+from poolcli.batch.jobs import STDIN_NAME, Job, Outcome, PlanError, Status, Target
+from poolcli.batch.recipe import Recipe
+from poolcli.batch.report import (
+    error_report,
+    info_report,
+    info_text,
+    json_line,
+    json_report,
+    size_change,
+    text_report,
+)
+from poolcli.core.geometry import Geometry
+from poolcli.errors import OutputError, PoolcliError
+from poolcli.imaging.tasks import Comparison, GlobalPooling, Inspection
+
+__all__ = ["Stopped", "process"]
+
+
+class Stopped(Exception):
+    """Raised between the steps of a job once its run is being stopped."""
+
+
+def process(
+    job: Job,
+    recipe: Recipe,
+    *,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+    stop: threading.Event | None = None,
+) -> Outcome:
+    """Do ``recipe`` to the input of ``job``; its report and messages as an :class:`Outcome`.
+
+    Parameters
+    ----------
+    job : Job
+        The input, and its target (decided here, once the input is loaded, when it has none).
+    recipe : Recipe
+        What to do to it.
+    stdin, stdout : binary streams, optional
+        Standard input and output, for ``-`` and a target without a path.
+    stop : threading.Event, optional
+        Once set, the job ends before its next step (load, pool, save) as CANCELLED.
+
+    Returns
+    -------
+    Outcome
+        DONE, SKIPPED (``recipe.skip_existing`` and the output exists), FAILED with the one-line
+        message (any :class:`~poolcli.errors.PoolcliError` or ValueError: an input that cannot be
+        read, a window larger than it, an output that cannot be written), or CANCELLED.
+
+    Raises
+    ------
+    PlanError
+        When the one input's output, decided once it is loaded, cannot be written at all (no
+        format for standard output, image bytes for a terminal): a usage error.
+    """
+    if job.error is not None:
+        return _failure(job, recipe, f"{job.name}: {job.error}", None)
+    if isinstance(recipe.task, Inspection):
+        return _inspect(job, recipe, recipe.task, stdin)
+    target = job.target
+    if target is not None and _skips(target, recipe):
+        return _skipped(job, recipe, target)
+    loaded: tuple[tuple[int, ...], Any] | None = None
+    try:
+        _check(stop)
+        source: Any = stdin if job.source == "-" else job.source
+        quick = recipe.task.quick()
+        if quick is not None:
+            if not isinstance(source, str):  # read once, for whichever way takes it
+                source = io.BytesIO(_read_all(source))
+            outcome = _process_picture(job, recipe, quick, source, target, stdout, stop)
+            if outcome is not None:
+                return outcome
+            if not isinstance(source, str):
+                source.seek(0)
+
+        from poolcli.io import images  # numpy and Pillow: only once there is work to do
+
+        if target is not None and target.path is not None:
+            images.image_format_for(target.path, target.format)  # fail before reading
+        array, info = images.load_image(source, **recipe.load.kwargs())
+        loaded = (array.shape, info)
+        geometry = recipe.task.geometry(array.shape)
+        if target is None and job.writes:
+            decided = _decided_target(job, recipe, info)
+            if isinstance(decided, Outcome):
+                return decided
+            target = decided
+        if recipe.dry_run and geometry is not None:
+            out_shape = (*array.shape[:-2], *geometry.out_shape)
+            return _done(job, recipe, target, array.shape, out_shape, geometry, info)
+        _check(stop)
+        if isinstance(recipe.task, Comparison):
+            return _compare(job, recipe, recipe.task, array, info, target, stdout, stop)
+        result = recipe.task.apply(array, info)
+        del array
+        printed = report = None
+        if isinstance(recipe.task, GlobalPooling):
+            printed, report = _global_values(job, recipe.task, recipe, loaded[0], result, info)
+        if recipe.dry_run or target is None:
+            return _done(
+                job, recipe, target, loaded[0], result.shape, geometry, info, None, printed, report
+            )
+        if target.matrix:
+            matrix = images.format_matrix(result[0, 0])
+            return _done(job, recipe, target, loaded[0], result.shape, geometry, info, matrix)
+        _check(stop)
+        destination = _destination(job, target, stdout)
+        images.save_image(
+            destination,
+            result,
+            info,
+            format=target.format,
+            scale=None if geometry is None else geometry.stride,
+            **recipe.save.kwargs(),
+        )
+        return _done(
+            job, recipe, target, loaded[0], result.shape, geometry, info, None, printed, report
+        )
+    except Stopped:
+        return Outcome(job.index, job.name, Status.CANCELLED)
+    except PlanError:
+        raise
+    except (PoolcliError, ValueError) as error:
+        return _failure(job, recipe, _message(job.name, error, recipe.flags), loaded)
+    except MemoryError:
+        return _failure(job, recipe, f"{job.name}: not enough memory", loaded)
+
+
+def _process_picture(
+    job: Job,
+    recipe: Recipe,
+    quick: Any,
+    source: str | BinaryIO,
+    target: Target | None,
+    stdout: BinaryIO | None,
+    stop: threading.Event | None,
+) -> Outcome | None:
+    """The job done by Pillow alone, without numpy (:mod:`poolcli.imaging.quick`); None,
+    having written nothing, for an input or output it does not take."""
+    from poolcli.io import pictures
+
+    loaded = quick.load(source, recipe.task.geometry, **recipe.load.kwargs())
+    if loaded is None:
+        return None
+    picture, info, geometry = loaded
+    if target is None:
+        decided = _decided_target(job, recipe, info)
+        if isinstance(decided, Outcome):
+            return decided
+        target = decided
+    if target.matrix:
+        return None
+    destination: Any = stdout if target.path is None else target.path
+    fmt = pictures.output_format(destination, target.format, None, None)[1]
+    if not quick.writes(fmt, picture.mode):
+        return None
+    in_shape = (1, len(picture.getbands()), picture.height, picture.width)
+    out_shape = (*in_shape[:2], *geometry.out_shape)
+    if recipe.dry_run:
+        return _done(job, recipe, target, in_shape, out_shape, geometry, info)
+    _check(stop)
+    result = quick.pool(picture, geometry)
+    _check(stop)
+    pictures.save_picture(
+        _destination(job, target, stdout),
+        result,
+        info,
+        format=target.format,
+        scale=geometry.stride,
+        **recipe.save.kwargs(),
+    )
+    return _done(job, recipe, target, in_shape, out_shape, geometry, info)
+
+
+def _inspect(job: Job, recipe: Recipe, task: Inspection, stdin: BinaryIO | None) -> Outcome:
+    """What the input is, from its header: the info command's report."""
+    from poolcli.io import images
+
+    try:
+        header = images.read_header(stdin if job.source == "-" else job.source)  # type: ignore[arg-type]
+        geometry = task.geometry(header.shape)
+    except PlanError:
+        raise
+    except (PoolcliError, ValueError) as error:
+        return _failure(job, recipe, _message(job.name, error, recipe.flags), None)
+    except MemoryError:
+        return _failure(job, recipe, f"{job.name}: not enough memory", None)
+    if recipe.report == "json":
+        report = json_line(info_report(job.name, header, geometry))
+    else:
+        report = info_text(job.name, header, geometry)
+    return Outcome(job.index, job.name, Status.DONE, report=report)
+
+
+def _compare(
+    job: Job,
+    recipe: Recipe,
+    task: Comparison,
+    array: Any,
+    info: Any,
+    target: Target | None,
+    stdout: BinaryIO | None,
+    stop: threading.Event | None,
+) -> Outcome:
+    """The compare picture of a loaded input, written to ``target``."""
+    from poolcli.imaging import compare
+    from poolcli.io import images
+
+    assert target is not None, "a comparison always writes"
+    picture = task.apply(array, info)
+    _check(stop)
+    images.save_image(
+        _destination(job, target, stdout), *compare.picture_array(picture), format=target.format
+    )
+    change = f"{target.name} ({picture.width}x{picture.height})"
+    return Outcome(job.index, job.name, Status.DONE, target.name, change)
+
+
+def _global_values(
+    job: Job,
+    task: GlobalPooling,
+    recipe: Recipe,
+    in_shape: tuple[int, ...],
+    result: Any,
+    info: Any,
+) -> tuple[str | None, str | None]:
+    """What global prints of one input: a line per frame (text), or one JSON line."""
+    from poolcli.io import images
+
+    names = images.channel_names(info, in_shape[1])
+    frames = [_values_text(result[n, :, 0, 0]) for n in range(result.shape[0])]
+    if recipe.report == "json":
+        import json
+
+        line = {
+            "input": job.name,
+            "op": task.op,
+            "shape": list(in_shape),
+            "channels": list(names),
+            "values": [[json.loads(value) for value in frame] for frame in frames],
+        }
+        return None, json_line(line)
+    label = info.kind == "image" or len(names) > 1
+    lines = []
+    for index, frame in enumerate(frames):
+        where = job.name if len(frames) == 1 else f"{job.name} frame {index}"
+        values = [f"{n}={v}" if label else v for n, v in zip(names, frame, strict=True)]
+        lines.append(f"{where}: {task.op} {' '.join(values)}")
+    return "\n".join(lines), None
+
+
+def _values_text(values: Any) -> list[str]:
+    """Each value as short text: integers plainly, floats in their shortest exact form."""
+    import numpy as np
+
+    if values.dtype.kind in "biu":
+        return [str(int(v)) for v in values]
+    return [np.format_float_positional(v, unique=True, trim="-") for v in values]
+
+
+def _decided_target(job: Job, recipe: Recipe, info: Any) -> Target | Outcome:
+    """The target of the one input of a run, once loaded; its SKIPPED outcome instead when
+    ``recipe.skip_existing`` finds that output written."""
+    target = naming.target(
+        job.source,
+        info,
+        op=recipe.name,
+        output=job.output,
+        format=job.format,
+        default_format=recipe.default_format,
+        terminal=recipe.terminal and not recipe.dry_run,
+    )
+    return _skipped(job, recipe, target) if _skips(target, recipe) else target
+
+
+def _destination(job: Job, target: Target, stdout: BinaryIO | None) -> Any:
+    """Where the bytes go: standard output, or the target's path (its folder made if asked)."""
+    if target.path is None:
+        return stdout
+    if job.make_folder:
+        _make_folder(target.path)
+    return target.path
+
+
+def _read_all(stream: BinaryIO) -> bytes:
+    from poolcli.io import pictures
+
+    return pictures.read_stream(stream, STDIN_NAME, "empty input")
+
+
+def _message(name: str, error: Exception, flags: tuple[tuple[str, str], ...]) -> str:
+    """``INPUT: reason``, the library's parameter names worded as the caller names them."""
+    text = str(error) if isinstance(error, PoolcliError) else f"{name}: {error}"
+    worded = getattr(error, "worded", None)
+    if flags and callable(worded):
+        return str(worded(dict(flags)))
+    for parameter, word in flags:
+        if "_" in parameter:  # a name no prose uses: output_size, pad_mode, max_pixels
+            text = re.sub(rf"\b{parameter}\b", word, text)
+    return text
+
+
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Stopped
+
+
+def _skips(target: Target, recipe: Recipe) -> bool:
+    return recipe.skip_existing and target.path is not None and os.path.lexists(target.path)
+
+
+def _make_folder(path: str) -> None:
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(path, f"cannot create folder {folder}: {os_reason(exc)}") from None
+
+
+def _done(
+    job: Job,
+    recipe: Recipe,
+    target: Target | None,
+    in_shape: tuple[int, ...],
+    out_shape: tuple[int, ...],
+    geometry: Geometry | None,
+    info: Any,
+    matrix: str | None = None,
+    printed: str | None = None,
+    report: str | None = None,
+) -> Outcome:
+    output = None if target is None else target.name
+    facts = {
+        "output_name": output,
+        "output_shape": out_shape,
+        "mode": info.mode,
+        "dtype": info.dtype,
+    }
+    if isinstance(recipe.task, GlobalPooling):
+        pass  # global's report is its values
+    elif recipe.report == "text":
+        report = text_report(job.name, in_shape, recipe.op_name, geometry, **facts)
+    elif recipe.report == "json":
+        report = json_line(json_report(job.name, in_shape, recipe.op_name, geometry, **facts))
+    change = None if output is None else size_change(output, in_shape, out_shape)
+    return Outcome(
+        job.index,
+        job.name,
+        Status.DONE,
+        output,
+        change,
+        report=report,
+        matrix=matrix,
+        printed=printed,
+    )
+
+
+def _skipped(job: Job, recipe: Recipe, target: Target) -> Outcome:
+    report = None
+    if recipe.report == "json":
+        report = json_line(
+            {"input": job.name, "output": target.name, "op": recipe.op_name, "skipped": True}
+        )
+    return Outcome(job.index, job.name, Status.SKIPPED, target.name, report=report)
+
+
+def _failure(
+    job: Job, recipe: Recipe, message: str, loaded: tuple[tuple[int, ...], Any] | None
+) -> Outcome:
+    report = None
+    if recipe.report == "json":
+        shape, info = loaded if loaded is not None else (None, None)
+        op = None if isinstance(recipe.task, Inspection) else recipe.op_name
+        report = json_line(
+            error_report(
+                job.name,
+                message,
+                op=op,
+                input_shape=shape,
+                mode=None if info is None else info.mode,
+                dtype=None if info is None else info.dtype,
+            )
+        )
+    return Outcome(job.index, job.name, Status.FAILED, report=report, error=message)

@@ -1,0 +1,55 @@
+"""The poolcli command line: parse the options, call the library, print.
+
+Pooling, loading, naming and saving live in the library; the commands turn options into a
+recipe and run it on their inputs through one path (:mod:`poolcli.cli.run`), and library errors
+into one-line messages:
+
+- a bad option is a usage error, exit status 2, reported before any file is read;
+- a bad input (missing, not an image, a window larger than it, an output that cannot be
+  written) is one line ``poolcli: INPUT: reason`` on standard error, exit status 1.
+
+numpy and Pillow are imported only once there is work to do, so ``poolcli --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from poolcli import __version__
+from poolcli.cli import commands
+from poolcli.cli.group import PoolcliGroup
+from poolcli.cli.texts import POOL_OPS
+
+__all__ = ["POOL_OPS", "main"]
+
+
+@click.group(
+    "poolcli",
+    cls=PoolcliGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "--version", prog_name="poolcli", message="%(prog)s %(version)s")
+def main() -> None:
+    """Downsample images by pooling: each window of pixels becomes one output pixel.
+
+    Run 'poolcli OP --help' for an operation's options and examples.
+
+    Examples:
+
+    \b
+      poolcli max photo.jpg                # writes photo.max.jpg, half as wide and high
+      poolcli avg photo.jpg -k 4 -o small.png
+    """
+
+
+for _op, _summary in POOL_OPS.items():
+    main.add_command(commands.pool_command(_op, _summary))
+for _command in (
+    commands.global_command,
+    commands.adaptive_command,
+    commands.fractional_command,
+    commands.compare_command,
+    commands.info_command,
+    commands.explain_command,
+):
+    main.add_command(_command)

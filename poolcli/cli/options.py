@@ -1,0 +1,279 @@
+"""The command line's options, shared by the commands that take them.
+
+Each function returns a Click option decorator (or a list of them, added in order by
+:func:`options`), so every command that takes ``--size`` takes the same ``--size``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import click
+
+from poolcli.cli.group import REPORTS
+from poolcli.cli.types import NumberType, PaddingType, PadModeType, window_pair
+from poolcli.core.geometry import Window
+
+FORMATS = ("png", "jpeg", "webp", "tiff", "gif", "npy", "csv")
+
+
+def all_of(options: list[Callable[..., Any]]) -> Callable[..., Any]:
+    """One decorator that adds ``options`` in order."""
+
+    def add(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return add
+
+
+def size_option() -> Callable[..., Any]:
+    return click.option(
+        "--size",
+        "-k",
+        type=window_pair("size", "K"),
+        default="2",
+        show_default=True,
+        metavar="K|KHxKW",
+        help="Window height x width.",
+    )
+
+
+def geometry_options() -> list[Callable[..., Any]]:
+    """--size, --stride, --padding, --dilation, --ceil and --pad-mode."""
+    return [
+        size_option(),
+        click.option(
+            "--stride",
+            "-s",
+            type=window_pair("stride", "S"),
+            metavar="S|SHxSW",
+            help="Step between windows.  [default: the size]",
+        ),
+        click.option(
+            "--padding",
+            "-p",
+            type=PaddingType(),
+            default="0",
+            show_default=True,
+            metavar="P|PHxPW|T,B,L,R|same|valid",
+            help="Cells added around the image; same: as TensorFlow, out = ceil(in / stride).",
+        ),
+        click.option(
+            "--dilation",
+            type=window_pair("dilation", "D"),
+            default="1",
+            show_default=True,
+            metavar="D|DHxDW",
+            help="Spacing between window cells.",
+        ),
+        click.option(
+            "--ceil",
+            is_flag=True,
+            help="Round the output size up: a last window covers the cells left over.",
+        ),
+        click.option(
+            "--pad-mode",
+            type=PadModeType(),
+            default="ignore",
+            show_default=True,
+            metavar="ignore|zero|edge|reflect|NUMBER",
+            help="What padded cells hold; ignore: they count in no window.",
+        ),
+    ]
+
+
+def window_of(parsed: Mapping[str, Any]) -> Window:
+    """The :class:`~poolcli.core.geometry.Window` of the values of :func:`geometry_options`."""
+    return Window.of(
+        size=parsed["size"],
+        stride=parsed["stride"],
+        padding=parsed["padding"],
+        dilation=parsed["dilation"],
+        ceil_mode=parsed["ceil"],
+        pad_mode=parsed["pad_mode"],
+    )
+
+
+#: The geometry options' names, as a command's keyword arguments.
+GEOMETRY_KEYS = ("size", "stride", "padding", "dilation", "ceil", "pad_mode")
+
+
+def p_option(help: str) -> Callable[..., Any]:
+    return click.option(
+        "--p",
+        type=NumberType(math.inf, "a number above 0, e.g. 2 or 0.5"),
+        default=2.0,
+        show_default=True,
+        metavar="P",
+        help=help,
+    )
+
+
+def op_option() -> Callable[..., Any]:
+    return click.option(
+        "--op",
+        type=click.Choice(("avg", "max")),
+        default="avg",
+        show_default=True,
+        help="The value.",
+    )
+
+
+def alpha_option(help: str) -> Callable[..., Any]:
+    return click.option(
+        "--alpha",
+        type=click.Choice(("premultiply", "straight")),
+        default="premultiply",
+        show_default=True,
+        help=help,
+    )
+
+
+SHORT_ALPHA_HELP = "avg of images with transparency: weigh each colour by its alpha, or not."
+
+
+def output_option(metavar: str, help: str) -> Callable[..., Any]:
+    return click.option("--output", "-o", metavar=metavar, help=help)
+
+
+def format_option(
+    help: str = "Output format.  [default: from the output name, else the input's]",
+    formats: tuple[str, ...] = FORMATS,
+) -> Callable[..., Any]:
+    return click.option("--format", type=click.Choice(formats, case_sensitive=False), help=help)
+
+
+def quality_option() -> Callable[..., Any]:
+    return click.option(
+        "--quality",
+        type=click.IntRange(1, 100),
+        metavar="Q",
+        help="JPEG and WebP quality.  [default: 90]",
+    )
+
+
+def report_option(help: str, default: str | None = None) -> Callable[..., Any]:
+    """--report text|json; without a default, a bare --report is text (see PoolCommand)."""
+    if default is None:
+        return click.option(
+            "--report", type=click.Choice(REPORTS), is_flag=False, flag_value="text", help=help
+        )
+    return click.option(
+        "--report", type=click.Choice(REPORTS), default=default, show_default=True, help=help
+    )
+
+
+WRITE_REPORT_HELP = "Print the shape report; json: one object a line.  [bare: text]"
+WRITE_QUIET_HELP = "Print nothing but errors and what is asked for (--report, a matrix)."
+
+
+def quiet_option(help: str) -> Callable[..., Any]:
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def max_pixels_option() -> Callable[..., Any]:
+    return click.option(
+        "--max-pixels",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Accept images of up to N pixels (Pillow's default guard: about 89 million).",
+    )
+
+
+def image_options() -> list[Callable[..., Any]]:
+    """How an image is read and pooled: --alpha, --frame, --no-auto-orient, --max-pixels."""
+    return [
+        alpha_option(
+            "avg of images with transparency: premultiply weighs each colour by its "
+            "alpha (no dark fringes); straight pools alpha as data, like any channel."
+        ),
+        click.option(
+            "--frame",
+            type=click.IntRange(min=0),
+            metavar="K",
+            help="Pool only frame K (0 is the first) of an animation or multi-page TIFF.  "
+            "[default: every frame]",
+        ),
+        click.option(
+            "--auto-orient/--no-auto-orient",
+            default=True,
+            help="Turn the image as its EXIF orientation says (default), or keep the stored "
+            "pixel order and the tag.",
+        ),
+        max_pixels_option(),
+    ]
+
+
+def batch_options() -> list[Callable[..., Any]]:
+    """Many inputs: --recursive, --jobs, --skip-existing, --files-from, --null."""
+    return [
+        click.option(
+            "--recursive", "-r", is_flag=True, help="Take the images in subfolders of a folder too."
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Images pooled at once.  [default: the number of CPUs]",
+        ),
+        click.option(
+            "--skip-existing",
+            is_flag=True,
+            help="Leave outputs that exist alone: resumes an interrupted batch.",
+        ),
+        click.option(
+            "--files-from",
+            metavar="FILE|-",
+            help="Also pool the paths listed in FILE (-: standard input), one a line.",
+        ),
+        click.option(
+            "--null", "-0", is_flag=True, help="--files-from paths end in NUL (find -print0)."
+        ),
+    ]
+
+
+def pooling_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every pooling command shares."""
+    return all_of(
+        [
+            *geometry_options(),
+            output_option(
+                "FILE|DIR|-",
+                "Output file; a folder (one input: STEM.OP.EXT in it; several: their own "
+                "names, the tree mirrored); or - for standard output.",
+            ),
+            format_option(),
+            quality_option(),
+            click.option(
+                "--strip",
+                is_flag=True,
+                help="Write no metadata: no ICC colour profile, EXIF or resolution.",
+            ),
+            report_option(WRITE_REPORT_HELP),
+            click.option("--dry-run", is_flag=True, help="Load and report; write nothing."),
+            quiet_option(WRITE_QUIET_HELP),
+            *batch_options(),
+            *image_options(),
+        ]
+    )(func)
+
+
+def resize_options() -> list[Callable[..., Any]]:
+    """What adaptive and fractional share: where and how they write, many inputs, the limit."""
+    return [
+        output_option(
+            "FILE|DIR|-",
+            "Output file, a folder to write STEM.OP.EXT in, or - for standard output.",
+        ),
+        format_option(),
+        quality_option(),
+        report_option(WRITE_REPORT_HELP),
+        quiet_option(WRITE_QUIET_HELP),
+        *batch_options(),
+        max_pixels_option(),
+    ]

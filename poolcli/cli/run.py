@@ -1,0 +1,129 @@
+"""The one path every per-input command takes: plan the inputs, run the recipe, print.
+
+The commands parse their options into a :class:`~poolcli.batch.recipe.Recipe` and an
+:class:`Inputs`; :func:`run_inputs` hands both to the batch layer and turns what goes wrong into
+the command line's exit statuses: a usage error (2) before any work, one line per bad input (1),
+130/143 when stopped by a signal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from poolcli.batch import plan as planning
+from poolcli.batch import runner
+from poolcli.batch.console import Console
+from poolcli.batch.jobs import PlanError
+from poolcli.batch.recipe import Recipe
+from poolcli.cli.group import CommandLineError
+from poolcli.errors import PoolcliError
+
+__all__ = ["FLAGS", "Inputs", "refuse_terminal", "run_inputs", "stdout_is_terminal"]
+
+#: The library's parameter names as the command line spells them, for its messages.
+FLAGS: tuple[tuple[str, str], ...] = (
+    ("max_pixels", "--max-pixels"),
+    ("frame", "--frame"),
+    ("output_size", "--to"),
+    ("pad_mode", "--pad-mode"),
+    ("ceil_mode", "--ceil"),
+    ("quality", "--quality"),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inputs:
+    """What the user named and where the results go, as parsed."""
+
+    names: tuple[str, ...]
+    output: str | None = None
+    format: str | None = None
+    recursive: bool = False
+    files_from: str | None = None
+    null: bool = False
+    jobs: int | None = None
+    quiet: bool = False
+
+    @classmethod
+    def of(cls, names: tuple[str, ...], options: dict[str, Any]) -> Inputs:
+        """The inputs of a command's parsed ``options`` (those it lacks keep their defaults)."""
+        fields = {field.name for field in dataclasses.fields(cls)} - {"names"}
+        return cls(names=names, **{key: options[key] for key in fields if key in options})
+
+
+def run_inputs(
+    inputs: Inputs,
+    recipe: Recipe,
+    *,
+    writes: bool = True,
+    op_in_folder: bool = False,
+    summary: bool = True,
+) -> int:
+    """Do ``recipe`` to every input, print reports and messages; the exit status.
+
+    ``writes`` False: the task only prints (info; global without -o). ``op_in_folder``: results
+    in an output folder are named STEM.OP.EXT. ``summary`` False: a batch ends without the
+    "D done, S skipped, F failed" line (commands whose output is one line per input).
+    """
+    if not inputs.names and inputs.files_from is None:
+        raise click.UsageError("Missing argument 'INPUT'.", click.get_current_context())
+    try:
+        planned = planning.plan(
+            inputs.names,
+            op=recipe.name,
+            output=inputs.output,
+            format=inputs.format,
+            recursive=inputs.recursive,
+            files_from=inputs.files_from,
+            null=inputs.null,
+            stdin=sys.stdin.buffer,
+            writes=writes,
+            op_in_folder=op_in_folder,
+        )
+    except PlanError as error:
+        raise CommandLineError(str(error)) from None
+    except KeyboardInterrupt:  # Ctrl-C while a large tree is searched: nothing done yet
+        click.echo("poolcli: interrupted by SIGINT before any input was read", err=True)
+        return 130
+    one = not planned.batch
+    job = planned.jobs[0]
+    bytes_out = job.writes and (
+        inputs.output == "-" or (job.source == "-" and inputs.output is None)
+    )
+    if one and inputs.output == "-" and job.writes and not recipe.dry_run:
+        refuse_terminal()
+    recipe = dataclasses.replace(recipe, flags=FLAGS, terminal=stdout_is_terminal())
+    console = Console(
+        echo=lambda text, err: click.echo(text, err=err),
+        progress=sys.stderr if sys.stderr.isatty() else None,
+        quiet=inputs.quiet,
+        # Standard output may carry the result's bytes: every message then goes to standard error.
+        reports_to_stderr=one and bytes_out,
+        summary=summary,
+    )
+    threads = runner.ThreadRunner(inputs.jobs, stdin=sys.stdin.buffer, stdout=sys.stdout.buffer)
+    try:
+        done = runner.run(planned, recipe, console, runner=threads)
+    except PlanError as error:  # the one input's output, decided once it was loaded
+        raise CommandLineError(str(error)) from None
+    except PoolcliError as error:  # the output folder cannot be created
+        click.echo(f"poolcli: {error}", err=True)
+        return 1
+    return done.exit_status
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.buffer.isatty()
+
+
+def refuse_terminal() -> None:
+    """A usage error when standard output, about to carry image bytes, is a terminal."""
+    if stdout_is_terminal():
+        raise CommandLineError(
+            "refusing to write image data to a terminal; redirect standard output or give -o FILE"
+        )

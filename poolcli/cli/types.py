@@ -1,0 +1,118 @@
+"""The command line's option values: window pairs, padding, pad modes, bounded numbers.
+
+>>> PairType("size", "K or KHxKW").convert("3x2", None, None)
+(3, 2)
+>>> PaddingType().convert("1,2,3,4", None, None)
+(1, 2, 3, 4)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import click
+
+from poolcli.core.geometry import PAD_MODES, as_pair, check_pad_mode
+
+__all__ = ["NumberType", "PadModeType", "PaddingType", "PairType", "window_pair"]
+
+_INT = r"\s*([+-]?\d+)\s*"
+_PAIR = re.compile(rf"{_INT}(?:[xX]{_INT})?")
+_FOUR = re.compile(",".join([_INT] * 4))
+
+
+class PairType(click.ParamType):
+    """One number or two, ``N`` or ``HxW``, each at least 1: --size, --stride, --dilation, --to.
+
+    Converts to a ``(height, width)`` tuple. ``what`` names the value in errors, ``forms`` says
+    how it is written (``"K or KHxKW, e.g. 3 or 3x2"``).
+    """
+
+    name = "pair"
+
+    def __init__(self, what: str, forms: str) -> None:
+        self.what = what
+        self.forms = forms
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        match = _PAIR.fullmatch(str(value))
+        if match is None:
+            self.fail(f"{value!r}; expected {self.forms}", param, ctx)
+        height = int(match[1])
+        width = height if match[2] is None else int(match[2])
+        try:
+            return as_pair((height, width), self.what)
+        except ValueError:
+            self.fail(f"{value!r}; {self.what} must be at least 1", param, ctx)
+
+
+def window_pair(what: str, letter: str) -> PairType:
+    """The PairType of a window parameter: ``K`` or ``KHxKW``."""
+    return PairType(what, f"{letter} or {letter}Hx{letter}W, e.g. 3 or 3x2")
+
+
+class PaddingType(click.ParamType):
+    """``P``, ``PHxPW``, ``T,B,L,R``, ``same`` or ``valid``; numbers at least 0.
+
+    Converts to an int, a ``(height, width)`` or ``(top, bottom, left, right)`` tuple, or the
+    word, as :func:`poolcli.geometry.resolve` takes them.
+    """
+
+    name = "padding"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (int, tuple)):
+            return value
+        text = str(value).strip().lower()
+        if text in ("same", "valid"):
+            return text
+        match = _PAIR.fullmatch(text) or _FOUR.fullmatch(text)
+        if match is None:
+            self.fail(f"{value!r}; expected P, PHxPW, T,B,L,R, same or valid", param, ctx)
+        numbers = tuple(int(group) for group in match.groups() if group is not None)
+        if min(numbers) < 0:
+            self.fail(f"{value!r}; padding must not be negative", param, ctx)
+        return numbers[0] if len(numbers) == 1 else numbers
+
+
+class PadModeType(click.ParamType):
+    """``ignore``, ``zero``, ``edge``, ``reflect``, or the number that padded cells hold."""
+
+    name = "pad_mode"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip().lower()
+        if text in PAD_MODES:
+            return text
+        try:
+            number = check_pad_mode(float(text))
+        except ValueError:
+            self.fail(f"{value!r}; expected {', '.join(PAD_MODES)} or a number", param, ctx)
+        return int(number) if float(number).is_integer() else number
+
+
+class NumberType(click.ParamType):
+    """A number above 0 and below ``high``: lp's power --p, fractional pooling's --ratio."""
+
+    name = "number"
+
+    def __init__(self, high: float, expected: str) -> None:
+        self.high = high
+        self.expected = expected
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not 0 < number < self.high:
+            self.fail(f"{value!r}; expected {self.expected}", param, ctx)
+        return number
