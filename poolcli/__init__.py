@@ -33,7 +33,7 @@ _EXPORTS = {
     "col2im": "teaching.textbook",
     "MaxPooling": "teaching.layers",
     "AveragePooling": "teaching.layers",
-    "max_unpool": "teaching.layers",
+    "max_unpool": "core.unpooling",
     "PoolcliError": "errors",
     "InputError": "errors",
     "OutputError": "errors",
