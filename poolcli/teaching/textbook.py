@@ -17,7 +17,10 @@ array([[ 0.,  1.,  4.,  5.],
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["col2im", "im2col", "int_at_least", "work_dtype"]
 
@@ -81,7 +84,7 @@ def work_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def im2col(
-    input_data: np.ndarray, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0
+    input_data: npt.ArrayLike, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0
 ) -> np.ndarray:
     """Unfold every filter window of a batch of images into one row of a matrix.
 
@@ -156,8 +159,8 @@ def im2col(
 
 
 def col2im(
-    col: np.ndarray,
-    input_shape: tuple[int, int, int, int],
+    col: npt.ArrayLike,
+    input_shape: Sequence[int],
     filter_h: int,
     filter_w: int,
     stride: int = 1,
@@ -205,17 +208,17 @@ def col2im(
     >>> img[0, 0, 0, :4]  # a corner is in one window, the next pixels in 2 and 3
     array([1., 2., 3., 3.])
     """
-    col = np.asarray(col)
-    input_shape = tuple(input_shape)
-    n, c, h, w, out_h, out_w = _checked_geometry(input_shape, filter_h, filter_w, stride, pad)
+    matrix = np.asarray(col)
+    shape = tuple(input_shape)
+    n, c, h, w, out_h, out_w = _checked_geometry(shape, filter_h, filter_w, stride, pad)
     expected = (n * out_h * out_w, c * filter_h * filter_w)
-    if col.shape != expected:
+    if matrix.shape != expected:
         raise ValueError(
-            f"col must have shape {expected} for input_shape {input_shape}, filter "
-            f"{filter_h}x{filter_w}, stride {stride} and pad {pad}; got {col.shape}"
+            f"col must have shape {expected} for input_shape {shape}, filter "
+            f"{filter_h}x{filter_w}, stride {stride} and pad {pad}; got {matrix.shape}"
         )
-    windows = col.reshape(n, out_h, out_w, c, filter_h, filter_w)
-    img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=work_dtype(col.dtype))
+    windows = matrix.reshape(n, out_h, out_w, c, filter_h, filter_w)
+    img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=work_dtype(matrix.dtype))
     for dy in range(filter_h):
         rows = slice(dy, dy + stride * (out_h - 1) + 1, stride)
         for dx in range(filter_w):
