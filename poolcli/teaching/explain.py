@@ -360,13 +360,13 @@ def _matrix(plane: np.ndarray) -> str:
     )
 
 
-def _number(value: object) -> str:
+def _number(value: float | np.generic) -> str:
     """Short text for a number: integers plainly, others to 6 significant digits."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, (bool, int)):
         return str(int(value))
-    number = float(value)  # type: ignore[arg-type]
+    number = float(value)
     if math.isfinite(number) and number.is_integer():
         return str(int(number)) if abs(number) < 1e15 else f"{number:.6g}"
     text = f"{number:.6g}"
