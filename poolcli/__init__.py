@@ -14,10 +14,42 @@ array([[2, 3],
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as type checkers and editors see them; at run time they load lazily
+    from poolcli.core.adaptive import adaptive_pool, fractional_max_pool, global_pool
+    from poolcli.core.engine import pool, result_dtype
+    from poolcli.core.geometry import output_shape, resolve
+    from poolcli.core.unpooling import max_unpool
+    from poolcli.errors import InputError, OutputError, PoolcliError
+    from poolcli.io.images import ImageInfo, load_image, save_image
+    from poolcli.teaching.layers import AveragePooling, MaxPooling
+    from poolcli.teaching.textbook import col2im, im2col
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "AveragePooling",
+    "ImageInfo",
+    "InputError",
+    "MaxPooling",
+    "OutputError",
+    "PoolcliError",
+    "adaptive_pool",
+    "col2im",
+    "fractional_max_pool",
+    "global_pool",
+    "im2col",
+    "load_image",
+    "max_unpool",
+    "output_shape",
+    "pool",
+    "resolve",
+    "result_dtype",
+    "save_image",
+]
+
+#: Each exported name -> the module that defines it, relative to this package.
 _EXPORTS = {
     "pool": "core.engine",
     "result_dtype": "core.engine",
@@ -26,6 +58,7 @@ _EXPORTS = {
     "fractional_max_pool": "core.adaptive",
     "output_shape": "core.geometry",
     "resolve": "core.geometry",
+    "max_unpool": "core.unpooling",
     "load_image": "io.images",
     "save_image": "io.images",
     "ImageInfo": "io.images",
@@ -33,16 +66,13 @@ _EXPORTS = {
     "col2im": "teaching.textbook",
     "MaxPooling": "teaching.layers",
     "AveragePooling": "teaching.layers",
-    "max_unpool": "teaching.layers",
     "PoolcliError": "errors",
     "InputError": "errors",
     "OutputError": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _EXPORTS:
         module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
         value = getattr(module, name)

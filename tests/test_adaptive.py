@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import poolcli
 from poolcli.core.adaptive import adaptive_pool, adaptive_windows, fractional_max_pool, global_pool
-from poolcli.teaching.layers import max_unpool
+from poolcli.core.unpooling import max_unpool
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

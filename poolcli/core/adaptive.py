@@ -31,7 +31,10 @@ array([[2, 2, 3],
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import numpy as np
+import numpy.typing as npt
 
 from poolcli.core.engine import check_input, parallel_workers, shared_executor
 from poolcli.core.geometry import PairLike, as_pair
@@ -39,6 +42,9 @@ from poolcli.core.geometry import PairLike, as_pair
 __all__ = ["adaptive_pool", "fractional_max_pool", "global_pool"]
 
 OPS = ("avg", "max")
+
+#: The output size of adaptive pooling: one int, or (height, width) where None keeps the input's.
+OutputSize = int | tuple[int | None, int | None] | list[int | None]
 
 
 def _check_op(op: str) -> str:
@@ -56,7 +62,7 @@ def _mean_dtype(dtype: np.dtype) -> np.dtype:
 # Global
 
 
-def global_pool(x: np.ndarray, op: str = "avg") -> np.ndarray:
+def global_pool(x: npt.ArrayLike, op: str = "avg") -> np.ndarray:
     """Pool each (n, c) plane of ``x`` to a single value: its mean or its maximum.
 
     Parameters
@@ -84,15 +90,16 @@ def global_pool(x: np.ndarray, op: str = "avg") -> np.ndarray:
     (2, 3, 1, 1)
     """
     _check_op(op)
-    x = check_input(x)
+    array = check_input(x)
     if op == "max":
-        return x.max(axis=(-2, -1), keepdims=True)
-    if x.dtype.kind == "f":
-        total = _float_sums(x)
+        largest: np.ndarray = array.max(axis=(-2, -1), keepdims=True)
+        return largest
+    if array.dtype.kind == "f":
+        total = _float_sums(array)
     else:
-        total = x.sum(axis=(-2, -1), keepdims=True, dtype=np.float64)
-    total /= x.shape[-2] * x.shape[-1]
-    return total.astype(_mean_dtype(x.dtype), copy=False)
+        total = array.sum(axis=(-2, -1), keepdims=True, dtype=np.float64)
+    total /= array.shape[-2] * array.shape[-1]
+    return total.astype(_mean_dtype(array.dtype), copy=False)
 
 
 def _contiguous_planes(x: np.ndarray) -> bool:
@@ -117,7 +124,8 @@ def _float_sums(x: np.ndarray) -> np.ndarray:
     if not _contiguous_planes(x):
         # Channel-last or strided: numpy adds strided float32 cells one by one, drifting by
         # 1e-5 over a photo, so these sum in float64.
-        return x.sum(axis=(-2, -1), keepdims=True, dtype=np.float64)
+        wide: np.ndarray = x.sum(axis=(-2, -1), keepdims=True, dtype=np.float64)
+        return wide
     height, width = x.shape[-2:]
     planes = x.reshape(-1, height, width)  # a view: each plane is contiguous
     if x.size < _PARALLEL_SUM_CELLS or parallel_workers() < 2:
@@ -152,13 +160,16 @@ def _plane_sums(planes: np.ndarray) -> np.ndarray:
     array([12., 12.], dtype=float32)
     """
     count, height, width = planes.shape
+    sums: np.ndarray
     if width > _SUM_BLOCK:
-        return np.add.reduce(planes.reshape(count, -1), axis=-1)
+        sums = np.add.reduce(planes.reshape(count, -1), axis=-1)
+        return sums
     rows = _SUM_BLOCK // width
     while height % rows:
         rows -= 1
     runs = planes.reshape(count, height // rows, rows * width)
-    return np.add.reduce(np.einsum("prc->pr", runs), axis=-1)
+    sums = np.add.reduce(np.einsum("prc->pr", runs), axis=-1)
+    return sums
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,7 +202,7 @@ def adaptive_output_size(output_size: object, shape_hw: tuple[int, int]) -> tupl
         output_size = tuple(
             size if item is None else item for item, size in zip(output_size, shape_hw, strict=True)
         )
-    out = as_pair(output_size, "output_size")  # type: ignore[arg-type]
+    out = as_pair(output_size, "output_size")
     if out[0] > shape_hw[0] or out[1] > shape_hw[1]:
         raise ValueError(
             f"output_size {out[0]}x{out[1]} is larger than the input {shape_hw[0]}x{shape_hw[1]} "
@@ -213,7 +224,8 @@ def _reduce_windows(
     if out == length:
         return a if dtype is None else a.astype(dtype)
     if out == 1:
-        return ufunc.reduce(a, axis=axis, dtype=dtype, keepdims=True)
+        whole: np.ndarray = ufunc.reduce(a, axis=axis, dtype=dtype, keepdims=True)
+        return whole
     starts, stops = adaptive_windows(length, out)
     if int((stops - starts).max()) <= FEW_TAPS:
         return _reduce_taps(ufunc, a, starts, stops, axis, dtype)
@@ -265,7 +277,7 @@ def _sum_dtype(dtype: np.dtype, cells: int) -> np.dtype:
     return np.dtype(np.int64) if dtype.itemsize <= 4 else np.dtype(np.float64)
 
 
-def adaptive_pool(x: np.ndarray, output_size: PairLike, op: str = "avg") -> np.ndarray:
+def adaptive_pool(x: npt.ArrayLike, output_size: OutputSize, op: str = "avg") -> np.ndarray:
     """Pool each (n, c) plane of ``x`` to ``output_size``, as PyTorch's adaptive pooling does.
 
     Parameters
@@ -307,21 +319,22 @@ def adaptive_pool(x: np.ndarray, output_size: PairLike, op: str = "avg") -> np.n
     (2, 5)
     """
     _check_op(op)
-    x = check_input(x)
-    out_h, out_w = adaptive_output_size(output_size, x.shape[-2:])
+    array = check_input(x)
+    out_h, out_w = adaptive_output_size(output_size, array.shape[-2:])
     if op == "max":
-        columns = _reduce_windows(np.maximum, x, out_w, axis=-1)
+        columns = _reduce_windows(np.maximum, array, out_w, axis=-1)
         return _reduce_windows(np.maximum, columns, out_h, axis=-2)
-    starts, stops = adaptive_windows(x.shape[-2], out_h)
+    starts, stops = adaptive_windows(array.shape[-2], out_h)
     rows = stops - starts
-    starts, stops = adaptive_windows(x.shape[-1], out_w)
-    counts = np.multiply.outer(rows, stops - starts)
-    accumulator = _sum_dtype(x.dtype, int(counts.max()))
-    sums = _reduce_windows(np.add, x, out_w, axis=-1, dtype=accumulator)
+    starts, stops = adaptive_windows(array.shape[-1], out_w)
+    counts: np.ndarray = np.multiply.outer(rows, stops - starts)
+    accumulator = _sum_dtype(array.dtype, int(counts.max()))
+    sums = _reduce_windows(np.add, array, out_w, axis=-1, dtype=accumulator)
     sums = _reduce_windows(np.add, sums, out_h, axis=-2, dtype=accumulator)
     # One rounding: an exact sum divides once, in float64 unless it fits float32 exactly.
     division = np.float64 if accumulator.kind in "iu" else accumulator
-    return np.divide(sums, counts, dtype=division).astype(_mean_dtype(x.dtype), copy=False)
+    means: np.ndarray = np.divide(sums, counts, dtype=division)
+    return means.astype(_mean_dtype(array.dtype), copy=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,28 +348,12 @@ def _fraction_size(
     shape_hw: tuple[int, int],
 ) -> tuple[int, int]:
     """The output (height, width) from exactly one of ``output_size`` and ``ratio``, checked."""
-    if (output_size is None) == (ratio is None):
-        raise ValueError("give exactly one of output_size and ratio")
-    if output_size is not None:
+    if output_size is not None and ratio is None:
         out = as_pair(output_size, "output_size")
+    elif output_size is None and ratio is not None:
+        out = _ratio_size(ratio, shape_hw)
     else:
-        ratios = tuple(ratio) if isinstance(ratio, (tuple, list)) else (ratio, ratio)
-        if len(ratios) != 2:
-            raise ValueError(f"ratio takes one number or a pair (height, width), got {ratio!r}")
-        for item in ratios:
-            if isinstance(item, bool) or not isinstance(item, (int, float, np.number)):
-                raise ValueError(f"ratio must be a number between 0 and 1, got {ratio!r}")
-            if not 0 < item < 1:
-                raise ValueError(f"ratio must be between 0 and 1 (exclusive), got {item!r}")
-        # PyTorch's rule: int(input * ratio), in double precision.
-        out = (int(shape_hw[0] * float(ratios[0])), int(shape_hw[1] * float(ratios[1])))
-        for name, length, item, result in zip(
-            ("height", "width"), shape_hw, ratios, out, strict=True
-        ):
-            if result < 1:
-                raise ValueError(
-                    f"ratio {item!r} leaves no output {name}: int({length} * {item!r}) = 0"
-                )
+        raise ValueError("give exactly one of output_size and ratio")
     for name, length, window, result in zip(("height", "width"), shape_hw, size, out, strict=True):
         if result + window - 1 > length:
             raise ValueError(
@@ -366,11 +363,33 @@ def _fraction_size(
     return out
 
 
-def _samples(samples: object, seed: object, planes: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+def _ratio_size(ratio: float | tuple[float, float], shape_hw: tuple[int, int]) -> tuple[int, int]:
+    """The output (height, width) of ``ratio`` times the input's, checked."""
+    ratios = tuple(ratio) if isinstance(ratio, (tuple, list)) else (ratio, ratio)
+    if len(ratios) != 2:
+        raise ValueError(f"ratio takes one number or a pair (height, width), got {ratio!r}")
+    for item in ratios:
+        if isinstance(item, bool) or not isinstance(item, (int, float, np.number)):
+            raise ValueError(f"ratio must be a number between 0 and 1, got {ratio!r}")
+        if not 0 < item < 1:
+            raise ValueError(f"ratio must be between 0 and 1 (exclusive), got {item!r}")
+    # PyTorch's rule: int(input * ratio), in double precision.
+    out = (int(shape_hw[0] * float(ratios[0])), int(shape_hw[1] * float(ratios[1])))
+    for name, length, item, result in zip(("height", "width"), shape_hw, ratios, out, strict=True):
+        if result < 1:
+            raise ValueError(
+                f"ratio {item!r} leaves no output {name}: int({length} * {item!r}) = 0"
+            )
+    return out
+
+
+def _samples(
+    samples: npt.ArrayLike | None, seed: int | None, planes: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
     """The (N, C, 2) samples in ``dtype``: given (and checked) or drawn from ``seed``."""
     shape = (*planes, 2)
     if samples is None:
-        return np.random.default_rng(seed).random(shape).astype(dtype)  # type: ignore[arg-type]
+        return np.random.default_rng(seed).random(shape).astype(dtype)
     if seed is not None:
         raise ValueError("give seed or samples, not both")
     array = np.asarray(samples)
@@ -447,16 +466,55 @@ def _max_taps(
     return best, tap
 
 
+@overload
 def fractional_max_pool(
-    x: np.ndarray,
+    x: npt.ArrayLike,
     size: PairLike = 2,
     output_size: PairLike | None = None,
     ratio: float | tuple[float, float] | None = None,
     seed: int | None = None,
-    samples: np.ndarray | None = None,
+    samples: npt.ArrayLike | None = None,
+    *,
+    return_indices: Literal[False] = False,
+) -> np.ndarray: ...
+
+
+@overload
+def fractional_max_pool(
+    x: npt.ArrayLike,
+    size: PairLike = 2,
+    output_size: PairLike | None = None,
+    ratio: float | tuple[float, float] | None = None,
+    seed: int | None = None,
+    samples: npt.ArrayLike | None = None,
+    *,
+    return_indices: Literal[True],
+) -> tuple[np.ndarray, npt.NDArray[np.int64]]: ...
+
+
+@overload
+def fractional_max_pool(
+    x: npt.ArrayLike,
+    size: PairLike = 2,
+    output_size: PairLike | None = None,
+    ratio: float | tuple[float, float] | None = None,
+    seed: int | None = None,
+    samples: npt.ArrayLike | None = None,
+    *,
+    return_indices: bool,
+) -> np.ndarray | tuple[np.ndarray, npt.NDArray[np.int64]]: ...
+
+
+def fractional_max_pool(
+    x: npt.ArrayLike,
+    size: PairLike = 2,
+    output_size: PairLike | None = None,
+    ratio: float | tuple[float, float] | None = None,
+    seed: int | None = None,
+    samples: npt.ArrayLike | None = None,
     *,
     return_indices: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray | tuple[np.ndarray, npt.NDArray[np.int64]]:
     """Fractional max pooling (Graham, 2014) with PyTorch's start sequence.
 
     Each plane gets two samples u in [0, 1), one for the width and one for the height; they place
@@ -513,21 +571,21 @@ def fractional_max_pool(
     >>> fractional_max_pool(np.ones((1, 3, 10, 10)), 2, ratio=0.7, seed=1).shape
     (1, 3, 7, 7)
     """
-    x = check_input(x)
+    array = check_input(x)
     window = as_pair(size, "size")
-    height, width = x.shape[-2:]
+    height, width = array.shape[-2:]
     out_h, out_w = _fraction_size(output_size, ratio, window, (height, width))
-    x4 = x.reshape((1,) * (4 - x.ndim) + x.shape)
-    dtype = np.dtype(np.float64) if x.dtype == np.float64 else np.dtype(np.float32)
+    x4 = array.reshape((1,) * (4 - array.ndim) + array.shape)
+    dtype = np.dtype(np.float64) if array.dtype == np.float64 else np.dtype(np.float32)
     u = _samples(samples, seed, x4.shape[:2], dtype)
     rows = fractional_starts(u[:, :, 1], height, out_h, window[0], dtype)
     cols = fractional_starts(u[:, :, 0], width, out_w, window[1], dtype)
-    nan_aware = x.dtype.kind == "f"
+    nan_aware = array.dtype.kind == "f"
     # Across each row first, then down the columns: the first maximum in row-major window order
     # wins ties (the other order would find the first in column-major order).
     across, col_tap = _max_taps(x4, cols[:, :, None, :], window[1], axis=3, nan_aware=nan_aware)
     values, row_tap = _max_taps(across, rows[:, :, :, None], window[0], axis=2, nan_aware=nan_aware)
-    values = values.reshape(x.shape[:-2] + (out_h, out_w))
+    values = values.reshape(array.shape[:-2] + (out_h, out_w))
     if not return_indices:
         return values
     best_rows = rows[:, :, :, None] + row_tap

@@ -34,8 +34,10 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from poolcli.core.geometry import AxisGeometry, Geometry, PaddingLike, PadMode, PairLike, resolve
 
@@ -132,8 +134,59 @@ def check_input(x: object) -> np.ndarray:
     return x
 
 
+@overload
 def pool(
-    x: np.ndarray,
+    x: npt.ArrayLike,
+    op: str,
+    size: PairLike = 2,
+    stride: PairLike | None = None,
+    padding: PaddingLike = 0,
+    dilation: PairLike = 1,
+    ceil_mode: bool = False,
+    pad_mode: PadMode = "ignore",
+    p: float = 2.0,
+    *,
+    out: np.ndarray | None = None,
+    return_indices: Literal[False] = False,
+) -> np.ndarray: ...
+
+
+@overload
+def pool(
+    x: npt.ArrayLike,
+    op: str,
+    size: PairLike = 2,
+    stride: PairLike | None = None,
+    padding: PaddingLike = 0,
+    dilation: PairLike = 1,
+    ceil_mode: bool = False,
+    pad_mode: PadMode = "ignore",
+    p: float = 2.0,
+    *,
+    out: np.ndarray | None = None,
+    return_indices: Literal[True],
+) -> tuple[np.ndarray, npt.NDArray[np.int64]]: ...
+
+
+@overload
+def pool(
+    x: npt.ArrayLike,
+    op: str,
+    size: PairLike = 2,
+    stride: PairLike | None = None,
+    padding: PaddingLike = 0,
+    dilation: PairLike = 1,
+    ceil_mode: bool = False,
+    pad_mode: PadMode = "ignore",
+    p: float = 2.0,
+    *,
+    out: np.ndarray | None = None,
+    return_indices: bool,
+) -> np.ndarray | tuple[np.ndarray, npt.NDArray[np.int64]]: ...
+
+
+def pool(
+    x: npt.ArrayLike,
     op: str,
     size: PairLike = 2,
     stride: PairLike | None = None,
@@ -145,7 +198,7 @@ def pool(
     *,
     out: np.ndarray | None = None,
     return_indices: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray | tuple[np.ndarray, npt.NDArray[np.int64]]:
     """Pool every (n, c) plane of ``x`` with a sliding window.
 
     Parameters
@@ -185,45 +238,54 @@ def pool(
         raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
     if op == "lp" and not (isinstance(p, (int, float)) and 0 < p < np.inf):
         raise ValueError(f"p must be a number above 0, got {p!r}")
-    x = check_input(x)
-    geometry = _resolve(x.shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)
+    array = check_input(x)
+    geometry = _resolve(array.shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)
     if return_indices and (op != "max" or geometry.pad_mode != "ignore"):
         raise ValueError(
             f'return_indices needs op "max" and pad_mode "ignore", '
             f"got op {op!r} and pad_mode {geometry.pad_mode!r}"
         )
-    x4 = x.reshape((1,) * (4 - x.ndim) + x.shape) if x.ndim < 4 else x
+    x4 = array.reshape((1,) * (4 - array.ndim) + array.shape) if array.ndim < 4 else array
     out4 = _prepare_output(x4, op, geometry, out)
     plan = _plan(x4.dtype, out4.dtype, op, geometry, float(p))
     if return_indices:
         indices4 = np.empty_like(out4, dtype=np.int64)
         _run(plan.argmax_tile, _blocks(x4, out4, indices4), plan, x4.nbytes + out4.nbytes)
-        return _as_rank(out4, x.ndim), _as_rank(indices4, x.ndim)
+        return _as_rank(out4, array.ndim), _as_rank(indices4, array.ndim)
     _run(plan.reduce_tile, _blocks(x4, out4), plan, x4.nbytes + out4.nbytes)
-    return _as_rank(out4, x.ndim)
+    return _as_rank(out4, array.ndim)
 
 
 #: Resolved geometries of recent calls, keyed by their arguments (and the arguments' types, so
 #: that ``2``, ``2.0`` and ``True`` stay apart: resolve accepts or rejects them differently).
-_geometries: dict[tuple, Geometry] = {}
+_geometries: dict[tuple[object, ...], Geometry] = {}
 
 
-def _resolve(shape_hw: tuple[int, ...], *arguments: object) -> Geometry:
+def _resolve(
+    shape_hw: tuple[int, int],
+    size: PairLike,
+    stride: PairLike | None,
+    padding: PaddingLike,
+    dilation: PairLike,
+    ceil_mode: bool,
+    pad_mode: PadMode,
+) -> Geometry:
     """:func:`~poolcli.core.geometry.resolve`, remembered for plain arguments: most calls repeat."""
+    arguments = (size, stride, padding, dilation, ceil_mode, pad_mode)
     try:
         key = (tuple(shape_hw), *(_typed(argument) for argument in arguments))
         cached = _geometries.get(key)
     except TypeError:  # an argument that cannot be a key (a list, an array)
-        return resolve(shape_hw, *arguments)  # type: ignore[arg-type]
+        return resolve(shape_hw, *arguments)
     if cached is None:
-        cached = resolve(shape_hw, *arguments)  # type: ignore[arg-type]
+        cached = resolve(shape_hw, *arguments)
         if len(_geometries) >= 256:
             _geometries.clear()
         _geometries[key] = cached
     return cached
 
 
-def _typed(value: object) -> tuple:
+def _typed(value: object) -> tuple[object, ...]:
     """``value`` with its type, or with the types of its items for a tuple; TypeError for others."""
     if type(value) is tuple:
         return (tuple, *(_typed(item) for item in value))
@@ -273,9 +335,9 @@ def _blocks(x4: np.ndarray, *targets: np.ndarray) -> list[tuple[np.ndarray, ...]
     arrays = (x4, *targets)
     if all(_channel_last(a) for a in arrays):
         return [tuple(a[n : n + 1].transpose(0, 2, 3, 1) for a in arrays) for n in range(len(x4))]
-    merged = [_merge_planes(a) for a in arrays]
-    if all(m is not None for m in merged):
-        return [tuple(merged)]  # type: ignore[arg-type]
+    merged = [plane for plane in (_merge_planes(a) for a in arrays) if plane is not None]
+    if len(merged) == len(arrays):
+        return [tuple(merged)]
     return [tuple(a[n] for a in arrays) for n in range(len(x4))]
 
 
@@ -390,8 +452,10 @@ def _index_map(axis: AxisGeometry, pad_mode: PadMode) -> np.ndarray | None:
     if axis.before == 0 and axis.after == 0 and axis.overhang == 0:
         return None
     inner = np.arange(axis.length)
-    if pad_mode in ("edge", "reflect"):
-        mapped = np.pad(inner, (axis.before, axis.after), mode=pad_mode)
+    if pad_mode == "edge":
+        mapped = np.pad(inner, (axis.before, axis.after), mode="edge")
+    elif pad_mode == "reflect":
+        mapped = np.pad(inner, (axis.before, axis.after), mode="reflect")
     else:
         mapped = np.pad(inner, (axis.before, axis.after), constant_values=-1)
     return np.concatenate([mapped, np.full(axis.overhang, -2)])
@@ -402,7 +466,8 @@ def _counted_cells(axis: AxisGeometry, ignore_padding: bool) -> np.ndarray:
     taps = (np.arange(axis.out) * axis.stride - axis.before)[:, None]
     taps = taps + np.arange(axis.size) * axis.dilation
     low, high = (0, axis.length) if ignore_padding else (-axis.before, axis.length + axis.after)
-    return ((taps >= low) & (taps < high)).sum(axis=1)
+    counts: np.ndarray = ((taps >= low) & (taps < high)).sum(axis=1)
+    return counts
 
 
 def _first_real_tap(axis: AxisGeometry) -> np.ndarray:
@@ -410,7 +475,8 @@ def _first_real_tap(axis: AxisGeometry) -> np.ndarray:
     taps = (np.arange(axis.out) * axis.stride - axis.before)[:, None]
     taps = taps + np.arange(axis.size) * axis.dilation
     real = (taps >= 0) & (taps < axis.length)
-    return taps[np.arange(axis.out), real.argmax(axis=1)]
+    first: np.ndarray = taps[np.arange(axis.out), real.argmax(axis=1)]
+    return first
 
 
 class _Plan:
@@ -498,7 +564,7 @@ class _Plan:
         """Cells that count in each window of output rows ``first:stop``."""
         if self.uniform_count is not None:
             return self.uniform_count
-        counts = np.multiply.outer(self.count_rows[first:stop], self.count_cols)
+        counts: np.ndarray = np.multiply.outer(self.count_rows[first:stop], self.count_cols)
         return counts.reshape(counts.shape + (1,) * (ndim - 3))
 
     def reduce_tile(self, source: np.ndarray, target: np.ndarray, first: int, stop: int) -> None:
@@ -625,7 +691,8 @@ def _reduce_windows(
     along = source.strides[axis]
     strides = (*source.strides[:axis], along * step, along * spacing, *source.strides[axis + 1 :])
     view = np.lib.stride_tricks.as_strided(source, shape, strides, writeable=False)
-    return combine.reduce(view, axis=axis + 1, dtype=np.dtype(dtype).type, out=out)
+    reduced: np.ndarray = combine.reduce(view, axis=axis + 1, dtype=np.dtype(dtype).type, out=out)
+    return reduced
 
 
 def _combine_all(

@@ -19,13 +19,27 @@ import math
 import operator
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any
+from typing import SupportsIndex, SupportsInt, TypedDict, cast
 
 PAD_MODES = ("ignore", "zero", "edge", "reflect")
 
-PairLike = int | tuple[int, int] | list[int]
+#: One int for both axes, or (height, width); the length is checked when the call runs.
+PairLike = int | tuple[int, ...] | list[int]
+#: An int, (height, width), (top, bottom, left, right), "valid" or "same".
 PaddingLike = int | str | tuple[int, ...] | list[int]
+#: One of PAD_MODES, or the number that padded cells hold.
 PadMode = str | float | int
+
+
+class WindowKwargs(TypedDict):
+    """The keyword arguments :meth:`Window.kwargs` gives, as :func:`resolve` takes them."""
+
+    size: tuple[int, ...]
+    stride: tuple[int, ...] | None
+    padding: int | str | tuple[int, ...]
+    dilation: tuple[int, ...]
+    ceil_mode: bool
+    pad_mode: PadMode
 
 
 @dataclass(frozen=True)
@@ -183,7 +197,7 @@ pad_mode='ignore')
         """The shape pooling an input of ``shape`` gives: leading axes kept."""
         return (*shape[:-2], *self.resolve(shape).out_shape)
 
-    def kwargs(self) -> dict[str, Any]:
+    def kwargs(self) -> WindowKwargs:
         """The keyword arguments of :func:`resolve` and :func:`poolcli.pool`."""
         return {
             "size": self.size,
@@ -200,8 +214,10 @@ def _windows(span: int, stride: int, ceil_mode: bool) -> int:
     return (-(-span // stride) if ceil_mode else span // stride) + 1
 
 
-def as_pair(value: PairLike, name: str, minimum: int = 1) -> tuple[int, int]:
+def as_pair(value: object, name: str, minimum: int = 1) -> tuple[int, int]:
     """An int or a pair of ints as ``(height, width)``, each at least ``minimum``.
+
+    Anything else is a ValueError naming ``name``, so ``value`` may be whatever a caller got.
 
     >>> as_pair(3, "size")
     (3, 3)
@@ -213,25 +229,27 @@ def as_pair(value: PairLike, name: str, minimum: int = 1) -> tuple[int, int]:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} takes one int or a pair (height, width), got {value!r}")
-        pair = tuple(value)
+        items = tuple(value)
     else:
-        pair = (value, value)
-    pair = tuple(_whole(item, name, value) for item in pair)
+        items = (value, value)
+    pair = (_whole(items[0], name, value), _whole(items[1], name, value))
     for item in pair:
         if item < minimum:
             where = "" if pair[0] == pair[1] else f" (in {value!r})"
             raise ValueError(f"{name} must be at least {minimum}, got {item}{where}")
-    return pair  # type: ignore[return-value]
+    return pair
 
 
 def _whole(item: object, name: str, value: object) -> int:
     """``item`` as an int when it is a whole number (numpy integers and 2.0 included)."""
     if not isinstance(item, bool):
         try:
-            return operator.index(item)  # type: ignore[arg-type]
+            if isinstance(item, SupportsIndex):
+                return operator.index(item)
         except TypeError:
-            if isinstance(item, Real) and float(item).is_integer():
-                return int(item)
+            pass
+        if isinstance(item, Real) and float(item).is_integer():
+            return int(cast(SupportsInt, item))  # int() takes any Real; its stub does not say so
     raise ValueError(f"{name} must be whole numbers, got {value!r}")
 
 
@@ -262,21 +280,21 @@ def _explicit_padding(padding: PaddingLike) -> tuple[int, int, int, int] | None:
         )
     if isinstance(padding, (tuple, list)):
         if len(padding) == 2:
-            values = (padding[0], padding[0], padding[1], padding[1])
+            given = [padding[0], padding[0], padding[1], padding[1]]
         elif len(padding) == 4:
-            values = tuple(padding)
+            given = list(padding)
         else:
             raise ValueError(
                 f"padding takes 1, 2 (height, width) or 4 (top, bottom, left, right) ints, "
                 f"got {len(padding)}: {padding!r}"
             )
     else:
-        values = (padding,) * 4
-    values = tuple(_whole(item, "padding", padding) for item in values)
-    for item in values:
+        given = [padding] * 4
+    top, bottom, left, right = (_whole(item, "padding", padding) for item in given)
+    for item in (top, bottom, left, right):
         if item < 0:
             raise ValueError(f"padding must not be negative, got {item} (in {padding!r})")
-    return values  # type: ignore[return-value]
+    return (top, bottom, left, right)
 
 
 def axis_geometry(
@@ -394,7 +412,8 @@ def output_shape(
         raise ValueError(
             f"input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), got shape {shape}"
         )
-    geometry = resolve(shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)  # type: ignore[arg-type]
+    height, width = shape[-2:]
+    geometry = resolve((height, width), size, stride, padding, dilation, ceil_mode, pad_mode)
     return (*shape[:-2], *geometry.out_shape)
 
 

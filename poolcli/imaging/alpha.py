@@ -150,16 +150,20 @@ def pool_image(
     return out
 
 
-def _pooling(op: str, shape: tuple[int, ...], options: dict[str, Any]) -> tuple[_Pool, tuple]:
+def _pooling(
+    op: str, shape: tuple[int, ...], options: dict[str, Any]
+) -> tuple[_Pool, tuple[int, int]]:
     """``pool(x, out=None)`` doing ``op`` with ``options``, and the (oh, ow) it gives over
     ``shape``."""
     if op not in _ADAPTIVE_OPS:
 
         def pool_engine(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-            return engine.pool(x, op, out=out, **options)  # type: ignore[return-value]
+            result: np.ndarray = engine.pool(x, op, out=out, **options)
+            return result
 
         geometry = {key: options[key] for key in _GEOMETRY_KEYS if key in options}
-        return pool_engine, output_shape(shape, **geometry)[-2:]
+        out_h, out_w = output_shape(shape, **geometry)[-2:]
+        return pool_engine, (out_h, out_w)
 
     reduce = _ADAPTIVE_OPS[op]
     if op.startswith("global"):
@@ -170,7 +174,8 @@ def _pooling(op: str, shape: tuple[int, ...], options: dict[str, Any]) -> tuple[
         def pooled(x: np.ndarray) -> np.ndarray:
             return adaptive.global_pool(x, reduce)
     else:
-        out_hw = adaptive.adaptive_output_size(options["output_size"], shape[-2:])
+        height, width = shape[-2:]
+        out_hw = adaptive.adaptive_output_size(options["output_size"], (height, width))
 
         def pooled(x: np.ndarray) -> np.ndarray:
             return adaptive.adaptive_pool(x, out_hw, reduce)

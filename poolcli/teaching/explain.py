@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from poolcli.core.engine import pool
 from poolcli.core.geometry import (
@@ -42,7 +43,7 @@ _IGNORED = "·"
 
 
 def explain(
-    matrix: np.ndarray | None = None,
+    matrix: npt.ArrayLike | None = None,
     op: str = "max",
     *,
     size: PairLike = 2,
@@ -113,7 +114,7 @@ def explain(
     plane = _plane(LECTURE if matrix is None else matrix)
     geometry_args = (size, stride, padding, dilation, ceil_mode, pad_mode)
     result = np.asarray(pool(plane, op, *geometry_args, p=p))
-    geometry = resolve(plane.shape, *geometry_args)  # type: ignore[arg-type]
+    geometry = resolve(plane.shape, *geometry_args)
     cells = _Cells(plane, geometry)
     out_h, out_w = geometry.out_shape
     windows = [(i, j) for i in range(out_h) for j in range(out_w)]
@@ -141,13 +142,14 @@ def explain(
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 
-def _plane(matrix: object) -> np.ndarray:
+def _plane(matrix: npt.ArrayLike) -> np.ndarray:
     """``matrix`` as a 2-D array of numbers, at most MAX_SIDE on a side."""
-    array = np.asarray(matrix)
+    given = np.asarray(matrix)
+    array = given
     while array.ndim > 2 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 2:
-        raise ValueError(f"explain takes one 2-D matrix; got shape {np.shape(matrix)}")
+        raise ValueError(f"explain takes one 2-D matrix; got shape {given.shape}")
     height, width = array.shape
     if height > MAX_SIDE or width > MAX_SIDE:
         raise ValueError(
@@ -169,8 +171,11 @@ class _Cells:
         self.cols = range(-width.before, width.length + width.after + width.overhang)
         pads = ((height.before, height.after), (width.before, width.after))
         mode = geometry.pad_mode
-        if mode in ("edge", "reflect"):
-            self.padded: np.ndarray | None = np.pad(plane, pads, mode=mode)  # type: ignore[call-overload]
+        self.padded: np.ndarray | None
+        if mode == "edge":
+            self.padded = np.pad(plane, pads, mode="edge")
+        elif mode == "reflect":
+            self.padded = np.pad(plane, pads, mode="reflect")
         elif mode == "ignore":
             self.padded = None
         else:
@@ -199,12 +204,15 @@ class _Cells:
         """What the cell holds, or None when it counts in no window."""
         kind = self.kind(cell)
         row, col = cell
+        held: float | int
         if kind == "real":
-            return self.plane[row, col].item()
+            held = self.plane[row, col].item()
+            return held
         if kind == "pad":
             assert self.padded is not None
             height, width = self.geometry.height, self.geometry.width
-            return self.padded[row + height.before, col + width.before].item()
+            held = self.padded[row + height.before, col + width.before].item()
+            return held
         return None
 
     def token(self, cell: tuple[int, int]) -> str:
@@ -352,13 +360,13 @@ def _matrix(plane: np.ndarray) -> str:
     )
 
 
-def _number(value: object) -> str:
+def _number(value: float | np.generic) -> str:
     """Short text for a number: integers plainly, others to 6 significant digits."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, (bool, int)):
         return str(int(value))
-    number = float(value)  # type: ignore[arg-type]
+    number = float(value)
     if math.isfinite(number) and number.is_integer():
         return str(int(number)) if abs(number) < 1e15 else f"{number:.6g}"
     text = f"{number:.6g}"

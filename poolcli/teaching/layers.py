@@ -31,20 +31,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from poolcli.core.geometry import as_pair
-from poolcli.teaching.textbook import _positive_int, _work_dtype, col2im, im2col
+from poolcli.teaching.textbook import col2im, im2col, int_at_least, work_dtype
 
-__all__ = ["AveragePooling", "MaxPooling", "max_unpool"]
+__all__ = ["AveragePooling", "MaxPooling"]
 
 
 class _Pooling:
     """What both layers share: the arguments, their checks and the unfolding."""
 
     def __init__(self, pool_h: int, pool_w: int, stride: int = 1, pad: int = 0) -> None:
-        self.pool_h = _positive_int(pool_h, "pool_h", 1)
-        self.pool_w = _positive_int(pool_w, "pool_w", 1)
-        self.stride = _positive_int(stride, "stride", 1)
-        self.pad = _positive_int(pad, "pad", 0)
+        self.pool_h = int_at_least(pool_h, "pool_h", 1)
+        self.pool_w = int_at_least(pool_w, "pool_w", 1)
+        self.stride = int_at_least(stride, "stride", 1)
+        self.pad = int_at_least(pad, "pad", 0)
         self.x_shape: tuple[int, int, int, int] | None = None
 
     def __repr__(self) -> str:
@@ -98,7 +97,7 @@ class _Pooling:
                 f"dout must have the forward output's shape {expected}, got {dout.shape}"
             )
         flat = dout.transpose(0, 2, 3, 1).reshape(-1)
-        return flat.astype(_work_dtype(flat.dtype), copy=False), expected
+        return flat.astype(work_dtype(flat.dtype), copy=False), expected
 
     def _fold_back(self, windows: np.ndarray, out_shape: tuple[int, ...]) -> np.ndarray:
         """(windows, pool_h * pool_w) gradients, rows in (n, i, j, c) order, to the input."""
@@ -296,76 +295,3 @@ class AveragePooling(_Pooling):
         share = flat / flat.dtype.type(cells)
         windows = np.broadcast_to(share[:, None], (flat.size, cells))
         return self._fold_back(windows, out_shape)
-
-
-def max_unpool(
-    values: np.ndarray, indices: np.ndarray, output_size: int | tuple[int, ...]
-) -> np.ndarray:
-    """Put pooled values back where they came from, zeros elsewhere: PyTorch's MaxUnpool2d.
-
-    Parameters
-    ----------
-    values : array of shape (h, w), (C, h, w) or (N, C, h, w)
-        The pooled values, e.g. the first result of ``poolcli.pool(x, "max",
-        return_indices=True)``.
-    indices : integer array, the shape of ``values``
-        For each value, its flat index ``row * W + column`` in its output plane (the second
-        result of ``pool(..., return_indices=True)``, or of :func:`fractional_max_pool`).
-    output_size : int, (H, W), or a shape ending in (H, W)
-        The plane size to restore, usually the pooled input's ``x.shape``. Leading axes, when
-        given, must match those of ``values``.
-
-    Returns
-    -------
-    ndarray of the rank and dtype of ``values``, planes of (H, W)
-        Zero everywhere but at the indices. An index given twice gets one of its values (the
-        same value, when the indices come from overlapping max-pool windows).
-
-    Raises
-    ------
-    ValueError
-        If the shapes of ``values`` and ``indices`` differ, ``indices`` are not integers or fall
-        outside an (H, W) plane, or ``output_size`` does not match.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> max_unpool(np.array([[2, 3], [4, 2]]), np.array([[1, 7], [13, 10]]), (4, 4))
-    array([[0, 2, 0, 0],
-           [0, 0, 0, 3],
-           [0, 0, 2, 0],
-           [0, 4, 0, 0]])
-    """
-    values = np.asarray(values)
-    indices = np.asarray(indices)
-    if values.ndim not in (2, 3, 4):
-        raise ValueError(
-            f"values must have 2, 3 or 4 dimensions (h, w / C, h, w / N, C, h, w), "
-            f"got shape {values.shape}"
-        )
-    if indices.shape != values.shape:
-        raise ValueError(
-            f"indices must have the shape of values {values.shape}, got {indices.shape}"
-        )
-    if indices.dtype.kind not in "iu":
-        raise ValueError(f"indices must be integers, got dtype {indices.dtype}")
-    leading = values.shape[:-2]
-    if isinstance(output_size, (tuple, list)) and len(output_size) > 2:
-        size = tuple(output_size)
-        if len(size) > values.ndim or size[:-2] != leading[len(leading) - len(size) + 2 :]:
-            raise ValueError(
-                f"output_size {size} does not match values of shape {values.shape}; "
-                f"give (H, W) or a shape ending in it"
-            )
-        output_size = size[-2:]
-    height, width = as_pair(output_size, "output_size")  # type: ignore[arg-type]
-    plane = height * width
-    if indices.size and (indices.min() < 0 or indices.max() >= plane):
-        bad = indices[(indices < 0) | (indices >= plane)].flat[0]
-        raise ValueError(
-            f"indices must lie in [0, {plane}) for an output plane of {height}x{width}, got {bad}"
-        )
-    flat_values = values.reshape(*leading, -1)
-    out = np.zeros((*leading, plane), dtype=values.dtype)
-    np.put_along_axis(out, indices.reshape(*leading, -1).astype(np.intp), flat_values, axis=-1)
-    return out.reshape(*leading, height, width)

@@ -17,12 +17,27 @@ array([[ 0.,  1.,  4.,  5.],
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["col2im", "im2col"]
+__all__ = ["col2im", "im2col", "int_at_least", "work_dtype"]
 
 
-def _positive_int(value: object, name: str, minimum: int) -> int:
+def int_at_least(value: object, name: str, minimum: int) -> int:
+    """``value`` as an int of at least ``minimum``: the check of every size, stride and pad here.
+
+    Python and numpy integers pass; bools, floats and anything else are a ValueError naming
+    ``name``. The pooling layers check their arguments with it too.
+
+    >>> int_at_least(np.int64(3), "stride", 1)
+    3
+    >>> int_at_least(2.0, "pad", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: pad must be an int, got 2.0
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an int, got {value!r}")
     if value < minimum:
@@ -47,23 +62,29 @@ def _checked_geometry(
     """Validate the arguments; return (N, C, H, W, out_h, out_w)."""
     if len(shape) != 4:
         raise ValueError(f"input must be 4-D (N, C, H, W), got shape {tuple(shape)}")
-    filter_h = _positive_int(filter_h, "filter_h", 1)
-    filter_w = _positive_int(filter_w, "filter_w", 1)
-    stride = _positive_int(stride, "stride", 1)
-    pad = _positive_int(pad, "pad", 0)
+    filter_h = int_at_least(filter_h, "filter_h", 1)
+    filter_w = int_at_least(filter_w, "filter_w", 1)
+    stride = int_at_least(stride, "stride", 1)
+    pad = int_at_least(pad, "pad", 0)
     n, c, h, w = (int(d) for d in shape)
     out_h = _out_size(h, filter_h, stride, pad, "height")
     out_w = _out_size(w, filter_w, stride, pad, "width")
     return n, c, h, w, out_h, out_w
 
 
-def _work_dtype(dtype: np.dtype) -> np.dtype:
-    """Floating inputs keep their dtype; anything else becomes float64, as in the lectures."""
+def work_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype im2col, col2im and the layers compute in for values of ``dtype``.
+
+    Floating inputs keep their dtype; anything else becomes float64, as in the lectures.
+
+    >>> work_dtype(np.dtype(np.float32)), work_dtype(np.dtype(np.uint8))
+    (dtype('float32'), dtype('float64'))
+    """
     return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
 
 
 def im2col(
-    input_data: np.ndarray, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0
+    input_data: npt.ArrayLike, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0
 ) -> np.ndarray:
     """Unfold every filter window of a batch of images into one row of a matrix.
 
@@ -127,7 +148,7 @@ def im2col(
     if pad:
         x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
     # Laid out as (n, i, j, channel, y, x) from the start, so the final reshape is free.
-    col = np.empty((n, out_h, out_w, c, filter_h, filter_w), dtype=_work_dtype(x.dtype))
+    col = np.empty((n, out_h, out_w, c, filter_h, filter_w), dtype=work_dtype(x.dtype))
     for dy in range(filter_h):
         rows = slice(dy, dy + stride * (out_h - 1) + 1, stride)
         for dx in range(filter_w):
@@ -138,8 +159,8 @@ def im2col(
 
 
 def col2im(
-    col: np.ndarray,
-    input_shape: tuple[int, int, int, int],
+    col: npt.ArrayLike,
+    input_shape: Sequence[int],
     filter_h: int,
     filter_w: int,
     stride: int = 1,
@@ -187,17 +208,17 @@ def col2im(
     >>> img[0, 0, 0, :4]  # a corner is in one window, the next pixels in 2 and 3
     array([1., 2., 3., 3.])
     """
-    col = np.asarray(col)
-    input_shape = tuple(input_shape)
-    n, c, h, w, out_h, out_w = _checked_geometry(input_shape, filter_h, filter_w, stride, pad)
+    matrix = np.asarray(col)
+    shape = tuple(input_shape)
+    n, c, h, w, out_h, out_w = _checked_geometry(shape, filter_h, filter_w, stride, pad)
     expected = (n * out_h * out_w, c * filter_h * filter_w)
-    if col.shape != expected:
+    if matrix.shape != expected:
         raise ValueError(
-            f"col must have shape {expected} for input_shape {input_shape}, filter "
-            f"{filter_h}x{filter_w}, stride {stride} and pad {pad}; got {col.shape}"
+            f"col must have shape {expected} for input_shape {shape}, filter "
+            f"{filter_h}x{filter_w}, stride {stride} and pad {pad}; got {matrix.shape}"
         )
-    windows = col.reshape(n, out_h, out_w, c, filter_h, filter_w)
-    img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=_work_dtype(col.dtype))
+    windows = matrix.reshape(n, out_h, out_w, c, filter_h, filter_w)
+    img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=work_dtype(matrix.dtype))
     for dy in range(filter_h):
         rows = slice(dy, dy + stride * (out_h - 1) + 1, stride)
         for dx in range(filter_w):
