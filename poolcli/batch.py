@@ -60,7 +60,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from poolcli.core.geometry import Geometry
-from poolcli.errors import OutputError, PoolcliError
+from poolcli.errors import CLI_FLAGS, OutputError, PoolcliError
 from poolcli.report import error_report, json_line, json_report, size_change, text_report
 
 if TYPE_CHECKING:
@@ -846,7 +846,9 @@ def process(
     except _Stopped:
         return Outcome(job.index, job.name, Status.CANCELLED)
     except (PoolcliError, ValueError) as error:
-        message = str(error) if isinstance(error, PoolcliError) else f"{job.name}: {error}"
+        message = (
+            error.worded(CLI_FLAGS) if isinstance(error, PoolcliError) else f"{job.name}: {error}"
+        )
         return _failure(job, recipe, message, loaded)
     except MemoryError:
         return _failure(job, recipe, f"{job.name}: not enough memory", loaded)

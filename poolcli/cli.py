@@ -26,7 +26,7 @@ import click
 
 from poolcli import __version__, batch
 from poolcli.core.geometry import PAD_MODES, Geometry, as_pair, check_pad_mode, resolve
-from poolcli.errors import PoolcliError
+from poolcli.errors import CLI_FLAGS, PoolcliError
 from poolcli.report import error_report, json_line, size_change
 
 if TYPE_CHECKING:
@@ -844,7 +844,7 @@ def _input_file(source: str) -> Any:
 
 def _error_message(name: str, error: Exception) -> str:
     """``INPUT: reason``: a PoolcliError names its file itself."""
-    return str(error) if isinstance(error, PoolcliError) else f"{name}: {error}"
+    return error.worded(CLI_FLAGS) if isinstance(error, PoolcliError) else f"{name}: {error}"
 
 
 def _error_line(name: str, error: Exception) -> str:
