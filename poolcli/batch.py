@@ -502,7 +502,7 @@ def target(
     OutputError
         When the output's format cannot be told from its name.
     """
-    from poolcli.io import pictures
+    from poolcli.io import formats
 
     from_stdin = source == "-"
     if output == "-" or (output is None and from_stdin):
@@ -527,7 +527,7 @@ def target(
             path = os.path.join(output, os.path.basename(path))
     else:
         path = output
-    pictures.image_format_for(path, format)  # fail before pooling, not after
+    formats.image_format_for(path, format)  # fail before pooling, not after
     return Target(path=path, format=format)
 
 
@@ -566,10 +566,10 @@ def _renamed(path: str, op: str | None, format: str | None, info: Any = None) ->
 
 
 def _writable(ext: str) -> bool:
-    from poolcli.io import pictures
+    from poolcli.io import formats
 
     try:
-        pictures.image_format_for("x" + ext)
+        formats.image_format_for("x" + ext)
     except PoolcliError:
         return False
     return True
@@ -781,7 +781,7 @@ def process(
         message (any :class:`~poolcli.errors.PoolcliError` or ValueError: an input that cannot be
         read, a window larger than it, an output that cannot be written), or CANCELLED.
     """
-    from poolcli.io import pictures
+    from poolcli.io import streams
 
     if job.error is not None:
         return _failure(job, recipe, f"{job.name}: {job.error}", None)
@@ -795,7 +795,7 @@ def process(
         source: Any = stdin if job.source == "-" else job.source
         if recipe.quick is not None and recipe.geometry is not None:
             if not isinstance(source, str):  # read once, for whichever way takes it
-                source = io.BytesIO(pictures.read_stream(source, STDIN_NAME, "empty input"))
+                source = io.BytesIO(streams.read_stream(source, STDIN_NAME, "empty input"))
             picture = recipe.quick.load(source, recipe.geometry, **recipe.load)
             if picture is not None:
                 loaded = (_picture_shape(picture[0]), picture[1])

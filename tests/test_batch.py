@@ -20,8 +20,8 @@ from poolcli import batch
 from poolcli.batch import Job, Plan, PlanError, Recipe, Status, Target
 from poolcli.core import engine
 from poolcli.core.geometry import resolve
+from poolcli.io import atomic
 from poolcli.io import images as imageio
-from poolcli.io import pictures
 
 
 def save(path: Path, value: int = 0, size: tuple[int, int] = (4, 4)) -> Path:
@@ -464,13 +464,13 @@ class FullDisk:
 
 def full_disk(monkeypatch: pytest.MonkeyPatch, failing: str, error: int = errno.ENOSPC) -> None:
     """Writes of outputs named ``failing`` fail with ``error``."""
-    real = pictures.tempfile.NamedTemporaryFile
+    real = atomic.tempfile.NamedTemporaryFile
 
     def named_temporary_file(*args: Any, **kwargs: Any) -> Any:
         tmp = real(*args, **kwargs)
         return FullDisk(tmp, error) if f".{failing}." in tmp.name else tmp
 
-    monkeypatch.setattr(pictures.tempfile, "NamedTemporaryFile", named_temporary_file)
+    monkeypatch.setattr(atomic.tempfile, "NamedTemporaryFile", named_temporary_file)
 
 
 def test_process_disk_full_leaves_no_file(photos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
