@@ -70,7 +70,8 @@ def wide_colour(img: Image.Image) -> str | None:
     if img.mode not in ("RGB", "RGBA", "LA"):
         return None
     if img.format == "PNG":
-        args = img.tile[0].args if img.tile else None
+        # By index: tiles are plain tuples before Pillow 11 (ImageFile._Tile, with .args, after).
+        args = img.tile[0][3] if img.tile else None
         rawmode = args if isinstance(args, str) else None
         return "PNG" if rawmode is not None and ";16" in rawmode else None
     if img.format == "TIFF":
