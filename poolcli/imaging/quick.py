@@ -148,7 +148,7 @@ class QuickPooling:
                 loop=meta.loop,
                 size=(picture.height, picture.width),
             )
-        return picture, info, geometry_for(info.size)
+        return picture, info, geometry_for((picture.height, picture.width))
 
     def _fits(
         self, mode: str, geometry_for: Callable[[tuple[int, int]], Geometry], size: tuple[int, int]
@@ -206,6 +206,7 @@ class QuickPooling:
                         Image.Resampling.NEAREST,
                     )
                     strip = cell if strip is None else combine(strip, cell)
+            assert strip is not None  # a window has at least one cell
             result.paste(strip, (0, top))
         return result
 

@@ -26,7 +26,7 @@ import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from poolcli.errors import OutputError
 from poolcli.io.streams import os_reason
@@ -34,7 +34,7 @@ from poolcli.io.streams import os_reason
 __all__ = ["Encoder", "remove_unfinished", "temporary_prefix", "unfinished", "write_output"]
 
 #: Writes an output's bytes to the stream; the second argument is the output's name, for errors.
-Encoder = Callable[[BinaryIO, str], object]
+Encoder = Callable[[IO[bytes], str], object]
 
 _SUFFIX = ".tmp"
 _RANDOM_CHARACTERS = 8  # as tempfile names them

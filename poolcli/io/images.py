@@ -59,14 +59,14 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from poolcli.errors import InputError, OutputError
 from poolcli.io import formats
-from poolcli.io.atomic import write_output
+from poolcli.io.atomic import Encoder, write_output
 from poolcli.io.formats import image_format_for
 from poolcli.io.metadata import (
     PILLOW_TRANSPOSE,
@@ -147,7 +147,7 @@ _ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def load_image(
-    source: str | os.PathLike | BinaryIO,
+    source: str | os.PathLike[str] | BinaryIO,
     *,
     max_pixels: int | None = None,
     frame: int | None = None,
@@ -200,7 +200,7 @@ def load_image(
     if frame is not None and frame < 0:
         raise ValueError(f"frame must be at least 0, got {frame}")
     options = _LoadOptions(max_pixels, frame, auto_orient)
-    if hasattr(source, "read"):
+    if not isinstance(source, str | os.PathLike):
         name = stream_name(source, "<stdin>")
         data = read_stream(source, name, "empty input")
         return _load_bytes(data, name, options, kind=None)
@@ -348,8 +348,8 @@ def _decode(
                 yield _pixels(img, name)
 
         array, save_mode = _stack_frames(name, frames(), None, len(indices))
-        assert meta is not None
         durations = _durations(durations_seen, img_file.format)
+    assert meta is not None  # read with the first frame
     info = ImageInfo(
         kind="image",
         format=img_file.format,
@@ -675,7 +675,9 @@ class Header:
     decoded: bool
 
 
-def read_header(source: str | os.PathLike | BinaryIO, *, max_pixels: int | None = None) -> Header:
+def read_header(
+    source: str | os.PathLike[str] | BinaryIO, *, max_pixels: int | None = None
+) -> Header:
     """The shape, mode, dtype and frame count of an input, from its header where possible.
 
     Pillow opens an image lazily and reads only its header (size, mode, frames, EXIF
@@ -777,7 +779,7 @@ def _image_header(path: str) -> Header | None:
 
 
 def save_image(
-    target: str | os.PathLike | BinaryIO,
+    target: str | os.PathLike[str] | BinaryIO,
     array: np.ndarray,
     info: ImageInfo,
     *,
@@ -858,14 +860,14 @@ def save_image(
 
 def _encoder(
     name: str, fmt: str, array: np.ndarray, info: ImageInfo, options: _SaveOptions
-) -> Callable[[BinaryIO, str], None]:
+) -> Encoder:
     """Check that ``fmt`` can hold ``array``; return a function that encodes it to a file."""
     if fmt == "NPY":
         out = array
         if info.ndim < 4 and array.shape[: 4 - info.ndim] == (1,) * (4 - info.ndim):
             out = array.reshape(array.shape[4 - info.ndim :])
 
-        def encode_npy(stream: BinaryIO, _name: str) -> None:
+        def encode_npy(stream: IO[bytes], _name: str) -> None:
             np.save(stream, out, allow_pickle=False)
 
         return encode_npy
@@ -876,7 +878,7 @@ def _encoder(
                 name, f"CSV holds one plane, not shape {array.shape}; write .npy or an image"
             )
 
-        def encode_csv(stream: BinaryIO, _name: str) -> None:
+        def encode_csv(stream: IO[bytes], _name: str) -> None:
             rows = (",".join(_format_values(row)) for row in array[0, 0])
             stream.write(("\n".join(rows) + "\n").encode("ascii"))
 
@@ -892,10 +894,7 @@ def _encoder(
             ("frame",),
         )
     mode = info.save_mode
-    if mode in WIDE_MODES:
-        if WIDE_MODES[mode] != channels:
-            mode = mode_for_array(name, array)
-    elif mode not in SAVE_MODES or SAVE_MODES[mode][0] != channels:
+    if mode is None or _channels(mode) != channels:
         mode = mode_for_array(name, array)
     if not formats.format_holds(fmt, mode):
         raise OutputError(name, f"{fmt} cannot hold {mode} images; write {_suggest(mode, fmt)}")
@@ -908,7 +907,7 @@ def _encoder(
     if frames > 1 and fmt == "GIF" and mode == "RGBA":
         params["disposal"] = 2  # clear to transparent before each frame
 
-    def encode_image(stream: BinaryIO, path: str) -> None:
+    def encode_image(stream: IO[bytes], path: str) -> None:
         images = [to_pillow(array[index], mode) for index in range(frames)]
         save_with_pillow(stream, path, fmt, images, params)
 
@@ -917,7 +916,7 @@ def _encoder(
 
 def _wide_encoder(
     name: str, fmt: str, mode: str, array: np.ndarray, meta: OutputMetadata
-) -> Callable[[BinaryIO, str], None]:
+) -> Encoder:
     """Encode 16-bit colour with the full-depth extra: imagecodecs for PNG, tifffile for TIFF."""
     frames = array.shape[0]
     if fmt == "PNG":
@@ -925,7 +924,7 @@ def _wide_encoder(
             raise OutputError(name, "cannot write 16-bit colour frames to PNG; write .tiff")
         imagecodecs = _full_depth_module("imagecodecs", "16-bit colour PNG", OutputError, name)
 
-        def encode_png(stream: BinaryIO, _path: str) -> None:
+        def encode_png(stream: IO[bytes], _path: str) -> None:
             hwc = to_dtype(array[0].transpose(1, 2, 0), np.dtype(np.uint16))
             data = imagecodecs.png_encode(hwc, level=formats.PNG_COMPRESS_LEVEL)
             stream.write(_with_png_chunks(bytes(data), meta))
@@ -947,7 +946,7 @@ def _wide_encoder(
         params["resolution"] = meta.dpi
         params["resolutionunit"] = "INCH"
 
-    def encode_tiff(stream: BinaryIO, _path: str) -> None:
+    def encode_tiff(stream: IO[bytes], _path: str) -> None:
         with tifffile.TiffWriter(stream) as tiff:
             for index in range(frames):
                 hwc = to_dtype(array[index].transpose(1, 2, 0), np.dtype(np.uint16))
@@ -1001,6 +1000,13 @@ def mode_for_array(name: str, array: np.ndarray) -> str:
     if channels not in modes:
         raise OutputError(name, f"an image cannot hold {channels} channels; write .npy")
     return modes[channels]
+
+
+def _channels(mode: str) -> int | None:
+    """How many channels a mode poolcli writes has; None for a mode it does not write."""
+    if mode in WIDE_MODES:
+        return WIDE_MODES[mode]
+    return SAVE_MODES[mode].channels if mode in SAVE_MODES else None
 
 
 def _suggest(mode: str, fmt: str) -> str:
@@ -1059,7 +1065,8 @@ def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     source_info = np.iinfo(source)
     if source_info.min >= info.min and source_info.max <= info.max:
         return values.astype(dtype, order="C")
-    return np.clip(values, info.min, info.max).astype(dtype, order="C")
+    clipped: np.ndarray = np.clip(values, info.min, info.max)
+    return clipped.astype(dtype, order="C")
 
 
 # ---------------------------------------------------------------------------------------------

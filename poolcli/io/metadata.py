@@ -16,7 +16,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -170,8 +170,10 @@ class FileMetadata:
 
 
 def _dpi(value: object) -> tuple[float, float] | None:
+    if not isinstance(value, Iterable):
+        return None
     try:
-        x, y = (float(v) for v in value)  # type: ignore[union-attr]
+        x, y = (float(v) for v in value)
     except (TypeError, ValueError):
         return None
     return (x, y) if x > 0 and y > 0 and math.isfinite(x) and math.isfinite(y) else None

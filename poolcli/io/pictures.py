@@ -33,9 +33,9 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from poolcli.errors import InputError, OutputError, PoolcliError
 from poolcli.io import formats
@@ -71,7 +71,8 @@ def wide_colour(img: Image.Image) -> str | None:
         return None
     if img.format == "PNG":
         # By index: tiles are plain tuples before Pillow 11 (ImageFile._Tile, with .args, after).
-        args = img.tile[0][3] if img.tile else None
+        tile = img.tile if isinstance(img, ImageFile.ImageFile) else None
+        args = tile[0][3] if tile else None
         rawmode = args if isinstance(args, str) else None
         return "PNG" if rawmode is not None and ";16" in rawmode else None
     if img.format == "TIFF":
@@ -99,7 +100,8 @@ _pillow_bomb_check = getattr(Image, "_decompression_bomb_check", None)
 def _bomb_check(size: tuple[int, int], *args: Any, **kwargs: Any) -> None:
     if not getattr(_load_limit, "active", False):
         assert _pillow_bomb_check is not None
-        return _pillow_bomb_check(size, *args, **kwargs)
+        _pillow_bomb_check(size, *args, **kwargs)
+        return None
     limit = _load_limit.value
     pixels = max(1, size[0]) * max(1, size[1])
     if limit is not None and pixels > limit:
@@ -231,7 +233,7 @@ def save_picture(
     )
     params = pillow_params(fmt, meta, info, 1, quality)
 
-    def encode(stream: BinaryIO, path: str) -> None:
+    def encode(stream: IO[bytes], path: str) -> None:
         save_with_pillow(stream, path, fmt, [picture], params)
 
     write_output(name if isinstance(target, str | os.PathLike) else target, name, encode)
@@ -267,7 +269,7 @@ def pillow_params(
 
 
 def save_with_pillow(
-    stream: BinaryIO, path: str, fmt: str, images: list[Image.Image], params: dict[str, Any]
+    stream: IO[bytes], path: str, fmt: str, images: list[Image.Image], params: dict[str, Any]
 ) -> None:
     """Encode ``images`` (several: an animation or pages) to ``stream``; an encoder's refusal
     is an :class:`~poolcli.errors.OutputError` naming ``path``."""
