@@ -27,8 +27,8 @@ from poolcli.core import engine
 from poolcli.core.geometry import Window
 from poolcli.errors import OutputError
 from poolcli.imaging.tasks import AdaptivePooling, Pooling
+from poolcli.io import atomic
 from poolcli.io import images as imageio
-from poolcli.io import pictures
 
 
 def save(path: Path, value: int = 0, size: tuple[int, int] = (4, 4)) -> Path:
@@ -485,13 +485,13 @@ class FullDisk:
 
 def full_disk(monkeypatch: pytest.MonkeyPatch, failing: str, error: int = errno.ENOSPC) -> None:
     """Writes of outputs named ``failing`` fail with ``error``."""
-    real = pictures.tempfile.NamedTemporaryFile
+    real = atomic.tempfile.NamedTemporaryFile
 
     def named_temporary_file(*args: Any, **kwargs: Any) -> Any:
         tmp = real(*args, **kwargs)
         return FullDisk(tmp, error) if f".{failing}." in tmp.name else tmp
 
-    monkeypatch.setattr(pictures.tempfile, "NamedTemporaryFile", named_temporary_file)
+    monkeypatch.setattr(atomic.tempfile, "NamedTemporaryFile", named_temporary_file)
 
 
 def test_process_disk_full_leaves_no_file(photos: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -664,12 +664,23 @@ def test_no_progress_bar_for_one_input_or_quiet(
     assert terminal.getvalue() == ""
 
 
-def test_remove_temporary_files_of_a_job(tmp_path: Path) -> None:
-    (tmp_path / ".a.png.x1y2z3.tmp").write_bytes(b"half")
-    (tmp_path / ".b.png.x1y2z3.tmp").write_bytes(b"someone else's")
+def test_a_stopped_run_removes_only_its_own_temporaries(tmp_path: Path) -> None:
+    """Files that merely look like poolcli's temporaries are a user's: a stop leaves them."""
+    (tmp_path / ".a.png.x1y2z3.tmp").write_bytes(b"a user's file")
     (tmp_path / "a.png").write_bytes(b"whole")
-    runner._remove_temporary_files(Job(0, "a", "a", Target(str(tmp_path / "a.png"))))
-    assert sorted(os.listdir(tmp_path)) == [".b.png.x1y2z3.tmp", "a.png"]
+    job = Job(0, "a", "a", Target(str(tmp_path / "a.png")))
+    threads = runner.ThreadRunner(1)
+    threads.pending[0] = (job, threads_future_done())
+    assert threads.stop() == []
+    assert sorted(os.listdir(tmp_path)) == [".a.png.x1y2z3.tmp", "a.png"]
+
+
+def threads_future_done() -> Any:
+    from concurrent.futures import Future
+
+    future: Future[Any] = Future()
+    future.set_result(None)
+    return future
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from cli_helpers import pixels as read_pixels
 from cli_helpers import run
 from PIL import Image
 
+from poolcli.io import atomic
 from poolcli.io import images as imageio
-from poolcli.io import pictures
 
 # A 4x4 grey image per name, each different; pooled max 2x2 it is [[v+5, v+7], [v+13, v+15]].
 BASE = {"a": 0, "b": 20, "c": 40, "d": 60}
@@ -331,14 +331,14 @@ class TestBadInput:
     )
     def test_write_fails(self, monkeypatch: pytest.MonkeyPatch, error: int, reason: str) -> None:
         """The disk fills up (or a write is refused) for one output: no partial file is left."""
-        real = pictures.tempfile.NamedTemporaryFile
+        real = atomic.tempfile.NamedTemporaryFile
 
         def failing(*args: Any, **kwargs: Any) -> Any:
             if kwargs.get("prefix") == ".a.png.":
                 raise OSError(error, os.strerror(error))
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(pictures.tempfile, "NamedTemporaryFile", failing)
+        monkeypatch.setattr(atomic.tempfile, "NamedTemporaryFile", failing)
         result = run("max", "photos", "-o", "small", "-j", "2")
         assert result.exit_code == 1
         assert result.stderr == (

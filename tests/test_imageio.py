@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageCms, ImageFile, JpegImagePlugin
 
+from poolcli.cli.run import FLAGS as CLI_FLAGS
 from poolcli.errors import InputError, OutputError
 from poolcli.io.images import (
     ImageInfo,
@@ -323,6 +324,10 @@ class TestFormats:
             image_format_for(name)
         assert str(caught.value) == (
             f"{name}: cannot tell the output format from the name; "
+            "use format=png|jpeg|webp|tiff|gif|npy"
+        )
+        assert caught.value.worded(CLI_FLAGS) == (
+            f"{name}: cannot tell the output format from the name; "
             "use --format png|jpeg|webp|tiff|gif|npy"
         )
 
@@ -330,6 +335,9 @@ class TestFormats:
         with pytest.raises(OutputError) as caught:
             image_format_for("out.png", "bmp")
         assert str(caught.value) == (
+            "out.png: unknown format 'bmp'; use format=png|jpeg|webp|tiff|gif|npy"
+        )
+        assert caught.value.worded(CLI_FLAGS) == (
             "out.png: unknown format 'bmp'; use --format png|jpeg|webp|tiff|gif|npy"
         )
 
@@ -362,6 +370,10 @@ class TestFormats:
         with pytest.raises(OutputError) as caught:
             save_image(target, u8(2, 3, 4, 4), _info("RGB"))
         assert str(caught.value) == (
+            f"{target}: JPEG holds one frame, not 2; pick one with frame=K or write a format "
+            "that holds frames (.gif, .webp, .png, .tiff)"
+        )
+        assert caught.value.worded(CLI_FLAGS) == (
             f"{target}: JPEG holds one frame, not 2; pick one with --frame K or write a format "
             "that holds frames (.gif, .webp, .png, .tiff)"
         )
@@ -810,6 +822,10 @@ class TestPixelLimit:
             load_image(tmp_path / "big.png", max_pixels=9999)
         assert str(caught.value) == (
             f"{tmp_path / 'big.png'}: image has 10000 pixels, more than the limit of 9999; "
+            "raise it with max_pixels"
+        )
+        assert caught.value.worded(CLI_FLAGS) == (
+            f"{tmp_path / 'big.png'}: image has 10000 pixels, more than the limit of 9999; "
             "raise it with --max-pixels"
         )
         assert load_image(tmp_path / "big.png", max_pixels=10000)[0].shape == (1, 1, 100, 100)
@@ -850,7 +866,7 @@ class TestPixelLimit:
 
         with ThreadPoolExecutor(4) as pool:
             results = list(pool.map(load, [4096, 100, 5000, 4095] * 5))
-        refused = "image has 4096 pixels, more than the limit of {}; raise it with --max-pixels"
+        refused = "image has 4096 pixels, more than the limit of {}; raise it with max_pixels"
         assert (
             results
             == [(1, 3, 64, 64), refused.format(100), (1, 3, 64, 64), refused.format(4095)] * 5
@@ -916,7 +932,7 @@ class TestStreams:
         out = io.BytesIO()
         with pytest.raises(OutputError) as caught:
             save_image(out, u8(1, 3, 4, 4), _info("RGB"))
-        assert str(caught.value) == (
+        assert caught.value.worded(CLI_FLAGS) == (
             "<stdout>: cannot tell the output format from the name; "
             "use --format png|jpeg|webp|tiff|gif|npy"
         )
@@ -1159,6 +1175,9 @@ class TestFrames:
         with pytest.raises(InputError) as caught:
             load_image(tmp_path / "p.tiff")
         assert str(caught.value) == (
+            f"{tmp_path / 'p.tiff'}: frame 1 is 3x2, frame 0 6x4; pick one with frame=K"
+        )
+        assert caught.value.worded(CLI_FLAGS) == (
             f"{tmp_path / 'p.tiff'}: frame 1 is 3x2, frame 0 6x4; pick one with --frame K"
         )
         assert load_image(tmp_path / "p.tiff", frame=1)[0].shape == (1, 1, 2, 3)
@@ -1167,9 +1186,10 @@ class TestFrames:
         first = pil("I;16", np.zeros((2, 2), "<u2"))
         first.save(tmp_path / "p.tiff", save_all=True, append_images=[pil("RGB", u8(2, 2, 3))])
         with pytest.raises(
-            InputError, match=r"frame 1 is RGB, frame 0 I;16; pick one with --frame K$"
-        ):
+            InputError, match=r"frame 1 is RGB, frame 0 I;16; pick one with frame=K$"
+        ) as caught:
             load_image(tmp_path / "p.tiff")
+        assert caught.value.worded(CLI_FLAGS).endswith("pick one with --frame K")
 
     @pytest.mark.parametrize("frame", [0, 1, 2])
     def test_frame_picks_one(self, tmp_path, frame):
@@ -1226,7 +1246,7 @@ class TestFrames:
         frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
         x, info = load_image(tmp_path / "a.gif")
         with pytest.raises(
-            OutputError, match=r"JPEG holds one frame, not 2; pick one with --frame K"
+            OutputError, match=r"JPEG holds one frame, not 2; pick one with frame=K"
         ):
             save_image(tmp_path / "out.jpg", x[:, :3], info)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif"]
@@ -1431,11 +1451,13 @@ class TestOrientation:
 
     def test_orientation_views_match_pillow(self, tmp_path):
         """The numpy orientation (16-bit path) turns as Pillow's exif_transpose does."""
-        from poolcli.io.images import _ORIENT, _PILLOW_ORIENT
+        from poolcli.io.images import _ORIENT
+        from poolcli.io.metadata import PILLOW_TRANSPOSE
 
         rgb = u8(3, 5, 3)
+        assert set(_ORIENT) == set(PILLOW_TRANSPOSE)
         for orientation, turn in _ORIENT.items():
-            expected = np.asarray(pil("RGB", rgb).transpose(_PILLOW_ORIENT[orientation]))
+            expected = np.asarray(pil("RGB", rgb).transpose(PILLOW_TRANSPOSE[orientation]))
             np.testing.assert_array_equal(turn(rgb), expected)
 
     def test_dpi_swaps_with_a_quarter_turn(self, tmp_path):
@@ -1576,7 +1598,7 @@ class TestPillowGuardOutsidePoolcli:
         with pytest.raises(InputError) as caught:
             load_image(io.BytesIO(bytes(data)), max_pixels=191)
         assert caught.value.reason == (
-            "image has 192 pixels, more than the limit of 191; raise it with --max-pixels"
+            "image has 192 pixels, more than the limit of 191; raise it with max_pixels"
         )
         assert load_image(io.BytesIO(bytes(data)), max_pixels=192)[0].shape == (2, 3, 12, 16)
 

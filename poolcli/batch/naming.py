@@ -20,10 +20,9 @@ from typing import Any
 from poolcli.batch.discovery import Root, path_key, same_file
 from poolcli.batch.jobs import PlanError, Target
 from poolcli.errors import PoolcliError
+from poolcli.io import formats
 
 __all__ = [
-    "FORMAT_EXTENSIONS",
-    "OWN_FORMATS",
     "check_output",
     "check_output_folder",
     "own_format",
@@ -31,28 +30,6 @@ __all__ = [
     "target",
     "writable",
 ]
-
-#: A --format value -> the extension of the files it writes.
-FORMAT_EXTENSIONS = {
-    "png": ".png",
-    "jpeg": ".jpg",
-    "webp": ".webp",
-    "tiff": ".tiff",
-    "gif": ".gif",
-    "npy": ".npy",
-    "csv": ".csv",
-}
-#: Pillow format of an input -> the --format it is written back as (MPO: a phone's JPEG).
-OWN_FORMATS = {
-    "PNG": "png",
-    "JPEG": "jpeg",
-    "MPO": "jpeg",
-    "WEBP": "webp",
-    "TIFF": "tiff",
-    "GIF": "gif",
-}
-#: The --format values standard output takes, as errors name them.
-STDOUT_FORMATS = "png, jpeg, webp, tiff, gif, npy"
 
 
 def target(
@@ -96,8 +73,6 @@ def target(
     OutputError
         When the output's format cannot be told from its name.
     """
-    from poolcli.io import pictures
-
     from_stdin = source == "-"
     matrix = info.kind == "matrix" and format is None and default_format is None
     if output == "-" or (output is None and from_stdin):
@@ -106,9 +81,9 @@ def target(
         fmt = format or default_format or own_format(info)
         if fmt is None:
             if output == "-":
-                raise PlanError(f"-o - needs --format ({STDOUT_FORMATS})")
+                raise PlanError(f"-o - needs --format ({_stdout_choices()})")
             raise PlanError(
-                f"standard output needs --format ({STDOUT_FORMATS}) for a {info.format} "
+                f"standard output needs --format ({_stdout_choices()}) for a {info.format} "
                 "input, or give -o FILE"
             )
         if terminal:
@@ -127,7 +102,7 @@ def target(
             path = os.path.join(output, os.path.basename(path))
     else:
         path = output
-    pictures.image_format_for(path, format)  # fail before pooling, not after
+    formats.image_format_for(path, format)  # fail before pooling, not after
     return Target(path=path, format=format)
 
 
@@ -136,7 +111,7 @@ def own_format(info: Any) -> str | None:
     if info.kind == "array":
         return "npy"
     if info.kind == "image":
-        return OWN_FORMATS.get(info.format or "")
+        return formats.written_back_as(info.format)
     return None
 
 
@@ -152,27 +127,30 @@ def renamed(path: str, op: str | None, format: str | None, info: Any = None) -> 
     ``.OP`` before the extension when ``op`` is given."""
     root, ext = os.path.splitext(path)
     if format is not None:
-        ext = FORMAT_EXTENSIONS[format]
+        ext = formats.extension(format)
     elif not writable(ext):
         if info is not None:
             own = own_format(info)
         else:
             from PIL import Image
 
-            own = OWN_FORMATS.get(Image.registered_extensions().get(ext.lower(), ""))
+            own = formats.written_back_as(Image.registered_extensions().get(ext.lower()))
         if own is not None:
-            ext = FORMAT_EXTENSIONS[own]
+            ext = formats.extension(own)
     return f"{root}.{op}{ext}" if op is not None else f"{root}{ext}"
 
 
 def writable(ext: str) -> bool:
-    from poolcli.io import pictures
-
+    """Whether poolcli writes files with the extension ``ext`` (".png")."""
     try:
-        pictures.image_format_for("x" + ext)
+        formats.image_format_for("x" + ext)
     except PoolcliError:
         return False
     return True
+
+
+def _stdout_choices() -> str:
+    return ", ".join(formats.result_choices())
 
 
 def check_output_folder(output: str, roots: list[Root]) -> None:

@@ -42,6 +42,7 @@ from poolcli.batch.report import (
 from poolcli.core.geometry import Geometry
 from poolcli.errors import OutputError, PoolcliError
 from poolcli.imaging.tasks import Comparison, GlobalPooling, Inspection
+from poolcli.io import formats
 
 __all__ = ["Stopped", "process"]
 
@@ -108,7 +109,7 @@ def process(
         from poolcli.io import images  # numpy and Pillow: only once there is work to do
 
         if target is not None and target.path is not None:
-            images.image_format_for(target.path, target.format)  # fail before reading
+            formats.image_format_for(target.path, target.format)  # fail before reading
         array, info = images.load_image(source, **recipe.load.kwargs())
         loaded = (array.shape, info)
         geometry = recipe.task.geometry(array.shape)
@@ -315,9 +316,9 @@ def _destination(job: Job, target: Target, stdout: BinaryIO | None) -> Any:
 
 
 def _read_all(stream: BinaryIO) -> bytes:
-    from poolcli.io import pictures
+    from poolcli.io import streams
 
-    return pictures.read_stream(stream, STDIN_NAME, "empty input")
+    return streams.read_stream(stream, STDIN_NAME, "empty input")
 
 
 def _message(name: str, error: Exception, flags: tuple[tuple[str, str], ...]) -> str:

@@ -24,10 +24,8 @@ depend on the runner: a process pool or a cluster runner implements :class:`Runn
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import signal
-import stat
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -40,6 +38,7 @@ from poolcli.batch.jobs import Job, Outcome, Plan, Summary
 from poolcli.batch.process import process
 from poolcli.batch.recipe import Recipe
 from poolcli.errors import OutputError
+from poolcli.io import atomic
 
 __all__ = ["Runner", "Signalled", "SignalHandlers", "ThreadRunner", "default_workers", "run"]
 
@@ -157,9 +156,11 @@ class ThreadRunner:
         self.halt.set()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
-        for job, future in self.pending.values():
-            if future.cancelled() or future.exception() is not None:
-                _remove_temporary_files(job)
+        atomic.remove_unfinished(
+            job.target.path
+            for job, _ in self.pending.values()
+            if job.target is not None and job.target.path is not None
+        )
         self.pending.clear()
         with self.lock:
             finished = [self.finished.pop(p) for p in sorted(self.finished) if p >= self.yielded]
@@ -249,19 +250,6 @@ def _make_output_folder(folder: str) -> None:
         raise OutputError(folder, f"cannot create folder: {os_reason(exc)}") from None
     if not os.path.isdir(folder):
         raise OutputError(folder, "cannot create folder: a file is in the way")
-
-
-def _remove_temporary_files(job: Job) -> None:
-    """Remove what a stopped save of ``job`` may have left: ``.NAME.*.tmp`` beside its output."""
-    if job.target is None or job.target.path is None:
-        return
-    folder, name = os.path.split(job.target.path)
-    for path in glob.glob(
-        os.path.join(glob.escape(folder or os.curdir), f".{glob.escape(name)}.*.tmp")
-    ):
-        with contextlib.suppress(OSError):
-            if stat.S_ISREG(os.lstat(path).st_mode):
-                os.unlink(path)
 
 
 class Signalled(BaseException):

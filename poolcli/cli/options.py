@@ -15,8 +15,7 @@ import click
 from poolcli.cli.group import REPORTS
 from poolcli.cli.types import NumberType, PaddingType, PadModeType, window_pair
 from poolcli.core.geometry import Window
-
-FORMATS = ("png", "jpeg", "webp", "tiff", "gif", "npy", "csv")
+from poolcli.io import formats as registry
 
 
 def all_of(options: list[Callable[..., Any]]) -> Callable[..., Any]:
@@ -142,9 +141,11 @@ def output_option(metavar: str, help: str) -> Callable[..., Any]:
 
 def format_option(
     help: str = "Output format.  [default: from the output name, else the input's]",
-    formats: tuple[str, ...] = FORMATS,
+    formats: tuple[str, ...] | None = None,
 ) -> Callable[..., Any]:
-    return click.option("--format", type=click.Choice(formats, case_sensitive=False), help=help)
+    """--format, one of ``formats`` (default: every format poolcli writes)."""
+    names = registry.choices() if formats is None else formats
+    return click.option("--format", type=click.Choice(names, case_sensitive=False), help=help)
 
 
 def quality_option() -> Callable[..., Any]:

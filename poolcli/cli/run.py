@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +27,15 @@ from poolcli.errors import PoolcliError
 __all__ = ["FLAGS", "Inputs", "refuse_terminal", "run_inputs", "stdout_is_terminal"]
 
 #: The library's parameter names as the command line spells them, for its messages.
-FLAGS: tuple[tuple[str, str], ...] = (
-    ("max_pixels", "--max-pixels"),
-    ("frame", "--frame"),
-    ("output_size", "--to"),
-    ("pad_mode", "--pad-mode"),
-    ("ceil_mode", "--ceil"),
-    ("quality", "--quality"),
-)
+FLAGS: Mapping[str, str] = {
+    "max_pixels": "--max-pixels",
+    "frame": "--frame",
+    "format": "--format",
+    "output_size": "--to",
+    "pad_mode": "--pad-mode",
+    "ceil_mode": "--ceil",
+    "quality": "--quality",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +99,7 @@ def run_inputs(
     )
     if one and inputs.output == "-" and job.writes and not recipe.dry_run:
         refuse_terminal()
-    recipe = dataclasses.replace(recipe, flags=FLAGS, terminal=stdout_is_terminal())
+    recipe = dataclasses.replace(recipe, flags=tuple(FLAGS.items()), terminal=stdout_is_terminal())
     console = Console(
         echo=lambda text, err: click.echo(text, err=err),
         progress=sys.stderr if sys.stderr.isatty() else None,

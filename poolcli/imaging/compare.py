@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from poolcli.core.geometry import resolve
 from poolcli.imaging.alpha import has_alpha, pool_image
-from poolcli.io.images import ImageInfo, _convert, _mode_for_array, _to_pillow
+from poolcli.io.images import ImageInfo, mode_for_array, to_dtype, to_pillow
+from poolcli.io.modes import WIDE_MODES
 
 __all__ = ["COMPARE_OPS", "compare_panels", "compare_picture", "labels", "picture_array"]
 
@@ -42,7 +43,6 @@ _BACKGROUND = 255
 _INK = 0
 _CHECKER = (255, 204)  # light and dark squares behind transparent pixels
 _EIGHT_BIT_MODES = frozenset({"L", "LA", "RGB", "RGBA", "CMYK", "YCbCr"})
-_WIDE_COLOUR = frozenset({"LA;16", "RGB;16", "RGBA;16"})
 _GEOMETRY_KEYS = ("size", "stride", "padding", "dilation", "ceil_mode", "pad_mode")
 
 
@@ -142,11 +142,11 @@ class _Display:
         if info.kind == "image" and info.save_mode is not None:
             mode = info.save_mode
         elif frame.shape[1] <= 4:
-            mode = _mode_for_array("<compare>", frame)
+            mode = mode_for_array("<compare>", frame)
         else:
             raise ValueError(f"compare shows 1 to 4 channels, not {frame.shape[1]}")
         self.offset, self.factor = 0.0, 1.0
-        if mode in _WIDE_COLOUR:  # 16-bit colour, shown at 8 bits
+        if mode in WIDE_MODES:  # 16-bit colour, shown at 8 bits
             self.factor = 1 / 257
             mode = mode[:-3]
         elif mode not in _EIGHT_BIT_MODES:  # one channel of wide values: stretched
@@ -161,8 +161,8 @@ class _Display:
         values = chw
         if self.factor != 1.0 or self.offset != 0.0:
             values = (chw.astype(np.float64) - self.offset) * self.factor
-        values = _convert(values, np.dtype(np.uint8))
-        img = _to_pillow(values, self.mode)
+        values = to_dtype(values, np.dtype(np.uint8))
+        img = to_pillow(values, self.mode)
         if img.size != size:
             img = img.resize(size, resample)
         if self.mode in ("CMYK", "YCbCr"):

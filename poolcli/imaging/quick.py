@@ -41,19 +41,17 @@ from PIL import Image, ImageChops
 
 from poolcli.core.geometry import Geometry
 from poolcli.errors import InputError
-from poolcli.io import pictures
+from poolcli.io import formats
+from poolcli.io.metadata import PILLOW_TRANSPOSE, FileMetadata, ImageInfo
+from poolcli.io.pictures import opened, wide_colour
 
 __all__ = ["QUICK_OPS", "QuickPooling"]
 
 #: The ops Pillow can pool exactly as the engine does.
 QUICK_OPS = frozenset({"max", "min", "avg"})
 
-# Formats read here, for files of one frame; animations, TIFF pages and the rest go the numpy way.
-_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF", "BMP"})
 _MODES = frozenset({"L", "RGB", "RGBA"})
 _ALPHA_MODES = frozenset({"RGBA"})
-# What a picture pooled here can be written as (never .npy or .csv).
-_OUTPUT_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "TIFF", "GIF"})
 # Window sides for which Image.reduce's fixed-point division is exact (tested up to 16).
 _EXACT_REDUCE_SIDES = frozenset({1, 2, 4, 8, 16})
 # Bytes of each picture combined by max and min: 128 KiB strips were fastest for a 4K photo.
@@ -80,7 +78,7 @@ class QuickPooling:
         max_pixels: int | None = None,
         frame: int | None = None,
         auto_orient: bool = True,
-    ) -> tuple[Image.Image, pictures.ImageInfo, Geometry] | None:
+    ) -> tuple[Image.Image, ImageInfo, Geometry] | None:
         """The picture in ``source`` decoded and upright, what
         :func:`poolcli.io.images.load_image` would say of it, and its geometry,
         ``geometry_for((H, W))``; None, before anything is decoded, when this pooling does not
@@ -98,7 +96,8 @@ class QuickPooling:
                 return self._load(source, "<stdin>", geometry_for, max_pixels, auto_orient)
             except InputError:
                 return None
-        if os.path.splitext(source)[1].lower() in (".npy", ".csv", ".txt"):
+        by_extension = formats.for_path(source)
+        if by_extension is not None and by_extension.kind != "image":
             return None
         try:
             st = os.stat(source)
@@ -115,13 +114,13 @@ class QuickPooling:
         geometry_for: Callable[[tuple[int, int]], Geometry],
         max_pixels: int | None,
         auto_orient: bool,
-    ) -> tuple[Image.Image, pictures.ImageInfo, Geometry] | None:
-        with pictures.opened(fp, name, max_pixels) as img_file:
+    ) -> tuple[Image.Image, ImageInfo, Geometry] | None:
+        with opened(fp, name, max_pixels) as img_file:
             mode = img_file.mode
             if (
-                img_file.format not in _FORMATS
+                not _reads(img_file.format)
                 or getattr(img_file, "n_frames", 1) != 1
-                or pictures._wide_colour(img_file) is not None
+                or wide_colour(img_file) is not None
             ):
                 return None
             # Upright either way: a PNG's EXIF orientation may come after its pixels.
@@ -131,11 +130,11 @@ class QuickPooling:
             ):
                 return None
             img_file.load()
-            meta = pictures._Metadata.of(img_file, auto_orient)
+            meta = FileMetadata.of(img_file, auto_orient)
             picture: Image.Image = img_file
-            if meta.orientation in pictures._PILLOW_ORIENT:
-                picture = img_file.transpose(pictures._PILLOW_ORIENT[meta.orientation])
-            info = pictures.ImageInfo(
+            if meta.orientation in PILLOW_TRANSPOSE:
+                picture = img_file.transpose(PILLOW_TRANSPOSE[meta.orientation])
+            info = ImageInfo(
                 kind="image",
                 format=img_file.format,
                 mode=mode,
@@ -149,7 +148,7 @@ class QuickPooling:
                 loop=meta.loop,
                 size=(picture.height, picture.width),
             )
-        return picture, info, geometry_for(info.size)
+        return picture, info, geometry_for((picture.height, picture.width))
 
     def _fits(
         self, mode: str, geometry_for: Callable[[tuple[int, int]], Geometry], size: tuple[int, int]
@@ -207,10 +206,18 @@ class QuickPooling:
                         Image.Resampling.NEAREST,
                     )
                     strip = cell if strip is None else combine(strip, cell)
+            assert strip is not None  # a window has at least one cell
             result.paste(strip, (0, top))
         return result
 
     @staticmethod
     def writes(fmt: str, mode: str) -> bool:
         """Whether a pooled picture of ``mode`` can be written as ``fmt`` without numpy."""
-        return fmt in _OUTPUT_FORMATS and pictures.format_holds(fmt, mode)
+        found = formats.by_pillow(fmt)
+        return found is not None and found.kind == "image" and formats.format_holds(fmt, mode)
+
+
+def _reads(pillow_format: str | None) -> bool:
+    """Whether a picture file in ``pillow_format`` may be pooled here (when of one frame)."""
+    found = formats.by_pillow(pillow_format)
+    return found is not None and found.quick_reads and found.pillow == pillow_format

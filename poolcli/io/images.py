@@ -49,6 +49,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import io
 import os
@@ -58,37 +59,32 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from poolcli.errors import InputError, OutputError
-from poolcli.io.pictures import (
-    _ANIMATION_FORMATS,
-    _FORMAT_MODES,
-    _PILLOW_ORIENT,
-    _PNG_COMPRESS_LEVEL,
-    _SAVE_MODES,
-    _WIDE_BY_CHANNELS,
-    _WIDE_MODES,
+from poolcli.io import formats
+from poolcli.io.atomic import Encoder, write_output
+from poolcli.io.formats import image_format_for
+from poolcli.io.metadata import (
+    PILLOW_TRANSPOSE,
+    FileMetadata,
     ImageInfo,
-    _Metadata,
-    _os_reason,
-    _output_metadata,
-    _OutputMetadata,
-    _pixel_limit,
-    _SaveOptions,
-    _stream_name,
-    _wide_colour,
-    image_format_for,
+    OutputMetadata,
+    output_metadata,
+)
+from poolcli.io.modes import SAVE_MODES, WIDE_BY_CHANNELS, WIDE_MODES
+from poolcli.io.pictures import (
     opened,
     output_format,
     pillow_params,
-    read_stream,
+    pixel_limit,
     save_with_pillow,
-    write_output,
+    wide_colour,
 )
+from poolcli.io.streams import os_reason, read_stream, stream_name
 
 __all__ = [
     "FULL_DEPTH_INSTALL",
@@ -98,8 +94,11 @@ __all__ = [
     "format_matrix",
     "image_format_for",
     "load_image",
+    "mode_for_array",
     "read_header",
     "save_image",
+    "to_dtype",
+    "to_pillow",
 ]
 
 #: How to install what 16-bit colour needs; named in the errors that need it.
@@ -126,10 +125,6 @@ _LOAD_MODES: dict[str, tuple[str | None, str, str]] = {
     "F": (None, "=f4", "F"),
 }
 
-
-# Formats whose frames are an animation or pages, loaded as N; others (MPO, ICO …) load frame 0.
-_FRAME_FORMATS = frozenset({"GIF", "PNG", "WEBP", "TIFF"})
-
 _NPY_MAGIC = b"\x93NUMPY"
 _INT_LITERAL = re.compile(r"[+-]?\d+\Z")
 _FIELD_SPLIT = re.compile(r"\s*,\s*|\s+")
@@ -152,7 +147,7 @@ _ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def load_image(
-    source: str | os.PathLike | BinaryIO,
+    source: str | os.PathLike[str] | BinaryIO,
     *,
     max_pixels: int | None = None,
     frame: int | None = None,
@@ -205,19 +200,19 @@ def load_image(
     if frame is not None and frame < 0:
         raise ValueError(f"frame must be at least 0, got {frame}")
     options = _LoadOptions(max_pixels, frame, auto_orient)
-    if hasattr(source, "read"):
-        name = _stream_name(source, "<stdin>")
+    if not isinstance(source, str | os.PathLike):
+        name = stream_name(source, "<stdin>")
         data = read_stream(source, name, "empty input")
-        return _load_bytes(data, name, options, ext=None)
+        return _load_bytes(data, name, options, kind=None)
 
     path = os.fsdecode(os.fspath(source))
-    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    kind = _kind_for(path)
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         raise InputError(path, "no such file") from None
     except OSError as exc:
-        raise InputError(path, _os_reason(exc)) from None
+        raise InputError(path, os_reason(exc)) from None
     if stat.S_ISDIR(st.st_mode):
         raise InputError(path, "is a directory")
     if not stat.S_ISREG(st.st_mode):
@@ -226,18 +221,18 @@ def load_image(
             with open(path, "rb") as stream:
                 data = read_stream(stream, path, "empty file")
         except OSError as exc:
-            raise InputError(path, _os_reason(exc)) from None
-        return _load_bytes(data, path, options, ext=ext)
+            raise InputError(path, os_reason(exc)) from None
+        return _load_bytes(data, path, options, kind=kind)
     if st.st_size == 0:
         raise InputError(path, "empty file")
-    if ext == "npy":
+    if kind == "array":
         return _pick_frame(*_load_npy(path, path), path, frame)
-    if ext in ("csv", "txt"):
+    if kind == "matrix":
         try:
             with open(path, "rb") as stream:
                 data = stream.read()
         except OSError as exc:
-            raise InputError(path, _os_reason(exc)) from None
+            raise InputError(path, os_reason(exc)) from None
         return _pick_frame(*_load_matrix(data, path), path, frame)
     return _load_picture(path, path, options)
 
@@ -249,17 +244,37 @@ class _LoadOptions:
     auto_orient: bool
 
 
+@dataclass(frozen=True)
+class _SaveOptions:
+    quality: int | None
+    strip: bool
+    scale: tuple[float, float] | None
+
+
+def _kind_for(path: str) -> str:
+    """What the file at ``path`` is read as, by its extension: "image", "array" or "matrix"."""
+    found = formats.for_path(path)
+    return "image" if found is None else found.kind
+
+
+def _holds_frames(pillow_format: str | None) -> bool:
+    """Whether every frame of a file in ``pillow_format`` is loaded (others load frame 0)."""
+    found = formats.by_pillow(pillow_format)
+    return found is not None and found.frames is not None
+
+
 def _load_bytes(
-    data: bytes, name: str, options: _LoadOptions, ext: str | None
+    data: bytes, name: str, options: _LoadOptions, kind: str | None
 ) -> tuple[np.ndarray, ImageInfo]:
-    if ext == "npy" or (ext is None and data.startswith(_NPY_MAGIC)):
+    """Load ``data`` as ``kind`` says, or (None: a stream) as its first bytes tell."""
+    if kind == "array" or (kind is None and data.startswith(_NPY_MAGIC)):
         return _pick_frame(*_load_npy(io.BytesIO(data), name), name, options.frame)
-    if ext in ("csv", "txt"):
+    if kind == "matrix":
         return _pick_frame(*_load_matrix(data, name), name, options.frame)
     try:
         return _load_picture(io.BytesIO(data), name, options)
     except InputError as exc:
-        if ext is not None or exc.reason != "cannot identify image file":
+        if kind is not None or exc.reason != "cannot identify image file":
             raise
         try:
             return _pick_frame(*_load_matrix(data, name), name, options.frame)
@@ -274,8 +289,7 @@ def _pick_frame(
     if frame is None:
         return array, info
     _check_frame(name, frame, array.shape[0])
-    info.frame = frame
-    return array[frame : frame + 1], info
+    return array[frame : frame + 1], dataclasses.replace(info, frame=frame)
 
 
 def _check_frame(name: str, frame: int, count: int) -> None:
@@ -299,18 +313,18 @@ def _decode(
     if options.frame is not None:
         _check_frame(name, options.frame, count)
         indices: Sequence[int] = [options.frame]
-    elif img_file.format in _FRAME_FORMATS:
+    elif _holds_frames(img_file.format):
         indices = range(count)
     else:
         indices = [0]
     mode = img_file.mode
-    wide = _wide_colour(img_file)
+    wide = wide_colour(img_file)
     if wide is not None:
         if img_file.format == "PNG" and count > 1:
             raise InputError(
                 name, "cannot read a 16-bit colour animated PNG; write its frames as 16-bit TIFF"
             )
-        meta = _Metadata.of(img_file, options.auto_orient, decoded=False)
+        meta = FileMetadata.of(img_file, options.auto_orient, decoded=False)
         hwc_frames = _read_wide(fp, name, wide, indices)
         array, save_mode = _stack_frames(name, hwc_frames, meta.orientation, len(indices))
         mode = save_mode
@@ -326,16 +340,16 @@ def _decode(
                     img_file.seek(index)
                 img_file.load()
                 if meta is None:
-                    meta = _Metadata.of(img_file, options.auto_orient)
+                    meta = FileMetadata.of(img_file, options.auto_orient)
                 durations_seen.append(img_file.info.get("duration"))
                 img = img_file
-                if meta.orientation in _PILLOW_ORIENT:
-                    img = img_file.transpose(_PILLOW_ORIENT[meta.orientation])
+                if meta.orientation in PILLOW_TRANSPOSE:
+                    img = img_file.transpose(PILLOW_TRANSPOSE[meta.orientation])
                 yield _pixels(img, name)
 
         array, save_mode = _stack_frames(name, frames(), None, len(indices))
-        assert meta is not None
         durations = _durations(durations_seen, img_file.format)
+    assert meta is not None  # read with the first frame
     info = ImageInfo(
         kind="image",
         format=img_file.format,
@@ -356,7 +370,8 @@ def _decode(
 
 
 def _durations(seen: list[Any], fmt: str | None) -> tuple[float, ...] | None:
-    if fmt not in _ANIMATION_FORMATS or not seen:
+    found = formats.by_pillow(fmt)
+    if found is None or found.frames != "animation" or not seen:
         return None
     if any(not isinstance(d, int | float) or isinstance(d, bool) for d in seen):
         return None
@@ -403,11 +418,11 @@ def _read_wide(
 
         pages = tiff_pages()
     for values in pages:
-        if values.ndim != 3 or values.shape[2] not in _WIDE_BY_CHANNELS:
+        if values.ndim != 3 or values.shape[2] not in WIDE_BY_CHANNELS:
             raise InputError(name, f"unsupported 16-bit image of shape {values.shape}")
         if values.dtype != np.uint16:
             raise InputError(name, f"unsupported 16-bit image of {values.dtype} samples")
-        yield values, _WIDE_BY_CHANNELS[values.shape[2]]
+        yield values, WIDE_BY_CHANNELS[values.shape[2]]
 
 
 def _layout(img: Image.Image) -> tuple[str | None, str, str]:
@@ -435,7 +450,7 @@ def _pixels(img: Image.Image, name: str) -> tuple[np.ndarray, str]:
         except ValueError:
             raise InputError(name, f"unsupported image mode {mode}") from None
     width, height = img.size
-    channels = _SAVE_MODES[save_mode][0]
+    channels = SAVE_MODES[save_mode][0]
     hwc = np.frombuffer(
         _raw_bytes(img, width * height * channels * np.dtype(dtype).itemsize), dtype
     )
@@ -495,18 +510,20 @@ def _stack_frames(
             raise InputError(
                 name,
                 f"frame {index} is {hwc.shape[1]}x{hwc.shape[0]}, frame 0 "
-                f"{buffer.shape[2]}x{buffer.shape[1]}; pick one with --frame K",
+                f"{buffer.shape[2]}x{buffer.shape[1]}; pick one with {{frame=K}}",
+                ("frame",),
             )
         elif frame_mode != mode:
             if frame_mode not in _FAMILY or mode not in _FAMILY:
                 raise InputError(
                     name,
-                    f"frame {index} is {frame_mode}, frame 0 {mode}; pick one with --frame K",
+                    f"frame {index} is {frame_mode}, frame 0 {mode}; pick one with {{frame=K}}",
+                    ("frame",),
                 )
             (colour, alpha), (frame_colour, frame_alpha) = _FAMILY[mode], _FAMILY[frame_mode]
             joined = _FAMILY_MODE[(colour or frame_colour, alpha or frame_alpha)]
             if joined != mode:
-                wider = np.empty((count, *hwc.shape[:2], _SAVE_MODES[joined][0]), hwc.dtype)
+                wider = np.empty((count, *hwc.shape[:2], SAVE_MODES[joined][0]), hwc.dtype)
                 _widen(buffer[:index], mode, wider[:index], joined)
                 buffer, mode = wider, joined
             if frame_mode != mode:
@@ -547,7 +564,7 @@ def _load_npy(fp: str | BinaryIO, name: str) -> tuple[np.ndarray, ImageInfo]:
     except InputError:
         raise
     except OSError as exc:
-        reason = _os_reason(exc) if exc.errno else f"corrupt .npy file: {exc}"
+        reason = os_reason(exc) if exc.errno else f"corrupt .npy file: {exc}"
         raise InputError(name, reason) from None
     except (ValueError, EOFError) as exc:
         raise InputError(name, f"corrupt .npy file: {exc}") from None
@@ -658,7 +675,9 @@ class Header:
     decoded: bool
 
 
-def read_header(source: str | os.PathLike | BinaryIO, *, max_pixels: int | None = None) -> Header:
+def read_header(
+    source: str | os.PathLike[str] | BinaryIO, *, max_pixels: int | None = None
+) -> Header:
     """The shape, mode, dtype and frame count of an input, from its header where possible.
 
     Pillow opens an image lazily and reads only its header (size, mode, frames, EXIF
@@ -691,16 +710,16 @@ def read_header(source: str | os.PathLike | BinaryIO, *, max_pixels: int | None 
     if hasattr(source, "read"):
         return _loaded_header(source, max_pixels)
     path = os.fsdecode(os.fspath(source))
-    ext = os.path.splitext(path)[1].lower()
+    kind = _kind_for(path)
     try:
         st: os.stat_result | None = os.stat(path)
     except OSError:
         st = None  # load_image says why, in its words
     header = None
     if st is not None and stat.S_ISREG(st.st_mode) and st.st_size > 0:
-        if ext == ".npy":
+        if kind == "array":
             header = _npy_header(path)
-        elif ext not in (".csv", ".txt"):
+        elif kind == "image":
             header = _image_header(path)
     return header or _loaded_header(path, max_pixels)
 
@@ -732,36 +751,27 @@ def _npy_header(path: str) -> Header | None:
 def _image_header(path: str) -> Header | None:
     """From an image file's header; None when load_image would refuse the file, or when every
     frame loads (they may differ in mode and widen the array: only loading tells)."""
-    with _pixel_limit(None):  # nothing is decoded: any size may be described
+    with pixel_limit(None):  # nothing is decoded: any size may be described
         try:
             img = Image.open(path)
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             return None
         with img:
             fmt, frames = img.format, getattr(img, "n_frames", 1)
-            if frames > 1 and fmt in _FRAME_FORMATS:
+            if frames > 1 and _holds_frames(fmt):
                 return None
-            if _wide_colour(img) is not None:
+            if wide_colour(img) is not None:
                 mode = f"{img.mode};16"
-                channels, dtype = _WIDE_MODES[mode], "uint16"
+                channels, dtype = WIDE_MODES[mode], "uint16"
             else:
                 mode = img.mode
                 _, code, save_mode = _layout(img)
-                channels, dtype = _SAVE_MODES[save_mode][0], np.dtype(code).name
-            orientation = _Metadata.of(img, auto_orient=True, decoded=False).orientation
+                channels, dtype = SAVE_MODES[save_mode][0], np.dtype(code).name
+            orientation = FileMetadata.of(img, auto_orient=True, decoded=False).orientation
             width, height = img.size
     if orientation >= 5:  # turned a quarter: the axes swap
         width, height = height, width
     return Header("image", fmt, mode, dtype, frames, (1, channels, height, width), False)
-
-
-# Pixel limit. Pillow's decompression-bomb guard reads the global Image.MAX_IMAGE_PIXELS, warns
-# above it and raises above twice it, in Image.open and again where some plugins load or seek
-# (a GIF frame larger than its canvas, a TIFF tile). poolcli applies its own limit instead, as one
-# InputError and never a warning, and may raise it past Pillow's. Rather than change the global
-# (which every thread and every other user of Pillow in the process reads), Pillow's check
-# function is wrapped once: inside a poolcli load (a thread-local flag) it applies that load's
-# limit; everywhere else it is Pillow's own check, unchanged.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -769,7 +779,7 @@ def _image_header(path: str) -> Header | None:
 
 
 def save_image(
-    target: str | os.PathLike | BinaryIO,
+    target: str | os.PathLike[str] | BinaryIO,
     array: np.ndarray,
     info: ImageInfo,
     *,
@@ -845,19 +855,19 @@ def save_image(
         raise ValueError(f"array must have 4 dimensions (N, C, H, W), got shape {array.shape}")
     encode = _encoder(name, fmt, array, info, _SaveOptions(quality, strip, scale))
 
-    write_output(target if hasattr(target, "write") else name, name, encode)  # type: ignore[arg-type]
+    write_output(name if isinstance(target, str | os.PathLike) else target, name, encode)
 
 
 def _encoder(
     name: str, fmt: str, array: np.ndarray, info: ImageInfo, options: _SaveOptions
-) -> Callable[[BinaryIO, str], None]:
+) -> Encoder:
     """Check that ``fmt`` can hold ``array``; return a function that encodes it to a file."""
     if fmt == "NPY":
         out = array
         if info.ndim < 4 and array.shape[: 4 - info.ndim] == (1,) * (4 - info.ndim):
             out = array.reshape(array.shape[4 - info.ndim :])
 
-        def encode_npy(stream: BinaryIO, _name: str) -> None:
+        def encode_npy(stream: IO[bytes], _name: str) -> None:
             np.save(stream, out, allow_pickle=False)
 
         return encode_npy
@@ -868,45 +878,45 @@ def _encoder(
                 name, f"CSV holds one plane, not shape {array.shape}; write .npy or an image"
             )
 
-        def encode_csv(stream: BinaryIO, _name: str) -> None:
+        def encode_csv(stream: IO[bytes], _name: str) -> None:
             rows = (",".join(_format_values(row)) for row in array[0, 0])
             stream.write(("\n".join(rows) + "\n").encode("ascii"))
 
         return encode_csv
 
     frames, channels = array.shape[:2]
-    if frames > 1 and fmt == "JPEG":
+    if frames > 1 and not _holds_frames(fmt):
+        holding = ", ".join(other.extension for other in formats.frame_formats())
         raise OutputError(
             name,
-            f"JPEG holds one frame, not {frames}; pick one with --frame K or write a format "
-            "that holds frames (.gif, .webp, .png, .tiff)",
+            f"{fmt} holds one frame, not {frames}; pick one with {{frame=K}} or write a format "
+            f"that holds frames ({holding})",
+            ("frame",),
         )
     mode = info.save_mode
-    if mode in _WIDE_MODES:
-        if _WIDE_MODES[mode] != channels:
-            mode = _mode_for_array(name, array)
-    elif mode not in _SAVE_MODES or _SAVE_MODES[mode][0] != channels:
-        mode = _mode_for_array(name, array)
-    if mode not in _FORMAT_MODES[fmt]:
+    if mode is None or _channels(mode) != channels:
+        mode = mode_for_array(name, array)
+    if not formats.format_holds(fmt, mode):
         raise OutputError(name, f"{fmt} cannot hold {mode} images; write {_suggest(mode, fmt)}")
-    meta = _output_metadata(fmt, mode, *array.shape[2:], info, options)
-    if mode in _WIDE_MODES:
+    height, width = array.shape[2:]
+    meta = output_metadata(fmt, mode, height, width, info, strip=options.strip, scale=options.scale)
+    if mode in WIDE_MODES:
         return _wide_encoder(name, fmt, mode, array, meta)
 
     params = pillow_params(fmt, meta, info, frames, options.quality)
     if frames > 1 and fmt == "GIF" and mode == "RGBA":
         params["disposal"] = 2  # clear to transparent before each frame
 
-    def encode_image(stream: BinaryIO, path: str) -> None:
-        images = [_to_pillow(array[index], mode) for index in range(frames)]
+    def encode_image(stream: IO[bytes], path: str) -> None:
+        images = [to_pillow(array[index], mode) for index in range(frames)]
         save_with_pillow(stream, path, fmt, images, params)
 
     return encode_image
 
 
 def _wide_encoder(
-    name: str, fmt: str, mode: str, array: np.ndarray, meta: _OutputMetadata
-) -> Callable[[BinaryIO, str], None]:
+    name: str, fmt: str, mode: str, array: np.ndarray, meta: OutputMetadata
+) -> Encoder:
     """Encode 16-bit colour with the full-depth extra: imagecodecs for PNG, tifffile for TIFF."""
     frames = array.shape[0]
     if fmt == "PNG":
@@ -914,9 +924,9 @@ def _wide_encoder(
             raise OutputError(name, "cannot write 16-bit colour frames to PNG; write .tiff")
         imagecodecs = _full_depth_module("imagecodecs", "16-bit colour PNG", OutputError, name)
 
-        def encode_png(stream: BinaryIO, _path: str) -> None:
-            hwc = _convert(array[0].transpose(1, 2, 0), np.dtype(np.uint16))
-            data = imagecodecs.png_encode(hwc, level=_PNG_COMPRESS_LEVEL)
+        def encode_png(stream: IO[bytes], _path: str) -> None:
+            hwc = to_dtype(array[0].transpose(1, 2, 0), np.dtype(np.uint16))
+            data = imagecodecs.png_encode(hwc, level=formats.PNG_COMPRESS_LEVEL)
             stream.write(_with_png_chunks(bytes(data), meta))
 
         return encode_png
@@ -936,16 +946,16 @@ def _wide_encoder(
         params["resolution"] = meta.dpi
         params["resolutionunit"] = "INCH"
 
-    def encode_tiff(stream: BinaryIO, _path: str) -> None:
+    def encode_tiff(stream: IO[bytes], _path: str) -> None:
         with tifffile.TiffWriter(stream) as tiff:
             for index in range(frames):
-                hwc = _convert(array[index].transpose(1, 2, 0), np.dtype(np.uint16))
+                hwc = to_dtype(array[index].transpose(1, 2, 0), np.dtype(np.uint16))
                 tiff.write(hwc, **params)
 
     return encode_tiff
 
 
-def _with_png_chunks(png: bytes, meta: _OutputMetadata) -> bytes:
+def _with_png_chunks(png: bytes, meta: OutputMetadata) -> bytes:
     """``png`` with iCCP, pHYs and eXIf chunks added after its IHDR chunk."""
     chunks = []
     if meta.icc_profile is not None:
@@ -964,8 +974,16 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def _mode_for_array(name: str, array: np.ndarray) -> str:
-    """The image mode for an array with no save mode of its own (from .npy or .csv)."""
+def mode_for_array(name: str, array: np.ndarray) -> str:
+    """The image mode an (N, C, H, W) array with no save mode of its own (from .npy or .csv)
+    is written as, by its channels and dtype (see :func:`save_image`); OutputError naming
+    ``name`` for more than 4 channels.
+
+    >>> mode_for_array("out.png", np.zeros((1, 1, 2, 2), np.float32))
+    'F'
+    >>> mode_for_array("out.png", np.zeros((1, 3, 2, 2), np.uint16))
+    'RGB;16'
+    """
     channels = array.shape[1]
     kind = array.dtype.kind
     if channels == 1:
@@ -976,34 +994,55 @@ def _mode_for_array(name: str, array: np.ndarray) -> str:
         if kind in "iu" and array.dtype != np.uint8:
             return "I"
         return "L"
-    if array.dtype == np.uint16 and channels in _WIDE_BY_CHANNELS:
-        return _WIDE_BY_CHANNELS[channels]
+    if array.dtype == np.uint16 and channels in WIDE_BY_CHANNELS:
+        return WIDE_BY_CHANNELS[channels]
     modes = {2: "LA", 3: "RGB", 4: "RGBA"}
     if channels not in modes:
         raise OutputError(name, f"an image cannot hold {channels} channels; write .npy")
     return modes[channels]
 
 
+def _channels(mode: str) -> int | None:
+    """How many channels a mode poolcli writes has; None for a mode it does not write."""
+    if mode in WIDE_MODES:
+        return WIDE_MODES[mode]
+    return SAVE_MODES[mode].channels if mode in SAVE_MODES else None
+
+
 def _suggest(mode: str, fmt: str) -> str:
     """The lossless outputs that hold ``mode``, other than ``fmt``, for an error message."""
-    lossless = ((".png", "PNG"), (".tiff", "TIFF"))
-    names = [ext for ext, other in lossless if other != fmt and mode in _FORMAT_MODES[other]]
+    names = [
+        other.extension
+        for other in formats.FORMATS
+        if other.kind == "image" and other.lossless and other.pillow != fmt and other.holds(mode)
+    ]
     return " or ".join(names) or ".npy"
 
 
-def _to_pillow(chw: np.ndarray, mode: str) -> Image.Image:
-    """A Pillow image of ``mode`` from a (C, H, W) array: one contiguous (H, W, C) buffer."""
-    _, dtype, rawmode = _SAVE_MODES[mode]
+def to_pillow(chw: np.ndarray, mode: str) -> Image.Image:
+    """A Pillow image of ``mode`` (one of :data:`~poolcli.io.modes.SAVE_MODES`) from a
+    (C, H, W) array of any dtype, converted as :func:`to_dtype` does: one contiguous (H, W, C)
+    buffer.
+
+    >>> to_pillow(np.full((3, 2, 4), 7.4), "RGB").getpixel((0, 0))
+    (7, 7, 7)
+    """
+    _, dtype, rawmode = SAVE_MODES[mode]
     hwc = chw.transpose(1, 2, 0)
     if hwc.shape[2] == 1:
         hwc = hwc[:, :, 0]
-    data = _convert(hwc, np.dtype(dtype))
+    data = to_dtype(hwc, np.dtype(dtype))
     height, width = data.shape[:2]
     return Image.frombuffer(mode, (width, height), data, "raw", rawmode, 0, 1)
 
 
-def _convert(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``values`` as a C-contiguous array of ``dtype``: floats rounded half up, all clipped."""
+def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``values`` as a C-contiguous array of ``dtype``: floats rounded half up to integers, all
+    clipped to the integer dtype's range (NaN to 0), bools 0/255 in 8 bits.
+
+    >>> to_dtype(np.array([-3.0, 0.5, 2.49, 300.0, np.nan]), np.dtype(np.uint8))
+    array([  0,   1,   2, 255,   0], dtype=uint8)
+    """
     source = values.dtype
     if source == dtype:
         return np.ascontiguousarray(values)
@@ -1026,7 +1065,8 @@ def _convert(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     source_info = np.iinfo(source)
     if source_info.min >= info.min and source_info.max <= info.max:
         return values.astype(dtype, order="C")
-    return np.clip(values, info.min, info.max).astype(dtype, order="C")
+    clipped: np.ndarray = np.clip(values, info.min, info.max)
+    return clipped.astype(dtype, order="C")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1107,7 +1147,3 @@ def channel_names(info: ImageInfo, channels: int) -> tuple[str, ...]:
     if info.kind == "image" and len(names) == channels:
         return names
     return tuple(f"c{index}" for index in range(channels))
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers

@@ -1,0 +1,220 @@
+"""Writes that leave nothing half-done: a temporary file beside the target, renamed into place.
+
+:func:`write_output` writes an output to a path or a stream. A path that is (or will be) a
+regular file is written to a temporary file in its folder, ``.NAME.XXXXXXXX.tmp``, and renamed
+over it once complete; a path that exists and is no regular file (a FIFO, ``/dev/null``) is
+written into directly, never replaced. This process records each temporary file it has created
+and not yet renamed or removed, so that :func:`remove_unfinished` can remove those after a stop
+(a signal), and nothing else. numpy-free and Pillow-free.
+
+>>> import os, tempfile
+>>> folder = tempfile.mkdtemp()
+>>> target = os.path.join(folder, "out.txt")
+>>> write_output(target, target, lambda stream, name: stream.write(b"done"))
+>>> os.listdir(folder), unfinished()
+(['out.txt'], [])
+>>> import shutil; shutil.rmtree(folder)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import stat
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from typing import IO, BinaryIO
+
+from poolcli.errors import OutputError
+from poolcli.io.streams import os_reason
+
+__all__ = ["Encoder", "remove_unfinished", "temporary_prefix", "unfinished", "write_output"]
+
+#: Writes an output's bytes to the stream; the second argument is the output's name, for errors.
+Encoder = Callable[[IO[bytes], str], object]
+
+_SUFFIX = ".tmp"
+_RANDOM_CHARACTERS = 8  # as tempfile names them
+
+# Temporary files created and not yet renamed into place or removed: absolute temporary path ->
+# absolute target path. The lock also spans each rename, so that a temporary file that
+# remove_unfinished took is never renamed into place afterwards.
+_unfinished: dict[str, str] = {}
+_lock = threading.Lock()
+
+
+def write_output(target: str | BinaryIO, name: str, encode: Encoder) -> None:
+    """Run ``encode(stream, name)`` for the output ``target``, a path or a writable stream.
+
+    A path is written atomically (see the module), or straight into it when it is no regular
+    file; a stream receives the bytes once they are fully encoded. Failures to write are
+    :class:`~poolcli.errors.OutputError` naming ``name``; nothing of a path is left behind.
+
+    >>> import io
+    >>> stream = io.BytesIO()
+    >>> write_output(stream, "<stdout>", lambda out, name: out.write(b"bytes"))
+    >>> stream.getvalue()
+    b'bytes'
+    """
+    if isinstance(target, str):
+        _write_path(target, encode)
+        return
+    _write_encoded(target, name, encode)
+
+
+def unfinished() -> list[str]:
+    """The temporary files this process has created and not yet renamed into place or removed
+    (absolute paths): while a write is under way, its temporary file.
+
+    >>> unfinished()
+    []
+    """
+    with _lock:
+        return list(_unfinished)
+
+
+def remove_unfinished(targets: Iterable[str | os.PathLike[str]] | None = None) -> list[str]:
+    """Remove this process's unfinished temporary files: those of writes to ``targets`` (paths
+    as given to :func:`write_output`), or all of them for None. Returns the paths removed.
+
+    Only files this process created are removed: never a file that merely looks like one. A
+    write whose temporary file was removed fails instead of renaming it into place.
+
+    >>> remove_unfinished(["out.png"])
+    []
+    """
+    wanted = None if targets is None else {os.path.abspath(os.fspath(t)) for t in targets}
+    removed = []
+    with _lock:
+        for temporary, target in list(_unfinished.items()):
+            if wanted is not None and target not in wanted:
+                continue
+            del _unfinished[temporary]
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.lstat(temporary).st_mode):
+                    os.unlink(temporary)
+                    removed.append(temporary)
+    return removed
+
+
+def temporary_prefix(path: str, name_max: int = 255) -> str:
+    """The prefix of ``path``'s temporary files, ``.NAME.``: NAME shortened when needed so that
+    the temporary file's whole name fits in ``name_max`` bytes.
+
+    >>> temporary_prefix("small/a.png")
+    '.a.png.'
+    >>> len(temporary_prefix("x" * 255) + "12345678.tmp")
+    255
+    """
+    name = os.path.basename(path)
+    room = name_max - len(".." + _SUFFIX) - _RANDOM_CHARACTERS
+    while name and len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return f".{name}."
+
+
+def _write_path(path: str, encode: Encoder) -> None:
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise OutputError(path, f"folder {folder} does not exist")
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise OutputError(path, "is a directory")
+    if mode is not None and not stat.S_ISREG(mode):
+        _write_in_place(path, encode)
+    else:
+        _write_atomically(path, folder, encode)
+
+
+def _write_atomically(path: str, folder: str, encode: Encoder) -> None:
+    """Encode into a temporary file beside ``path`` and rename it into place."""
+    try:
+        tmp = tempfile.NamedTemporaryFile(
+            dir=folder,
+            prefix=temporary_prefix(path, _name_max(folder)),
+            suffix=_SUFFIX,
+            delete=False,
+        )
+    except OSError as exc:
+        raise OutputError(path, os_reason(exc)) from None
+    temporary = os.path.abspath(tmp.name)
+    with _lock:
+        _unfinished[temporary] = os.path.abspath(path)
+    try:
+        with tmp:
+            encode(tmp, path)
+        os.chmod(temporary, 0o666 & ~_umask())
+        with _lock:
+            if _unfinished.pop(temporary, None) is None:
+                raise OutputError(path, "stopped before it was written")
+            os.replace(temporary, path)
+    except BaseException as exc:
+        _discard(temporary)
+        if isinstance(exc, OSError):
+            raise OutputError(path, os_reason(exc)) from None
+        raise
+
+
+def _discard(temporary: str) -> None:
+    """Remove ``temporary`` if it is still this process's unfinished file."""
+    with _lock:
+        if _unfinished.pop(temporary, None) is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+def _write_in_place(path: str, encode: Encoder) -> None:
+    """Write into a FIFO, a device or another file that is not regular: never replace it."""
+    data = _encoded(path, encode)
+    try:
+        with open(path, "wb") as stream:
+            stream.write(data)
+    except OSError as exc:
+        raise OutputError(path, os_reason(exc)) from None
+
+
+def _write_encoded(stream: BinaryIO, name: str, encode: Encoder) -> None:
+    """Encode into memory, then write the bytes to ``stream`` in one go."""
+    data = _encoded(name, encode)
+    try:
+        stream.write(data)
+        flush = getattr(stream, "flush", None)
+        if flush is not None:
+            flush()
+    except OSError as exc:
+        raise OutputError(name, os_reason(exc)) from None
+
+
+def _encoded(name: str, encode: Encoder) -> bytes:
+    buffer = io.BytesIO()
+    encode(buffer, name)
+    return buffer.getvalue()
+
+
+def _name_max(folder: str) -> int:
+    """The longest file name, in bytes, the file system of ``folder`` takes."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

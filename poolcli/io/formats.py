@@ -1,0 +1,350 @@
+"""The file formats poolcli knows: one :class:`Format` record each, and the lookups built on them.
+
+This registry is the single source of what a format is called (its ``--format`` name and
+extensions), whether poolcli writes it, what it holds (modes, frames, one plane), which metadata
+it carries, and the options its encoder is given. Output names, the ``--format`` choices, the
+formats standard output takes and the formats errors suggest are all read from it; adding a
+format is adding a record to :data:`FORMATS`. numpy-free and Pillow-free.
+
+>>> by_name("jpeg").extension
+'.jpg'
+>>> [f.name for f in FORMATS if f.writes]
+['png', 'jpeg', 'webp', 'tiff', 'gif', 'npy', 'csv']
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+from poolcli.errors import OutputError
+from poolcli.io.modes import SAVE_MODES, WIDE_MODES
+
+__all__ = [
+    "FORMATS",
+    "PNG_COMPRESS_LEVEL",
+    "Format",
+    "by_name",
+    "by_pillow",
+    "choices",
+    "extension",
+    "for_path",
+    "format_holds",
+    "frame_formats",
+    "image_format_for",
+    "result_choices",
+    "written_back_as",
+]
+
+# PNG zlib level. Measured on scikit-image's photos (astronaut, chelsea, coffee) with Pillow 13:
+# level 1 is ~2x faster than 4 but 5-16 % larger; level 6 (Pillow's default) is within 1-4 % of
+# level 4 in size but 1.5-3x slower; 9 is slower still for <5 % gain. 4 is the knee.
+#: zlib level of every PNG written (by Pillow, and by imagecodecs for 16-bit colour).
+PNG_COMPRESS_LEVEL = 4
+
+
+@dataclass(frozen=True)
+class Format:
+    """One file format: its names, what it holds, and how poolcli writes it.
+
+    >>> tiff = by_name("tif")
+    >>> tiff.name, tiff.pillow, tiff.extensions, tiff.frames
+    ('tiff', 'TIFF', ('tiff', 'tif'), 'pages')
+    """
+
+    #: The ``--format`` value, e.g. ``"jpeg"``.
+    name: str
+    #: Upper-case name: Pillow's format name for an image format (the one Pillow writes and
+    #: reports on reading), ``"NPY"`` or ``"CSV"`` for the others.
+    pillow: str
+    #: File extensions without the dot, lower case; the first is the one written.
+    extensions: tuple[str, ...]
+    #: ``"image"`` (through Pillow), ``"array"`` (.npy) or ``"matrix"`` (text).
+    kind: Literal["image", "array", "matrix"] = "image"
+    #: Other values ``format=`` takes for it (not offered as ``--format`` choices).
+    aliases: tuple[str, ...] = ()
+    #: Other Pillow formats of inputs read as this one and written back in it (MPO: a phone's
+    #: JPEG with extra pictures).
+    read_from: tuple[str, ...] = ()
+    reads: bool = True
+    writes: bool = True
+    #: Pillow modes it holds without losing data or channels (written formats only). WebP
+    #: stores L and LA as RGB and RGBA (the grey values survive); GIF keeps at most 256 colours,
+    #: as its users expect.
+    modes: frozenset[str] = frozenset()
+    #: What several frames of one file are: an animation (all loaded, with durations and loop
+    #: count), pages (all loaded), or None: one frame is loaded, written and suggested.
+    frames: Literal["animation", "pages"] | None = None
+    #: Where it comes in the formats errors suggest for several frames (1 first).
+    frames_rank: int = 0
+    #: Holds one plane (a matrix), not a whole (N, C, H, W) result.
+    one_plane: bool = False
+    #: Keeps every value it holds exactly (suggested when another format cannot hold a mode).
+    lossless: bool = False
+    icc: bool = False
+    exif: bool = False
+    dpi: bool = False
+    #: Pooled by Pillow without numpy (:mod:`poolcli.imaging.quick`) when it has one frame.
+    quick_reads: bool = False
+    #: Options of Pillow's ``save`` whatever the quality.
+    save_options: tuple[tuple[str, int], ...] = ()
+    #: The quality written when none is given; None: the format takes no quality.
+    default_quality: int | None = None
+    #: JPEG: from this quality up, chroma is not subsampled (4:4:4).
+    full_chroma_from: int | None = None
+
+    @property
+    def extension(self) -> str:
+        """The extension written, with its dot.
+
+        >>> by_name("tiff").extension
+        '.tiff'
+        """
+        return "." + self.extensions[0]
+
+    def holds(self, mode: str) -> bool:
+        """Whether it holds images of ``mode`` without losing data or channels.
+
+        >>> by_name("jpeg").holds("RGB"), by_name("jpeg").holds("RGBA")
+        (True, False)
+        """
+        return mode in self.modes
+
+    def pillow_options(self, quality: int | None = None) -> dict[str, object]:
+        """The encoder options of Pillow's ``save`` for ``quality`` (None: the default).
+
+        >>> by_name("jpeg").pillow_options()
+        {'quality': 90, 'subsampling': 0}
+        >>> by_name("jpeg").pillow_options(75), by_name("png").pillow_options()
+        ({'quality': 75}, {'compress_level': 4})
+        """
+        options: dict[str, object] = dict(self.save_options)
+        if self.default_quality is not None:
+            value = self.default_quality if quality is None else quality
+            options["quality"] = value
+            if self.full_chroma_from is not None and value >= self.full_chroma_from:
+                options["subsampling"] = 0  # 4:4:4
+        return options
+
+
+_ALL_MODES = frozenset({*SAVE_MODES, *WIDE_MODES})
+_QUALITY = 90
+
+#: Every format, in the order the ``--format`` choices list them.
+FORMATS: tuple[Format, ...] = (
+    Format(
+        "png",
+        "PNG",
+        ("png",),
+        modes=frozenset({"L", "LA", "RGB", "RGBA", "I;16", *WIDE_MODES}),
+        frames="animation",
+        frames_rank=3,
+        lossless=True,
+        icc=True,
+        exif=True,
+        dpi=True,
+        quick_reads=True,
+        save_options=(("compress_level", PNG_COMPRESS_LEVEL),),
+    ),
+    Format(
+        "jpeg",
+        "JPEG",
+        ("jpg", "jpeg", "jpe"),
+        aliases=("jpg", "jpe"),
+        read_from=("MPO",),
+        modes=frozenset({"L", "RGB", "CMYK", "YCbCr"}),
+        icc=True,
+        exif=True,
+        dpi=True,
+        quick_reads=True,
+        default_quality=_QUALITY,
+        full_chroma_from=90,
+    ),
+    Format(
+        "webp",
+        "WEBP",
+        ("webp",),
+        modes=frozenset({"L", "LA", "RGB", "RGBA"}),
+        frames="animation",
+        frames_rank=2,
+        icc=True,
+        exif=True,
+        quick_reads=True,
+        default_quality=_QUALITY,
+    ),
+    Format(
+        "tiff",
+        "TIFF",
+        ("tiff", "tif"),
+        aliases=("tif",),
+        modes=_ALL_MODES,
+        frames="pages",
+        frames_rank=4,
+        lossless=True,
+        icc=True,
+        exif=True,
+        dpi=True,
+        quick_reads=True,
+    ),
+    Format(
+        "gif",
+        "GIF",
+        ("gif",),
+        modes=frozenset({"L", "RGB", "RGBA"}),
+        frames="animation",
+        frames_rank=1,
+    ),
+    Format("npy", "NPY", ("npy",), kind="array", lossless=True),
+    Format("csv", "CSV", ("csv", "txt"), kind="matrix", one_plane=True, lossless=True),
+    Format("bmp", "BMP", ("bmp",), writes=False, quick_reads=True),
+)
+
+_BY_NAME = {name: f for f in FORMATS for name in (f.name, *f.aliases)}
+_BY_EXTENSION = {ext: f for f in FORMATS for ext in f.extensions}
+_BY_PILLOW = {pillow: f for f in FORMATS for pillow in (f.pillow, *f.read_from)}
+
+
+def by_name(name: str) -> Format | None:
+    """The format a ``--format`` value or ``format=`` argument names (any case, a leading dot
+    allowed), or None.
+
+    >>> by_name("JPG").name, by_name(".tif").name, by_name("txt")
+    ('jpeg', 'tiff', None)
+    """
+    return _BY_NAME.get(name.lower().lstrip("."))
+
+
+def for_path(path: str | os.PathLike[str]) -> Format | None:
+    """The format a file name's extension names (any case), or None.
+
+    >>> for_path("photos/a.max.JPEG").name, for_path("m.txt").name, for_path("notes")
+    ('jpeg', 'csv', None)
+    """
+    ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    return _BY_EXTENSION.get(ext)
+
+
+def by_pillow(pillow_format: str | None) -> Format | None:
+    """The format of a file Pillow reports as ``pillow_format`` (``Image.format``), or None.
+
+    >>> by_pillow("MPO").name, by_pillow("ICO")
+    ('jpeg', None)
+    """
+    return None if pillow_format is None else _BY_PILLOW.get(pillow_format)
+
+
+def extension(name: str) -> str:
+    """The extension, with its dot, of the files ``--format name`` writes; KeyError for a name
+    that is no written format.
+
+    >>> extension("jpeg"), extension("npy")
+    ('.jpg', '.npy')
+    """
+    found = by_name(name)
+    if found is None or not found.writes:
+        raise KeyError(name)
+    return found.extension
+
+
+def choices() -> tuple[str, ...]:
+    """The ``--format`` values: every format poolcli writes.
+
+    >>> choices()
+    ('png', 'jpeg', 'webp', 'tiff', 'gif', 'npy', 'csv')
+    """
+    return tuple(f.name for f in FORMATS if f.writes)
+
+
+def result_choices() -> tuple[str, ...]:
+    """The ``--format`` values that hold any (N, C, H, W) result: what standard output is
+    offered, and what errors suggest when no format can be told.
+
+    >>> "|".join(result_choices())
+    'png|jpeg|webp|tiff|gif|npy'
+    """
+    return tuple(f.name for f in FORMATS if f.writes and not f.one_plane)
+
+
+def frame_formats() -> tuple[Format, ...]:
+    """The written formats that hold several frames, in the order errors suggest them.
+
+    >>> [f.extension for f in frame_formats()]
+    ['.gif', '.webp', '.png', '.tiff']
+    """
+    holding = [f for f in FORMATS if f.writes and f.frames is not None]
+    return tuple(sorted(holding, key=lambda f: f.frames_rank))
+
+
+def written_back_as(pillow_format: str | None) -> str | None:
+    """The ``--format`` an input Pillow reports as ``pillow_format`` is written back as by
+    default; None when poolcli does not write that format.
+
+    >>> written_back_as("MPO"), written_back_as("PNG"), written_back_as("BMP")
+    ('jpeg', 'png', None)
+    """
+    found = by_pillow(pillow_format)
+    return found.name if found is not None and found.writes and found.kind == "image" else None
+
+
+def image_format_for(path_or_name: str, format: str | None = None) -> str:
+    """The output format's upper-case name (:attr:`Format.pillow`): from ``format`` if given,
+    else from the file extension.
+
+    Parameters
+    ----------
+    path_or_name : str
+        The output path or file name (named in the error).
+    format : str, optional
+        A name from :func:`choices` or one of its aliases (jpg, jpe, tif), any case.
+
+    Returns
+    -------
+    str
+        ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"TIFF"``, ``"GIF"``, ``"NPY"`` or ``"CSV"``
+        (.txt names are written as CSV).
+
+    Raises
+    ------
+    OutputError
+        When neither says, or ``format`` is no format poolcli writes.
+
+    Examples
+    --------
+    >>> image_format_for("small/photo.max.JPG")
+    'JPEG'
+    >>> image_format_for("-", "png")
+    'PNG'
+    >>> image_format_for("out.bmp")
+    Traceback (most recent call last):
+    ...
+    poolcli.errors.OutputError: out.bmp: cannot tell the output format from the name; \
+use format=png|jpeg|webp|tiff|gif|npy
+    """
+    suggestion = "{format=" + "|".join(result_choices()) + "}"
+    if format is not None:
+        found = by_name(format)
+        if found is None or not found.writes:
+            raise OutputError(
+                path_or_name, f"unknown format {format!r}; use {suggestion}", ("format",)
+            )
+        return found.pillow
+    found = for_path(path_or_name)
+    if found is None or not found.writes:
+        raise OutputError(
+            path_or_name,
+            f"cannot tell the output format from the name; use {suggestion}",
+            ("format",),
+        )
+    return found.pillow
+
+
+def format_holds(fmt: str, mode: str) -> bool:
+    """Whether the output format ``fmt`` (as :func:`image_format_for` names it) holds images of
+    ``mode`` without losing data or channels.
+
+    >>> format_holds("JPEG", "RGB"), format_holds("JPEG", "RGBA"), format_holds("NPY", "L")
+    (True, False, False)
+    """
+    found = by_pillow(fmt)
+    return found is not None and found.writes and found.holds(mode)
