@@ -109,10 +109,9 @@ class ThreadRunner:
         workers = min(self.workers, max(1, len(jobs)))
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="poolcli-batch")
         task = _process_alone if workers > 1 else process
-        options = {"stdin": self.stdin, "stdout": self.stdout, "stop": self.halt}
 
         def work(position: int, job: Job) -> Outcome:
-            outcome = task(job, recipe, **options)
+            outcome = task(job, recipe, stdin=self.stdin, stdout=self.stdout, stop=self.halt)
             with self.lock:
                 self.finished[position] = outcome
             return outcome

@@ -7,6 +7,7 @@ Pooling, naming and I/O live in the library; a command here only turns options i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -80,7 +81,7 @@ def _recipe(task: Task, options: dict[str, Any], **extra: Any) -> Recipe:
 def pool_command(op: str, summary: str) -> click.Command:
     """The command ``poolcli OP INPUT [options]`` for one pooling op of the engine."""
 
-    def command(ctx: click.Context, inputs: tuple[str, ...], **options: Any) -> None:
+    def command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any) -> None:
         task = Pooling(
             op,
             window_of(options),
@@ -89,19 +90,20 @@ def pool_command(op: str, summary: str) -> click.Command:
         )
         ctx.exit(run_inputs(Inputs.of(inputs, options), _recipe(task, options)))
 
+    decorated: Callable[..., Any] = command
     if op == "lp":
-        command = p_option(
+        decorated = p_option(
             "The power: 1 sums magnitudes, 2 is the Euclidean norm, large p nears max."
-        )(command)
-    command = click.pass_context(command)
-    command = pooling_options(command)
-    command = click.argument("inputs", nargs=-1, metavar="INPUT")(command)
+        )(decorated)
+    decorated = click.pass_context(decorated)
+    decorated = pooling_options(decorated)
+    decorated = click.argument("inputs", nargs=-1, metavar="INPUT")(decorated)
     return click.command(
         op,
         cls=PoolCommand,
         help=texts.POOL_HELP.format(op=op, summary=summary),
         short_help=summary,
-    )(command)
+    )(decorated)
 
 
 @click.command(
@@ -120,7 +122,7 @@ def pool_command(op: str, summary: str) -> click.Command:
 @all_of(batch_options())
 @all_of(image_options())
 @click.pass_context
-def compare_command(ctx: click.Context, inputs: tuple[str, ...], **options: Any) -> None:
+def compare_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any) -> None:
     if inputs == ("-",) and options["output"] is None:
         raise CommandLineError("standard input needs -o FILE or -o - for the picture")
     task = Comparison(window_of(options), alpha=options["alpha"])
@@ -139,7 +141,7 @@ def compare_command(ctx: click.Context, inputs: tuple[str, ...], **options: Any)
 @all_of(batch_options())
 @max_pixels_option()
 @click.pass_context
-def global_command(ctx: click.Context, inputs: tuple[str, ...], **options: Any) -> None:
+def global_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any) -> None:
     task = GlobalPooling(options["op"], alpha=options["alpha"])
     writes = options["output"] is not None
     status = run_inputs(
@@ -169,7 +171,7 @@ def global_command(ctx: click.Context, inputs: tuple[str, ...], **options: Any) 
 @all_of(resize_options())
 @click.pass_context
 def adaptive_command(
-    ctx: click.Context, inputs: tuple[str, ...], size: tuple[int, int], op: str, **options: Any
+    ctx: click.Context, /, inputs: tuple[str, ...], size: tuple[int, int], op: str, **options: Any
 ) -> None:
     task = AdaptivePooling(op, size, alpha=options["alpha"])
     ctx.exit(run_inputs(Inputs.of(inputs, options), _recipe(task, options)))
@@ -197,6 +199,7 @@ def adaptive_command(
 @click.pass_context
 def fractional_command(
     ctx: click.Context,
+    /,
     inputs: tuple[str, ...],
     ratio: float | None,
     to: tuple[int, int] | None,
@@ -222,7 +225,7 @@ def fractional_command(
 @report_option("text: a block per input; json: one object per line.", default="text")
 @all_of(batch_options())
 @click.pass_context
-def info_command(ctx: click.Context, inputs: tuple[str, ...], **options: Any) -> None:
+def info_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any) -> None:
     from click.core import ParameterSource
 
     pooled = any(
@@ -249,7 +252,7 @@ def info_command(ctx: click.Context, inputs: tuple[str, ...], **options: Any) ->
 @p_option("The power of lp.")
 @click.pass_context
 def explain_command(
-    ctx: click.Context, source: str | None, op: str, p: float, **geometry: Any
+    ctx: click.Context, /, source: str | None, op: str, p: float, **geometry: Any
 ) -> None:
     import sys
 

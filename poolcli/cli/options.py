@@ -240,7 +240,7 @@ def batch_options() -> list[Callable[..., Any]]:
 
 def pooling_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options every pooling command shares."""
-    return all_of(
+    add: Callable[[Callable[..., Any]], Callable[..., Any]] = all_of(
         [
             *geometry_options(),
             output_option(
@@ -261,7 +261,8 @@ def pooling_options(func: Callable[..., Any]) -> Callable[..., Any]:
             *batch_options(),
             *image_options(),
         ]
-    )(func)
+    )
+    return add(func)
 
 
 def resize_options() -> list[Callable[..., Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,12 +18,17 @@ from poolcli.core.geometry import PAD_MODES, as_pair, check_pad_mode
 
 __all__ = ["NumberType", "PadModeType", "PaddingType", "PairType", "window_pair"]
 
+if TYPE_CHECKING:
+    ParamType = click.ParamType[Any]  # generic to type checkers; plain at run time (click 8.2)
+else:
+    ParamType = click.ParamType
+
 _INT = r"\s*([+-]?\d+)\s*"
 _PAIR = re.compile(rf"{_INT}(?:[xX]{_INT})?")
 _FOUR = re.compile(",".join([_INT] * 4))
 
 
-class PairType(click.ParamType):
+class PairType(ParamType):
     """One number or two, ``N`` or ``HxW``, each at least 1: --size, --stride, --dilation, --to.
 
     Converts to a ``(height, width)`` tuple. ``what`` names the value in errors, ``forms`` says
@@ -55,7 +60,7 @@ def window_pair(what: str, letter: str) -> PairType:
     return PairType(what, f"{letter} or {letter}Hx{letter}W, e.g. 3 or 3x2")
 
 
-class PaddingType(click.ParamType):
+class PaddingType(ParamType):
     """``P``, ``PHxPW``, ``T,B,L,R``, ``same`` or ``valid``; numbers at least 0.
 
     Converts to an int, a ``(height, width)`` or ``(top, bottom, left, right)`` tuple, or the
@@ -79,7 +84,7 @@ class PaddingType(click.ParamType):
         return numbers[0] if len(numbers) == 1 else numbers
 
 
-class PadModeType(click.ParamType):
+class PadModeType(ParamType):
     """``ignore``, ``zero``, ``edge``, ``reflect``, or the number that padded cells hold."""
 
     name = "pad_mode"
@@ -97,7 +102,7 @@ class PadModeType(click.ParamType):
         return int(number) if float(number).is_integer() else number
 
 
-class NumberType(click.ParamType):
+class NumberType(ParamType):
     """A number above 0 and below ``high``: lp's power --p, fractional pooling's --ratio."""
 
     name = "number"

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from poolcli.imaging.quick import QuickPooling
-    from poolcli.io.pictures import ImageInfo
+    from poolcli.io.metadata import ImageInfo
 
 __all__ = [
     "AdaptivePooling",
