@@ -47,6 +47,7 @@ from poolcli.imaging.tasks import (
     Pooling,
     Task,
 )
+from poolcli.io import formats
 
 __all__ = [
     "adaptive_command",
@@ -116,7 +117,7 @@ def pool_command(op: str, summary: str) -> click.Command:
 )
 @format_option(
     "Picture format.  [default: from the output name; png on standard output]",
-    ("png", "jpeg", "webp", "tiff"),
+    formats.picture_choices(),
 )
 @quiet_option("Print nothing but errors.")
 @all_of(batch_options())

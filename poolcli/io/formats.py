@@ -33,6 +33,7 @@ __all__ = [
     "format_holds",
     "frame_formats",
     "image_format_for",
+    "picture_choices",
     "result_choices",
     "written_back_as",
 ]
@@ -254,6 +255,20 @@ def choices() -> tuple[str, ...]:
     ('png', 'jpeg', 'webp', 'tiff', 'gif', 'npy', 'csv')
     """
     return tuple(f.name for f in FORMATS if f.writes)
+
+
+def picture_choices() -> tuple[str, ...]:
+    """The formats of a full-colour picture (the compare picture): images written in full
+    colour, losslessly or at a quality.
+
+    >>> picture_choices()
+    ('png', 'jpeg', 'webp', 'tiff')
+    """
+    return tuple(
+        f.name
+        for f in FORMATS
+        if f.writes and f.kind == "image" and f.holds("RGB") and (f.lossless or f.default_quality)
+    )
 
 
 def result_choices() -> tuple[str, ...]:
