@@ -33,9 +33,17 @@ import poolcli
 NUMPY_FREE_MODULES = (
     "poolcli",
     "poolcli.cli",
+    "poolcli.cli.commands",
     "poolcli.core.geometry",
+    "poolcli.io.formats",
+    "poolcli.io.atomic",
     "poolcli.io.pictures",
     "poolcli.imaging.quick",
+    "poolcli.imaging.tasks",
+    "poolcli.batch.plan",
+    "poolcli.batch.process",
+    "poolcli.batch.runner",
+    "poolcli.batch.console",
 )
 
 PACKAGE_DIR = Path(poolcli.__file__).resolve().parent
