@@ -8,11 +8,10 @@ Pooling, naming and I/O live in the library; a command here only turns options i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from poolcli.batch.recipe import LoadOptions, Recipe, SaveOptions
 from poolcli.cli import texts
 from poolcli.cli.group import CommandLineError, PoolCommand
 from poolcli.cli.options import (
@@ -38,16 +37,11 @@ from poolcli.cli.options import (
 from poolcli.cli.run import Inputs, run_inputs
 from poolcli.cli.types import NumberType, PairType
 from poolcli.errors import PoolcliError
-from poolcli.imaging.tasks import (
-    AdaptivePooling,
-    Comparison,
-    FractionalPooling,
-    GlobalPooling,
-    Inspection,
-    Pooling,
-    Task,
-)
 from poolcli.io import formats
+
+if TYPE_CHECKING:
+    from poolcli.batch.recipe import Recipe
+    from poolcli.imaging.tasks import Task
 
 __all__ = [
     "adaptive_command",
@@ -64,6 +58,8 @@ _OUTPUT_SIZE = PairType("the output size", "N or HxW, e.g. 64 or 48x64")
 
 def _recipe(task: Task, options: dict[str, Any], **extra: Any) -> Recipe:
     """The recipe of ``task`` with the load, save and report options a command has."""
+    from poolcli.batch.recipe import LoadOptions, Recipe, SaveOptions
+
     return Recipe(
         task=task,
         load=LoadOptions(
@@ -83,6 +79,8 @@ def pool_command(op: str, summary: str) -> click.Command:
     """The command ``poolcli OP INPUT [options]`` for one pooling op of the engine."""
 
     def command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any) -> None:
+        from poolcli.imaging.tasks import Pooling
+
         task = Pooling(
             op,
             window_of(options),
@@ -126,6 +124,8 @@ def pool_command(op: str, summary: str) -> click.Command:
 def compare_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any) -> None:
     if inputs == ("-",) and options["output"] is None:
         raise CommandLineError("standard input needs -o FILE or -o - for the picture")
+    from poolcli.imaging.tasks import Comparison
+
     task = Comparison(window_of(options), alpha=options["alpha"])
     recipe = _recipe(task, options, default_format="png")
     ctx.exit(run_inputs(Inputs.of(inputs, options), recipe, op_in_folder=True))
@@ -143,6 +143,8 @@ def compare_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: A
 @max_pixels_option()
 @click.pass_context
 def global_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any) -> None:
+    from poolcli.imaging.tasks import GlobalPooling
+
     task = GlobalPooling(options["op"], alpha=options["alpha"])
     writes = options["output"] is not None
     status = run_inputs(
@@ -174,6 +176,8 @@ def global_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: An
 def adaptive_command(
     ctx: click.Context, /, inputs: tuple[str, ...], size: tuple[int, int], op: str, **options: Any
 ) -> None:
+    from poolcli.imaging.tasks import AdaptivePooling
+
     task = AdaptivePooling(op, size, alpha=options["alpha"])
     ctx.exit(run_inputs(Inputs.of(inputs, options), _recipe(task, options)))
 
@@ -216,6 +220,8 @@ def fractional_command(
 
         seed = secrets.randbelow(2**31)
         note = f"seed {seed}"
+    from poolcli.imaging.tasks import FractionalPooling
+
     task = FractionalPooling(size, to, ratio, seed)
     ctx.exit(run_inputs(Inputs.of(inputs, options), _recipe(task, options, note=note)))
 
@@ -233,6 +239,8 @@ def info_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any)
         ctx.get_parameter_source(key) not in (None, ParameterSource.DEFAULT)
         for key in GEOMETRY_KEYS
     )
+    from poolcli.imaging.tasks import Inspection
+
     task = Inspection(window_of(options) if pooled else None)
     status = run_inputs(
         Inputs.of(inputs, options), _recipe(task, options), writes=False, summary=False

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from poolcli.cli.group import REPORTS
 from poolcli.cli.types import NumberType, PaddingType, PadModeType, window_pair
-from poolcli.core.geometry import Window
 from poolcli.io import formats as registry
+
+if TYPE_CHECKING:
+    from poolcli.core.geometry import Window
 
 
 def all_of(options: list[Callable[..., Any]]) -> Callable[..., Any]:
@@ -87,6 +89,8 @@ def geometry_options() -> list[Callable[..., Any]]:
 
 def window_of(parsed: Mapping[str, Any]) -> Window:
     """The :class:`~poolcli.core.geometry.Window` of the values of :func:`geometry_options`."""
+    from poolcli.core.geometry import Window
+
     return Window.of(
         size=parsed["size"],
         stride=parsed["stride"],

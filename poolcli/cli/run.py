@@ -12,17 +12,15 @@ import dataclasses
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from poolcli.batch import plan as planning
-from poolcli.batch import runner
-from poolcli.batch.console import Console
-from poolcli.batch.jobs import PlanError
-from poolcli.batch.recipe import Recipe
 from poolcli.cli.group import CommandLineError
 from poolcli.errors import PoolcliError
+
+if TYPE_CHECKING:
+    from poolcli.batch.recipe import Recipe
 
 __all__ = ["FLAGS", "Inputs", "refuse_terminal", "run_inputs", "stdout_is_terminal"]
 
@@ -74,6 +72,12 @@ def run_inputs(
     """
     if not inputs.names and inputs.files_from is None:
         raise click.UsageError("Missing argument 'INPUT'.", click.get_current_context())
+    # Imported once there is work to do, so that --help and usage errors start fast.
+    from poolcli.batch import plan as planning
+    from poolcli.batch import runner
+    from poolcli.batch.console import Console
+    from poolcli.batch.jobs import PlanError
+
     try:
         planned = planning.plan(
             inputs.names,

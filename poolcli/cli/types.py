@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from poolcli.core.geometry import PAD_MODES, as_pair, check_pad_mode
-
 __all__ = ["NumberType", "PadModeType", "PaddingType", "PairType", "window_pair"]
 
 if TYPE_CHECKING:
@@ -42,6 +40,8 @@ class PairType(ParamType):
         self.forms = forms
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from poolcli.core.geometry import as_pair
+
         if isinstance(value, tuple):
             return value
         match = _PAIR.fullmatch(str(value))
@@ -90,6 +90,8 @@ class PadModeType(ParamType):
     name = "pad_mode"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from poolcli.core.geometry import PAD_MODES, check_pad_mode
+
         if not isinstance(value, str):
             return value
         text = value.strip().lower()
