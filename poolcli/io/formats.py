@@ -311,7 +311,11 @@ def picture_choices() -> tuple[str, ...]:
     return tuple(
         f.name
         for f in FORMATS
-        if f.writes and f.kind == "image" and f.holds("RGB") and (f.lossless or f.default_quality)
+        if f.writes
+        and f.suggested
+        and f.kind == "image"
+        and f.holds("RGB")
+        and (f.lossless or f.default_quality)
     )
 
 
@@ -339,8 +343,8 @@ def written_back_as(pillow_format: str | None) -> str | None:
     """The ``--format`` an input Pillow reports as ``pillow_format`` is written back as by
     default; None when poolcli does not write that format.
 
-    >>> written_back_as("MPO"), written_back_as("PNG"), written_back_as("BMP"), written_back_as("XBM")
-    ('jpeg', 'png', 'bmp', None)
+    >>> [written_back_as(name) for name in ("MPO", "PNG", "BMP", "XBM")]
+    ['jpeg', 'png', 'bmp', None]
     """
     found = by_pillow(pillow_format)
     return found.name if found is not None and found.writes and found.kind == "image" else None

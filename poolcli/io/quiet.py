@@ -13,7 +13,8 @@ and passes every other warning on unchanged. numpy's warnings are kept off with 
 by the code that casts (it is thread-local). numpy-free and Pillow-free.
 
 >>> import warnings
->>> with quiet() as heard:
+>>> with warnings.catch_warnings(), quiet() as heard:
+...     warnings.simplefilter("always")  # as Python shows a warning first raised at a place
 ...     warnings.warn("Corrupt EXIF data", UserWarning)
 >>> heard
 ['Corrupt EXIF data']
