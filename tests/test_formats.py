@@ -16,7 +16,10 @@ from poolcli.io.modes import SAVE_MODES
 
 
 def test_choices_are_the_written_formats_in_their_order() -> None:
-    assert formats.choices() == ("png", "jpeg", "webp", "tiff", "gif", "npy", "csv")
+    assert formats.choices() == (
+        *("png", "jpeg", "webp", "tiff", "gif", "npy", "csv"),
+        *("bmp", "ppm", "tga", "ico", "pcx"),  # issue 11 item 13
+    )
     assert formats.result_choices() == ("png", "jpeg", "webp", "tiff", "gif", "npy")
 
 
@@ -39,7 +42,7 @@ def test_extension_written(name: str, ext: str) -> None:
 
 def test_no_extension_for_a_format_not_written() -> None:
     with pytest.raises(KeyError):
-        formats.extension("bmp")
+        formats.extension("xbm")
 
 
 @pytest.mark.parametrize(
@@ -51,8 +54,9 @@ def test_no_extension_for_a_format_not_written() -> None:
         ("WEBP", "webp"),
         ("TIFF", "tiff"),
         ("GIF", "gif"),
-        ("BMP", None),
-        ("ICO", None),
+        ("BMP", "bmp"),  # issue 11 item 13: was None
+        ("ICO", "ico"),  # issue 11 item 13: was None
+        ("XBM", None),
         ("NPY", None),
         (None, None),
     ],
@@ -72,13 +76,13 @@ def test_names_aliases_and_extensions() -> None:
 
 def test_errors_list_the_result_formats_and_name_the_format_parameter() -> None:
     with pytest.raises(OutputError) as caught:
-        formats.image_format_for("out.bmp")
+        formats.image_format_for("out.xyz")
     listed = "|".join(formats.result_choices())
     assert caught.value.parameters == ("format",)
     assert caught.value.reason.endswith(f"use format={listed}")
     assert caught.value.worded(CLI_FLAGS).endswith(f"use --format {listed}")
-    with pytest.raises(OutputError, match=r"unknown format 'bmp'; use format="):
-        formats.image_format_for("out.png", "bmp")
+    with pytest.raises(OutputError, match=r"unknown format 'xbm'; use format="):
+        formats.image_format_for("out.png", "xbm")
 
 
 def test_formats_for_several_frames_in_the_order_suggested() -> None:

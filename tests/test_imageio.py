@@ -25,6 +25,7 @@ from poolcli.io.images import (
     load_image,
     read_header,
     save_image,
+    to_dtype,
 )
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
@@ -201,11 +202,31 @@ def _info(save_mode: str | None, kind: str = "image", ndim: int = 4) -> ImageInf
 
 
 class TestConversion:
-    def test_float_to_uint8_rounds_half_up_and_clips(self, tmp_path):
-        values = np.array([[0.5, 1.5, 2.49, -3.0, 300.0, 254.5, 2.5, np.nan, np.inf, -np.inf]])
+    def test_float_to_uint8_rounds_half_up(self, tmp_path):
+        # Issue 11 item 10: values out of range are no longer clipped by save_image (they were
+        # -3.0, 300.0, inf, -inf here); to_dtype still clips, below.
+        values = np.array([[0.5, 1.5, 2.49, -0.5, 255.4, 254.5, 2.5, np.nan]])
         save_image(tmp_path / "out.png", values[None, None], _info("L"))
         y, _ = load_image(tmp_path / "out.png")
-        np.testing.assert_array_equal(y[0, 0], [[1, 2, 2, 0, 255, 255, 3, 0, 255, 0]])
+        np.testing.assert_array_equal(y[0, 0], [[1, 2, 2, 0, 255, 255, 3, 0]])
+
+    def test_to_dtype_rounds_half_up_and_clips(self):
+        values = np.array([[0.5, 1.5, 2.49, -3.0, 300.0, 254.5, 2.5, np.nan, np.inf, -np.inf]])
+        np.testing.assert_array_equal(
+            to_dtype(values, np.dtype(np.uint8)), [[1, 2, 2, 0, 255, 255, 3, 0, 255, 0]]
+        )
+        np.testing.assert_array_equal(
+            to_dtype(np.array([1000.5, 65535.4, 70000.0, -1.0, 0.49]), np.dtype(np.uint16)),
+            [1001, 65535, 65535, 0, 0],
+        )
+        np.testing.assert_array_equal(
+            to_dtype(np.array([3e9, -3e9, -2.5, 2.5, 2147483646.5]), np.dtype(np.int32)),
+            [2**31 - 1, -(2**31), -2, 3, 2**31 - 1],
+        )
+        np.testing.assert_array_equal(
+            to_dtype(np.array([-5, 0, 17, 255, 300, 2**40]), np.dtype(np.uint8)),
+            [0, 0, 17, 255, 255, 255],
+        )
 
     def test_float32_to_uint8(self, tmp_path):
         values = np.array([[0.49999997, 0.5, 127.5, 255.49]], dtype=np.float32)
@@ -214,23 +235,27 @@ class TestConversion:
         np.testing.assert_array_equal(y[0, 0], [[0, 1, 128, 255]])
 
     def test_float_to_uint16(self, tmp_path):
-        values = np.array([[1000.5, 65535.4, 70000.0, -1.0, 0.49]])
+        # Issue 11 item 10: 70000.0 and -1.0 (clipped before) are left to the range tests.
+        values = np.array([[1000.5, 65535.4, -0.5, 0.49]])
         save_image(tmp_path / "out.png", values[None, None], _info("I;16"))
         y, info = load_image(tmp_path / "out.png")
         assert info.mode == "I;16"
-        np.testing.assert_array_equal(y[0, 0], [[1001, 65535, 65535, 0, 0]])
+        np.testing.assert_array_equal(y[0, 0], [[1001, 65535, 0, 0]])
 
     def test_float_to_int32(self, tmp_path):
-        values = np.array([[3e9, -3e9, -2.5, 2.5, 2147483646.5]])
+        # Issue 11 item 10: 3e9 and -3e9 (clipped before) are written as float TIFF now.
+        values = np.array([[-2.5, 2.5, 2147483646.5, -(2.0**31)]])
         save_image(tmp_path / "out.tiff", values[None, None], _info("I"))
-        y, _ = load_image(tmp_path / "out.tiff")
-        np.testing.assert_array_equal(y[0, 0], [[2**31 - 1, -(2**31), -2, 3, 2**31 - 1]])
+        y, info = load_image(tmp_path / "out.tiff")
+        assert info.mode == "I"
+        np.testing.assert_array_equal(y[0, 0], [[-2, 3, 2**31 - 1, -(2**31)]])
 
-    def test_other_integers_are_clipped(self, tmp_path):
-        values = np.array([[-5, 0, 17, 255, 300, 2**40]], dtype=np.int64)
+    def test_other_integers_in_range_are_written(self, tmp_path):
+        # Issue 11 item 10: -5, 300 and 2**40 (clipped before) are refused for PNG now.
+        values = np.array([[0, 17, 255]], dtype=np.int64)
         save_image(tmp_path / "out.png", values[None, None], _info("L"))
         y, _ = load_image(tmp_path / "out.png")
-        np.testing.assert_array_equal(y[0, 0], [[0, 0, 17, 255, 255, 255]])
+        np.testing.assert_array_equal(y[0, 0], [[0, 17, 255]])
 
     def test_uint8_widens_to_uint16_unchanged(self, tmp_path):
         values = np.array([[0, 1, 255]], dtype=np.uint8)
@@ -305,7 +330,8 @@ class TestFormats:
             ("a.npy", None, "NPY"),
             ("a.csv", None, "CSV"),
             ("a.txt", None, "CSV"),
-            ("a.png", "jpg", "JPEG"),
+            ("a", "jpg", "JPEG"),
+            ("a.jpg", "JPG", "JPEG"),
             ("-", "PNG", "PNG"),
             ("-", "jpeg", "JPEG"),
             ("-", "webp", "WEBP"),
@@ -318,7 +344,7 @@ class TestFormats:
     def test_format_names(self, name, format, expected):
         assert image_format_for(name, format) == expected
 
-    @pytest.mark.parametrize("name", ["-", "out", "out.bmp", "out.png.part"])
+    @pytest.mark.parametrize("name", ["-", "out", "out.xyz", "out.png.part"])
     def test_unknown_format(self, name):
         with pytest.raises(OutputError) as caught:
             image_format_for(name)
@@ -333,12 +359,12 @@ class TestFormats:
 
     def test_bad_format_option(self):
         with pytest.raises(OutputError) as caught:
-            image_format_for("out.png", "bmp")
+            image_format_for("out.png", "xbm")
         assert str(caught.value) == (
-            "out.png: unknown format 'bmp'; use format=png|jpeg|webp|tiff|gif|npy"
+            "out.png: unknown format 'xbm'; use format=png|jpeg|webp|tiff|gif|npy"
         )
         assert caught.value.worded(CLI_FLAGS) == (
-            "out.png: unknown format 'bmp'; use --format png|jpeg|webp|tiff|gif|npy"
+            "out.png: unknown format 'xbm'; use --format png|jpeg|webp|tiff|gif|npy"
         )
 
     @pytest.mark.parametrize(
@@ -556,7 +582,10 @@ class TestArrays:
         np.save(tmp_path / "x.npy", np.zeros((50, 50)))
         data = (tmp_path / "x.npy").read_bytes()
         (tmp_path / "x.npy").write_bytes(data[: len(data) // 2])
-        with pytest.raises(InputError, match=r"x\.npy: corrupt \.npy file: "):
+        # Issue 11 item 6: was "corrupt .npy file: ..."; the header's promise is checked first.
+        with pytest.raises(
+            InputError, match=r"x\.npy: truncated: the header promises 20000 bytes, the file has"
+        ):
             load_image(tmp_path / "x.npy")
 
 
@@ -1315,7 +1344,8 @@ class TestFullDepth:
         np.testing.assert_array_equal(x[0], planes)
 
     def test_pooled_float_result_is_rounded_to_16_bits(self, tmp_path):
-        values = np.array([[[1000.5, 2.4, 70000.0]]], dtype=np.float32).transpose(2, 0, 1)[None]
+        # Issue 11 item 10: was 70000.0, clipped to 65535; now refused (tests/test_hardening_io).
+        values = np.array([[[1000.5, 2.4, 65535.4]]], dtype=np.float32).transpose(2, 0, 1)[None]
         info = ImageInfo("image", "PNG", "RGB;16", "RGB;16", "uint16", 1)
         save_image(tmp_path / "out.png", values, info)
         y, _ = load_image(tmp_path / "out.png")
@@ -1589,7 +1619,8 @@ class TestPillowGuardOutsidePoolcli:
             assert loading.result()[0].shape == (1, 1, 100, 100)
 
     def test_gif_frame_larger_than_its_canvas(self):
-        """A GIF that declares a 4x4 canvas but draws 16x12 frames is 192 pixels, not 16."""
+        """A GIF that declares a 4x4 canvas but draws 16x12 frames is 192 pixels a frame, not
+        16; issue 11 item 4: its two frames are 384 pixels in all (was: 192 accepted)."""
         frames, _ = gif_frames([10, 20])
         buffer = io.BytesIO()
         frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
@@ -1600,7 +1631,9 @@ class TestPillowGuardOutsidePoolcli:
         assert caught.value.reason == (
             "image has 192 pixels, more than the limit of 191; raise it with max_pixels"
         )
-        assert load_image(io.BytesIO(bytes(data)), max_pixels=192)[0].shape == (2, 3, 12, 16)
+        with pytest.raises(InputError, match="2 frames of 16x12, 384 pixels in all"):
+            load_image(io.BytesIO(bytes(data)), max_pixels=383)
+        assert load_image(io.BytesIO(bytes(data)), max_pixels=384)[0].shape == (2, 3, 12, 16)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ format is adding a record to :data:`FORMATS`. numpy-free and Pillow-free.
 >>> by_name("jpeg").extension
 '.jpg'
 >>> [f.name for f in FORMATS if f.writes]
-['png', 'jpeg', 'webp', 'tiff', 'gif', 'npy', 'csv']
+['png', 'jpeg', 'webp', 'tiff', 'gif', 'npy', 'csv', 'bmp', 'ppm', 'tga', 'ico', 'pcx']
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = [
     "Format",
     "by_name",
     "by_pillow",
+    "check_output_name",
     "choices",
     "extension",
     "for_path",
@@ -94,6 +95,11 @@ class Format:
     default_quality: int | None = None
     #: JPEG: from this quality up, chroma is not subsampled (4:4:4).
     full_chroma_from: int | None = None
+    #: The longest side it holds, in pixels (ICO: 256); None: any.
+    max_side: int | None = None
+    #: Offered in messages: for standard output, and where no format can be told. The formats
+    #: written only when named or when an input is in them are not.
+    suggested: bool = True
 
     @property
     def extension(self) -> str:
@@ -198,7 +204,44 @@ FORMATS: tuple[Format, ...] = (
     ),
     Format("npy", "NPY", ("npy",), kind="array", lossless=True),
     Format("csv", "CSV", ("csv", "txt"), kind="matrix", one_plane=True, lossless=True),
-    Format("bmp", "BMP", ("bmp",), writes=False, quick_reads=True),
+    # Written when asked for by name or by an input in them; Pillow's modes for each.
+    Format(
+        "bmp",
+        "BMP",
+        ("bmp",),
+        modes=frozenset({"L", "RGB"}),  # Pillow writes RGBA as 32-bit RGB: alpha is lost
+        lossless=True,
+        dpi=True,
+        quick_reads=True,
+        suggested=False,
+    ),
+    Format(
+        "ppm",
+        "PPM",
+        ("ppm", "pgm", "pnm", "pbm"),
+        aliases=("pgm", "pnm", "pbm"),
+        modes=frozenset({"L", "RGB", "I;16"}),
+        lossless=True,
+        suggested=False,
+    ),
+    Format(
+        "tga",
+        "TGA",
+        ("tga",),
+        modes=frozenset({"L", "LA", "RGB", "RGBA"}),
+        lossless=True,
+        suggested=False,
+    ),
+    Format(
+        "ico",
+        "ICO",
+        ("ico",),
+        modes=frozenset({"L", "LA", "RGB", "RGBA"}),
+        lossless=True,
+        max_side=256,
+        suggested=False,
+    ),
+    Format("pcx", "PCX", ("pcx",), modes=frozenset({"L", "RGB"}), lossless=True, suggested=False),
 )
 
 _BY_NAME = {name: f for f in FORMATS for name in (f.name, *f.aliases)}
@@ -229,7 +272,7 @@ def for_path(path: str | os.PathLike[str]) -> Format | None:
 def by_pillow(pillow_format: str | None) -> Format | None:
     """The format of a file Pillow reports as ``pillow_format`` (``Image.format``), or None.
 
-    >>> by_pillow("MPO").name, by_pillow("ICO")
+    >>> by_pillow("MPO").name, by_pillow("ICNS")
     ('jpeg', None)
     """
     return None if pillow_format is None else _BY_PILLOW.get(pillow_format)
@@ -239,8 +282,8 @@ def extension(name: str) -> str:
     """The extension, with its dot, of the files ``--format name`` writes; KeyError for a name
     that is no written format.
 
-    >>> extension("jpeg"), extension("npy")
-    ('.jpg', '.npy')
+    >>> extension("jpeg"), extension("JPG"), extension("npy")
+    ('.jpg', '.jpg', '.npy')
     """
     found = by_name(name)
     if found is None or not found.writes:
@@ -249,10 +292,11 @@ def extension(name: str) -> str:
 
 
 def choices() -> tuple[str, ...]:
-    """The ``--format`` values: every format poolcli writes.
+    """The ``--format`` values: every format poolcli writes, by its name. Its aliases (jpg,
+    tif, ...) and any case name the same format: :func:`by_name` tells.
 
     >>> choices()
-    ('png', 'jpeg', 'webp', 'tiff', 'gif', 'npy', 'csv')
+    ('png', 'jpeg', 'webp', 'tiff', 'gif', 'npy', 'csv', 'bmp', 'ppm', 'tga', 'ico', 'pcx')
     """
     return tuple(f.name for f in FORMATS if f.writes)
 
@@ -267,7 +311,11 @@ def picture_choices() -> tuple[str, ...]:
     return tuple(
         f.name
         for f in FORMATS
-        if f.writes and f.kind == "image" and f.holds("RGB") and (f.lossless or f.default_quality)
+        if f.writes
+        and f.suggested
+        and f.kind == "image"
+        and f.holds("RGB")
+        and (f.lossless or f.default_quality)
     )
 
 
@@ -278,7 +326,7 @@ def result_choices() -> tuple[str, ...]:
     >>> "|".join(result_choices())
     'png|jpeg|webp|tiff|gif|npy'
     """
-    return tuple(f.name for f in FORMATS if f.writes and not f.one_plane)
+    return tuple(f.name for f in FORMATS if f.writes and f.suggested and not f.one_plane)
 
 
 def frame_formats() -> tuple[Format, ...]:
@@ -295,8 +343,8 @@ def written_back_as(pillow_format: str | None) -> str | None:
     """The ``--format`` an input Pillow reports as ``pillow_format`` is written back as by
     default; None when poolcli does not write that format.
 
-    >>> written_back_as("MPO"), written_back_as("PNG"), written_back_as("BMP")
-    ('jpeg', 'png', None)
+    >>> [written_back_as(name) for name in ("MPO", "PNG", "BMP", "XBM")]
+    ['jpeg', 'png', 'bmp', None]
     """
     found = by_pillow(pillow_format)
     return found.name if found is not None and found.writes and found.kind == "image" else None
@@ -311,29 +359,31 @@ def image_format_for(path_or_name: str, format: str | None = None) -> str:
     path_or_name : str
         The output path or file name (named in the error).
     format : str, optional
-        A name from :func:`choices` or one of its aliases (jpg, jpe, tif), any case.
+        A name from :func:`choices` or one of its aliases (jpg, jpe, tif, pgm, ...), any case.
+        When the name's extension names another format, the output is refused
+        (:func:`check_output_name`): no PNG bytes are written under a .jpg name.
 
     Returns
     -------
     str
-        ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"TIFF"``, ``"GIF"``, ``"NPY"`` or ``"CSV"``
-        (.txt names are written as CSV).
+        ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"TIFF"``, ``"GIF"``, ``"NPY"``, ``"CSV"`` (.txt
+        names are written as CSV), ``"BMP"``, ``"PPM"``, ``"TGA"``, ``"ICO"`` or ``"PCX"``.
 
     Raises
     ------
     OutputError
-        When neither says, or ``format`` is no format poolcli writes.
+        When neither says, ``format`` is no format poolcli writes, or the two disagree.
 
     Examples
     --------
     >>> image_format_for("small/photo.max.JPG")
     'JPEG'
-    >>> image_format_for("-", "png")
-    'PNG'
-    >>> image_format_for("out.bmp")
+    >>> image_format_for("-", "png"), image_format_for("photo.max.bmp")
+    ('PNG', 'BMP')
+    >>> image_format_for("out.xyz")
     Traceback (most recent call last):
     ...
-    poolcli.errors.OutputError: out.bmp: cannot tell the output format from the name; \
+    poolcli.errors.OutputError: out.xyz: cannot tell the output format from the name; \
 use format=png|jpeg|webp|tiff|gif|npy
     """
     suggestion = "{format=" + "|".join(result_choices()) + "}"
@@ -343,6 +393,7 @@ use format=png|jpeg|webp|tiff|gif|npy
             raise OutputError(
                 path_or_name, f"unknown format {format!r}; use {suggestion}", ("format",)
             )
+        check_output_name(path_or_name, found.name)
         return found.pillow
     found = for_path(path_or_name)
     if found is None or not found.writes:
@@ -352,6 +403,32 @@ use format=png|jpeg|webp|tiff|gif|npy
             ("format",),
         )
     return found.pillow
+
+
+def check_output_name(path_or_name: str, format: str) -> None:
+    """Refuse (:class:`~poolcli.errors.OutputError`) an output name whose extension names a
+    format other than ``format``; a name without a known extension (``-``, ``out``) takes any.
+
+    >>> check_output_name("small.JPEG", "jpg")
+    >>> check_output_name("out", "png")
+    >>> check_output_name("small.jpg", "png")
+    Traceback (most recent call last):
+    ...
+    poolcli.errors.OutputError: small.jpg: the name says JPEG (.jpg) but format=png asks for \
+PNG; name it small.png or drop format
+    """
+    wanted = by_name(format)
+    named = for_path(path_or_name)
+    if wanted is None or named is None or named is wanted:
+        return
+    root, ext = os.path.splitext(path_or_name)
+    raise OutputError(
+        path_or_name,
+        f"the name says {named.pillow} ({ext}) but {{format={format}}} asks for "
+        f"{wanted.pillow}; name it {os.path.basename(root)}{wanted.extension} or drop "
+        "{format}",
+        ("format",),
+    )
 
 
 def format_holds(fmt: str, mode: str) -> bool:

@@ -52,6 +52,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import io
+import math
 import os
 import re
 import stat
@@ -62,7 +63,7 @@ from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from poolcli.errors import InputError, OutputError
 from poolcli.io import formats
@@ -77,14 +78,17 @@ from poolcli.io.metadata import (
 )
 from poolcli.io.modes import SAVE_MODES, WIDE_BY_CHANNELS, WIDE_MODES
 from poolcli.io.pictures import (
+    check_size,
     opened,
     output_format,
     pillow_params,
     pixel_limit,
+    read_input,
     save_with_pillow,
     wide_colour,
 )
-from poolcli.io.streams import os_reason, read_stream, stream_name
+from poolcli.io.quiet import quiet
+from poolcli.io.streams import os_reason, stream_name
 
 __all__ = [
     "FULL_DEPTH_INSTALL",
@@ -202,10 +206,23 @@ def load_image(
     options = _LoadOptions(max_pixels, frame, auto_orient)
     if not isinstance(source, str | os.PathLike):
         name = stream_name(source, "<stdin>")
-        data = read_stream(source, name, "empty input")
+    else:
+        name = os.fsdecode(os.fspath(source))
+    try:
+        return _load(source, name, options)
+    except MemoryError:
+        raise InputError(name, "not enough memory to load it") from None
+
+
+def _load(
+    source: str | os.PathLike[str] | BinaryIO, name: str, options: _LoadOptions
+) -> tuple[np.ndarray, ImageInfo]:
+    frame = options.frame
+    if not isinstance(source, str | os.PathLike):
+        data = read_input(source, name, options.max_pixels, "empty input")
         return _load_bytes(data, name, options, kind=None)
 
-    path = os.fsdecode(os.fspath(source))
+    path = name
     kind = _kind_for(path)
     try:
         st = os.stat(path)
@@ -216,10 +233,11 @@ def load_image(
     if stat.S_ISDIR(st.st_mode):
         raise InputError(path, "is a directory")
     if not stat.S_ISREG(st.st_mode):
-        # A pipe or device (e.g. a shell's <(...)): read it once, as a stream.
+        # A pipe or device (e.g. a shell's <(...)): read it once, as a stream, and no further
+        # than an image under the limit takes (/dev/zero is endless).
         try:
             with open(path, "rb") as stream:
-                data = read_stream(stream, path, "empty file")
+                data = read_input(stream, path, options.max_pixels, "empty file")
         except OSError as exc:
             raise InputError(path, os_reason(exc)) from None
         return _load_bytes(data, path, options, kind=kind)
@@ -301,7 +319,7 @@ def _check_frame(name: str, frame: int, count: int) -> None:
 def _load_picture(
     fp: str | io.BytesIO, name: str, options: _LoadOptions
 ) -> tuple[np.ndarray, ImageInfo]:
-    with opened(fp, name, options.max_pixels) as img_file:
+    with opened(fp, name, options.max_pixels, every_frame=options.frame is None) as img_file:
         return _decode(img_file, fp, name, options)
 
 
@@ -325,7 +343,7 @@ def _decode(
                 name, "cannot read a 16-bit colour animated PNG; write its frames as 16-bit TIFF"
             )
         meta = FileMetadata.of(img_file, options.auto_orient, decoded=False)
-        hwc_frames = _read_wide(fp, name, wide, indices)
+        hwc_frames = _read_wide(fp, name, wide, indices, _limit(options))
         array, save_mode = _stack_frames(name, hwc_frames, meta.orientation, len(indices))
         mode = save_mode
         durations = None
@@ -338,6 +356,7 @@ def _decode(
             for index in indices:
                 if index != img_file.tell():
                     img_file.seek(index)
+                    _check_pixels(name, img_file.size, _limit(options))  # a page's own size
                 img_file.load()
                 if meta is None:
                     meta = FileMetadata.of(img_file, options.auto_orient)
@@ -369,6 +388,25 @@ def _decode(
     return array, info
 
 
+def _limit(options: _LoadOptions) -> int | None:
+    """The pixel limit of a load: ``max_pixels``, else Pillow's."""
+    limit = Image.MAX_IMAGE_PIXELS if options.max_pixels is None else options.max_pixels
+    return None if limit is None else int(limit)
+
+
+def _check_pixels(
+    name: str, size: tuple[int, int], limit: int | None, what: str = "a frame has"
+) -> None:
+    """InputError when a frame of ``size`` (width, height) passes the pixel ``limit``."""
+    pixels = size[0] * size[1]
+    if limit is not None and pixels > limit:
+        raise InputError(
+            name,
+            f"{what} {pixels} pixels, more than the limit of {limit}; raise it with {{max_pixels}}",
+            ("max_pixels",),
+        )
+
+
 def _durations(seen: list[Any], fmt: str | None) -> tuple[float, ...] | None:
     found = formats.by_pillow(fmt)
     if found is None or found.frames != "animation" or not seen:
@@ -389,9 +427,11 @@ def _full_depth_module(
 
 
 def _read_wide(
-    fp: str | io.BytesIO, name: str, fmt: str, indices: Sequence[int]
+    fp: str | io.BytesIO, name: str, fmt: str, indices: Sequence[int], limit: int | None
 ) -> Iterator[tuple[np.ndarray, str]]:
-    """16-bit colour frames as (H, W, C) uint16 arrays, read by the full-depth extra."""
+    """16-bit colour frames as (H, W, C) uint16 arrays, read by the full-depth extra; the pixels
+    of the pages asked for, as tifffile reads their headers, are held to ``limit`` before any
+    is decoded."""
     if fmt == "PNG":
         imagecodecs = _full_depth_module("imagecodecs", "16-bit colour PNG", InputError, name)
         if isinstance(fp, str):
@@ -406,9 +446,11 @@ def _read_wide(
         def tiff_pages() -> Iterator[np.ndarray]:
             if not isinstance(fp, str):
                 fp.seek(0)
-            with tifffile.TiffFile(fp) as tif:
-                for index in indices:
-                    page = tif.pages[index]
+            with quiet(), tifffile.TiffFile(fp) as tif:
+                chosen = [tif.pages[index] for index in indices]
+                total = sum(int(page.imagewidth) * int(page.imagelength) for page in chosen)
+                _check_pixels(name, (total, 1), limit, "its pages have")
+                for page in chosen:
                     values = page.asarray()
                     if page.axes == "SYX":  # planar storage
                         values = values.transpose(1, 2, 0)
@@ -554,19 +596,17 @@ def _load_npy(fp: str | BinaryIO, name: str) -> tuple[np.ndarray, ImageInfo]:
     try:
         if isinstance(fp, str):
             with open(fp, "rb") as stream:
-                magic = stream.read(len(_NPY_MAGIC))
+                _check_npy_length(stream, name)
+                array = np.load(stream, allow_pickle=False)
         else:
-            magic = fp.read(len(_NPY_MAGIC))
-            fp.seek(0)
-        if magic != _NPY_MAGIC:
-            raise InputError(name, "not a .npy file")
-        array = np.load(fp, allow_pickle=False)
+            _check_npy_length(fp, name)
+            array = np.load(fp, allow_pickle=False)
     except InputError:
         raise
     except OSError as exc:
         reason = os_reason(exc) if exc.errno else f"corrupt .npy file: {exc}"
         raise InputError(name, reason) from None
-    except (ValueError, EOFError) as exc:
+    except (ValueError, EOFError, SyntaxError) as exc:
         raise InputError(name, f"corrupt .npy file: {exc}") from None
     if array.dtype.kind not in "biuf":
         raise InputError(name, f"array of {array.dtype} values; expected numbers")
@@ -589,6 +629,37 @@ def _load_npy(fp: str | BinaryIO, name: str) -> tuple[np.ndarray, ImageInfo]:
         ndim=ndim,
     )
     return array, info
+
+
+def _check_npy_length(stream: BinaryIO, name: str) -> None:
+    """Refuse a .npy whose header promises more (or fewer) bytes than the file has, before
+    anything is allocated; leaves ``stream`` at its start."""
+    magic = stream.read(len(_NPY_MAGIC))
+    stream.seek(0)
+    if magic != _NPY_MAGIC:
+        raise InputError(name, "not a .npy file")
+    shape, dtype = _npy_shape(stream)
+    offset = stream.tell()
+    end = stream.seek(0, os.SEEK_END)
+    stream.seek(0)
+    if dtype.hasobject:
+        return  # refused by np.load: pickled objects are not allowed
+    promised = math.prod(shape) * dtype.itemsize
+    held = end - offset
+    if held < promised:
+        raise InputError(
+            name, f"truncated: the header promises {promised} bytes, the file has {held}"
+        )
+
+
+def _npy_shape(stream: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype a .npy header declares; leaves ``stream`` at the data."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    return tuple(int(d) for d in shape), dtype
 
 
 def _load_matrix(data: bytes, name: str) -> tuple[np.ndarray, ImageInfo]:
@@ -732,43 +803,47 @@ def _loaded_header(source: Any, max_pixels: int | None) -> Header:
 
 
 def _npy_header(path: str) -> Header | None:
-    """From a .npy file's header; None when load_image would refuse the file."""
+    """From a .npy file's header; None when load_image would refuse the file (then it says
+    why: a wrong rank or dtype, or fewer bytes than the header promises)."""
     try:
         with open(path, "rb") as stream:
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+            shape, dtype = _npy_shape(stream)
+            held = os.fstat(stream.fileno()).st_size - stream.tell()
     except (ValueError, OSError, SyntaxError):
         return None
     if dtype.kind not in "biuf" or len(shape) not in (2, 3, 4) or 0 in shape:
         return None
-    n, c, h, w = (1,) * (4 - len(shape)) + tuple(int(d) for d in shape)
+    if held < math.prod(shape) * dtype.itemsize:
+        return None
+    n, c, h, w = (1,) * (4 - len(shape)) + shape
     return Header("array", None, None, dtype.name, n, (n, c, h, w), decoded=False)
 
 
 def _image_header(path: str) -> Header | None:
-    """From an image file's header; None when load_image would refuse the file, or when every
-    frame loads (they may differ in mode and widen the array: only loading tells)."""
-    with pixel_limit(None):  # nothing is decoded: any size may be described
+    """From an image file's header; None when load_image would refuse the file (it then says
+    why: a truncated or corrupt header is never an IndexError or struct.error here), or when
+    every frame loads (they may differ in mode and widen the array: only loading tells)."""
+    with pixel_limit(None), quiet():  # nothing is decoded: any size may be described
         try:
-            img = Image.open(path)
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            return _described(path)
+        except Exception:  # a plugin's parse error of a truncated or corrupt header
             return None
-        with img:
-            fmt, frames = img.format, getattr(img, "n_frames", 1)
-            if frames > 1 and _holds_frames(fmt):
-                return None
-            if wide_colour(img) is not None:
-                mode = f"{img.mode};16"
-                channels, dtype = WIDE_MODES[mode], "uint16"
-            else:
-                mode = img.mode
-                _, code, save_mode = _layout(img)
-                channels, dtype = SAVE_MODES[save_mode][0], np.dtype(code).name
-            orientation = FileMetadata.of(img, auto_orient=True, decoded=False).orientation
-            width, height = img.size
+
+
+def _described(path: str) -> Header | None:
+    with Image.open(path) as img:
+        fmt, frames = img.format, getattr(img, "n_frames", 1)
+        if frames > 1 and _holds_frames(fmt):
+            return None
+        if wide_colour(img) is not None:
+            mode = f"{img.mode};16"
+            channels, dtype = WIDE_MODES[mode], "uint16"
+        else:
+            mode = img.mode
+            _, code, save_mode = _layout(img)
+            channels, dtype = SAVE_MODES[save_mode][0], np.dtype(code).name
+        orientation = FileMetadata.of(img, auto_orient=True, decoded=False).orientation
+        width, height = img.size
     if orientation >= 5:  # turned a quarter: the axes swap
         width, height = height, width
     return Header("image", fmt, mode, dtype, frames, (1, channels, height, width), False)
@@ -898,7 +973,9 @@ def _encoder(
         mode = mode_for_array(name, array)
     if not formats.format_holds(fmt, mode):
         raise OutputError(name, f"{fmt} cannot hold {mode} images; write {_suggest(mode, fmt)}")
+    mode = _mode_holding(name, fmt, mode, array)
     height, width = array.shape[2:]
+    check_size(name, fmt, height, width)
     meta = output_metadata(fmt, mode, height, width, info, strip=options.strip, scale=options.scale)
     if mode in WIDE_MODES:
         return _wide_encoder(name, fmt, mode, array, meta)
@@ -908,10 +985,102 @@ def _encoder(
         params["disposal"] = 2  # clear to transparent before each frame
 
     def encode_image(stream: IO[bytes], path: str) -> None:
-        images = [to_pillow(array[index], mode) for index in range(frames)]
+        with np.errstate(all="ignore"):  # a cast's overflow is checked above, never printed
+            images = [to_pillow(array[index], mode) for index in range(frames)]
         save_with_pillow(stream, path, fmt, images, params)
 
     return encode_image
+
+
+# A mode's values -> the wider modes of as many channels that may hold a result it cannot, in
+# the order tried: integers first (rounded as always), then float for a float result.
+_WIDER: dict[str, tuple[str, ...]] = {
+    "L": ("I;16", "I", "F"),
+    "I;16": ("I", "F"),
+    "I": ("F",),
+    "LA": ("LA;16",),
+    "RGB": ("RGB;16",),
+    "RGBA": ("RGBA;16",),
+}
+
+
+def _value_range(mode: str) -> tuple[float, float]:
+    """The lowest and highest value an image of ``mode`` holds."""
+    code = "<u2" if mode in WIDE_MODES else SAVE_MODES[mode].dtype
+    dtype = np.dtype(code)
+    if dtype.kind == "f":
+        finfo = np.finfo(dtype)
+        return float(finfo.min), float(finfo.max)
+    iinfo = np.iinfo(dtype)
+    return float(iinfo.min), float(iinfo.max)
+
+
+def _written_range(array: np.ndarray) -> tuple[float, float] | None:
+    """The lowest and highest value ``array`` is written as in an integer mode (floats rounded
+    half up), NaN left out; None when it is empty or all NaN."""
+    if array.size == 0:
+        return None
+    if array.dtype.kind == "b":
+        return 0.0, 255.0
+    if array.dtype.kind == "f":
+        low, high = np.fmin.reduce(array, axis=None), np.fmax.reduce(array, axis=None)
+        if np.isnan(low):
+            return None
+        return float(np.floor(float(low) + 0.5)), float(np.floor(float(high) + 0.5))
+    return float(array.min()), float(array.max())
+
+
+def _holds(mode: str, span: tuple[float, float], array: np.ndarray) -> bool:
+    low, high = _value_range(mode)
+    if mode == "F":
+        if array.dtype.kind not in "fb" and array.dtype.itemsize > 2:
+            return False  # wide integers are not all exact in float32
+        # Infinities stay infinite; only finite values past float32's range would change.
+        return not any(np.isfinite(v) and not low <= v <= high for v in span)
+    return low <= span[0] and span[1] <= high
+
+
+def _mode_holding(name: str, fmt: str, mode: str, array: np.ndarray) -> str:
+    """``mode``, or when the values of ``array`` pass its range, the first wider mode of as many
+    channels that ``fmt`` holds and that holds them (a sum of 8-bit values in 16 bits, an lp
+    result as float TIFF). Nothing is clipped without a word: when no such mode is in ``fmt``,
+    an OutputError names the formats that hold the values."""
+    source = array.dtype
+    low, high = _value_range(mode)
+    if source.kind in "iu" and np.iinfo(source).min >= low and np.iinfo(source).max <= high:
+        return mode  # every value of the dtype fits: nothing to look at
+    if source.kind == "b" or (source.kind == "f" and mode == "F" and source.itemsize <= 4):
+        return mode
+    span = _written_range(array)
+    if span is None or _holds(mode, span, array):
+        return mode
+    wider = [other for other in _WIDER.get(mode, ()) if _holds(other, span, array)]
+    if array.dtype.kind != "f":
+        wider = [other for other in wider if other != "F"]
+    for other in wider:
+        if formats.format_holds(fmt, other):
+            return other
+    frames = array.shape[0]
+    holding = [
+        found.name
+        for found in formats.FORMATS
+        if found.kind == "image"
+        and found.suggested
+        and found.lossless
+        and any(
+            found.holds(other) and not (other in WIDE_MODES and frames > 1 and found.name == "png")
+            for other in wider
+        )
+    ]
+    fixes = " or ".join(f"{{format={fix}}}" for fix in [*holding, "npy"])
+    low_text, high_text = (f"{v:g}" for v in span)
+    raise OutputError(
+        name,
+        f"values from {low_text} to {high_text} do not fit in {fmt} {mode} "
+        f"({_value_range(mode)[0]:g} to {_value_range(mode)[1]:g}) and would be clipped; "
+        f"use {fixes}",
+        ("format",),
+    )
 
 
 def _wide_encoder(
@@ -947,7 +1116,7 @@ def _wide_encoder(
         params["resolutionunit"] = "INCH"
 
     def encode_tiff(stream: IO[bytes], _path: str) -> None:
-        with tifffile.TiffWriter(stream) as tiff:
+        with quiet(), tifffile.TiffWriter(stream) as tiff:
             for index in range(frames):
                 hwc = to_dtype(array[index].transpose(1, 2, 0), np.dtype(np.uint16))
                 tiff.write(hwc, **params)
@@ -1014,7 +1183,11 @@ def _suggest(mode: str, fmt: str) -> str:
     names = [
         other.extension
         for other in formats.FORMATS
-        if other.kind == "image" and other.lossless and other.pillow != fmt and other.holds(mode)
+        if other.kind == "image"
+        and other.suggested
+        and other.lossless
+        and other.pillow != fmt
+        and other.holds(mode)
     ]
     return " or ".join(names) or ".npy"
 

@@ -41,13 +41,18 @@ from poolcli.errors import InputError, OutputError, PoolcliError
 from poolcli.io import formats
 from poolcli.io.atomic import write_output
 from poolcli.io.metadata import ImageInfo, OutputMetadata, output_metadata
-from poolcli.io.streams import os_reason, stream_name
+from poolcli.io.quiet import quiet, reasons
+from poolcli.io.streams import os_reason, read_stream, stream_name
 
 __all__ = [
+    "BYTES_PER_PIXEL",
+    "byte_limit",
+    "check_size",
     "opened",
     "output_format",
     "pillow_params",
     "pixel_limit",
+    "read_input",
     "save_picture",
     "save_with_pillow",
     "wide_colour",
@@ -85,12 +90,63 @@ def wide_colour(img: Image.Image) -> str | None:
 class _OverLimit(Exception):
     """Raised from Pillow's size checks; :func:`opened` turns it into an InputError."""
 
-    def __init__(self, pixels: int, limit: int) -> None:
-        self.reason = (
-            f"image has {pixels} pixels, more than the limit of {limit}; "
-            "raise it with {max_pixels}"
-        )
+    def __init__(self, pixels: int, limit: int, frames: str = "") -> None:
+        if frames:
+            self.reason = (
+                f"image has {frames}, {pixels} pixels in all, more than the limit of {limit}; "
+                "pick one with {frame=K} or raise it with {max_pixels}"
+            )
+            self.parameters: tuple[str, ...] = ("frame", "max_pixels")
+        else:
+            self.reason = (
+                f"image has {pixels} pixels, more than the limit of {limit}; "
+                "raise it with {max_pixels}"
+            )
+            self.parameters = ("max_pixels",)
         super().__init__(self.reason)
+
+
+#: Bytes one pixel may take in a file, at most: 16-bit RGBA uncompressed. A stream or another
+#: file that is not regular (a pipe, a device) is read no further than this many bytes for
+#: each pixel the limit allows, and never less than :data:`MIN_INPUT_BYTES`.
+BYTES_PER_PIXEL = 8
+#: Bytes always allowed (headers, metadata, a small array), whatever the pixel limit.
+MIN_INPUT_BYTES = 16 << 20
+
+
+def byte_limit(max_pixels: int | None) -> int | None:
+    """The most bytes an input read from a stream may have under ``max_pixels`` (None: Pillow's
+    ``Image.MAX_IMAGE_PIXELS``); None when there is no limit.
+
+    >>> byte_limit(10_000_000)
+    80000000
+    >>> byte_limit(1) == MIN_INPUT_BYTES
+    True
+    """
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    return None if limit is None else max(int(limit) * BYTES_PER_PIXEL, MIN_INPUT_BYTES)
+
+
+def read_input(stream: BinaryIO, name: str, max_pixels: int | None, empty: str) -> bytes:
+    """Everything a stream (or a pipe, a device) holds, refused as an
+    :class:`~poolcli.errors.InputError` once it passes :func:`byte_limit` of ``max_pixels``
+    (an endless ``/dev/zero`` is not read until memory runs out), or when it holds nothing
+    (the reason then is ``empty``).
+
+    >>> import io
+    >>> read_input(io.BytesIO(b"x" * 20), "<stdin>", 1, "empty input")
+    b'xxxxxxxxxxxxxxxxxxxx'
+    """
+    limit = byte_limit(max_pixels)
+    return read_stream(
+        stream,
+        name,
+        empty,
+        limit,
+        too_long=f"more than {limit} bytes, more than an image under the pixel limit holds; "
+        "raise it with {max_pixels}",
+        parameters=("max_pixels",),
+    )
 
 
 _load_limit = threading.local()
@@ -131,12 +187,19 @@ def pixel_limit(limit: int | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def opened(fp: str | BinaryIO, name: str, max_pixels: int | None) -> Iterator[Image.Image]:
+def opened(
+    fp: str | BinaryIO, name: str, max_pixels: int | None, every_frame: bool = True
+) -> Iterator[Image.Image]:
     """The image file ``fp`` open with its header read, for the duration of the block.
 
     Pillow's size checks apply ``max_pixels`` (None: ``Image.MAX_IMAGE_PIXELS``) in this
-    thread meanwhile. Any failure to open it, and any error but a :class:`PoolcliError` while it
-    is decoded in the block, is an :class:`~poolcli.errors.InputError` naming ``name``.
+    thread meanwhile. Before the block, the limit is applied to what will be decoded: with
+    ``every_frame``, the pixels of every frame of a format whose frames are all loaded
+    (:attr:`~poolcli.io.formats.Format.frames`: an animation's frames at its canvas size, a
+    TIFF's pages each at its own), else of one frame. Any failure to open it, and any error but
+    a :class:`PoolcliError` while it is decoded in the block (a truncated file, memory running
+    out), is an :class:`~poolcli.errors.InputError` naming ``name``. Warnings of Pillow and
+    tifffile in the block are not printed; those heard before a failure end its reason.
 
     >>> import io
     >>> with opened(io.BytesIO(b"not an image"), "notes.txt", None):
@@ -146,32 +209,63 @@ def opened(fp: str | BinaryIO, name: str, max_pixels: int | None) -> Iterator[Im
     poolcli.errors.InputError: notes.txt: cannot identify image file
     """
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
-    with pixel_limit(limit):
+    with pixel_limit(limit), quiet() as heard:
         try:
             img_file = Image.open(fp)
         except _OverLimit as exc:
-            raise InputError(name, exc.reason, ("max_pixels",)) from None
+            raise InputError(name, exc.reason, exc.parameters) from None
         except UnidentifiedImageError:
-            raise InputError(name, "cannot identify image file") from None
+            raise InputError(name, "cannot identify image file" + reasons(heard)) from None
         except MemoryError:
-            raise
+            raise InputError(name, "not enough memory to read its header") from None
         except OSError as exc:
             reason = os_reason(exc) if exc.errno else f"cannot identify image file: {exc}"
-            raise InputError(name, reason) from None
+            raise InputError(name, reason + reasons(heard)) from None
         except Exception as exc:  # a plugin's parse error, or a warning turned into an error
-            raise InputError(name, f"cannot identify image file: {exc}") from None
+            raise InputError(name, f"cannot identify image file: {exc}{reasons(heard)}") from None
         with img_file:
-            width, height = img_file.size
-            if limit is not None and width * height > limit:
-                raise InputError(name, _OverLimit(width * height, limit).reason, ("max_pixels",))
             try:
+                if limit is not None:
+                    _check_limit(img_file, limit, every_frame)
                 yield img_file
-            except (MemoryError, PoolcliError):
+            except PoolcliError:
                 raise
             except _OverLimit as exc:  # a frame larger than the canvas
-                raise InputError(name, exc.reason, ("max_pixels",)) from None
+                raise InputError(name, exc.reason, exc.parameters) from None
+            except MemoryError:
+                width, height = img_file.size
+                raise InputError(
+                    name, f"not enough memory to load its {width}x{height} pixels"
+                ) from None
             except Exception as exc:
-                raise InputError(name, f"truncated or corrupt image data: {exc}") from None
+                raise InputError(
+                    name, f"truncated or corrupt image data: {exc}{reasons(heard)}"
+                ) from None
+
+
+def _check_limit(img_file: Image.Image, limit: int, every_frame: bool) -> None:
+    """Raise :class:`_OverLimit` when what :func:`opened` promises to decode passes ``limit``."""
+    width, height = img_file.size
+    if width * height > limit:
+        raise _OverLimit(width * height, limit)
+    found = formats.by_pillow(img_file.format)
+    if not every_frame or found is None or found.frames is None:
+        return
+    count = getattr(img_file, "n_frames", 1)
+    if count <= 1:
+        return
+    if found.frames == "animation":  # every frame is decoded at the canvas size
+        total = count * width * height
+        if total > limit:
+            raise _OverLimit(total, limit, f"{count} frames of {width}x{height}")
+        return
+    total = 0
+    for index in range(count):  # pages: each its own size, read from its header
+        img_file.seek(index)
+        total += img_file.size[0] * img_file.size[1]
+    img_file.seek(0)
+    if total > limit:
+        raise _OverLimit(total, limit, f"{count} pages")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,6 +322,7 @@ def save_picture(
     name, fmt = output_format(target, format, quality, scale)
     if not formats.format_holds(fmt, picture.mode):
         raise OutputError(name, f"{fmt} cannot hold {picture.mode} images")
+    check_size(name, fmt, picture.height, picture.width)
     meta = output_metadata(
         fmt, picture.mode, picture.height, picture.width, info, strip=strip, scale=scale
     )
@@ -237,6 +332,27 @@ def save_picture(
         save_with_pillow(stream, path, fmt, [picture], params)
 
     write_output(name if isinstance(target, str | os.PathLike) else target, name, encode)
+
+
+def check_size(name: str, fmt: str, height: int, width: int) -> None:
+    """Refuse (:class:`~poolcli.errors.OutputError`) a picture larger than ``fmt`` holds
+    (:attr:`~poolcli.io.formats.Format.max_side`: ICO's 256).
+
+    >>> check_size("icon.ico", "ICO", 256, 256)
+    >>> check_size("icon.ico", "ICO", 300, 200)
+    Traceback (most recent call last):
+    ...
+    poolcli.errors.OutputError: icon.ico: ICO holds at most 256x256 pixels, not 300x200 \
+(height x width); write .png or pool it smaller
+    """
+    found = formats.by_pillow(fmt)
+    side = None if found is None else found.max_side
+    if side is not None and max(height, width) > side:
+        raise OutputError(
+            name,
+            f"{fmt} holds at most {side}x{side} pixels, not {height}x{width} (height x width); "
+            "write .png or pool it smaller",
+        )
 
 
 def pillow_params(
@@ -275,8 +391,11 @@ def save_with_pillow(
     is an :class:`~poolcli.errors.OutputError` naming ``path``."""
     if len(images) > 1:
         params = {**params, "save_all": True, "append_images": images[1:]}
+    if fmt == "ICO":  # one icon of the picture's own size, not Pillow's set of smaller ones
+        params = {**params, "sizes": [images[0].size]}
     try:
-        images[0].save(stream, format=fmt, **params)
+        with quiet():
+            images[0].save(stream, format=fmt, **params)
     except OSError as exc:
         if exc.errno:
             raise
