@@ -167,7 +167,7 @@ def test_extension_that_cannot_be_written_becomes_the_formats_own(tmp_path: Path
     save(tmp_path / "x.apng")
     save(tmp_path / "y.bmp")
     plan = make_plan([str(tmp_path)], op="avg", output=str(tmp_path / "out"))
-    assert outputs(plan, tmp_path / "out") == ["x.png", "y.bmp"]  # BMP: no format to write
+    assert outputs(plan, tmp_path / "out") == ["x.png", "y.bmp"]  # BMP: written as BMP
 
 
 def test_loose_files_keep_only_their_names(photos: Path) -> None:
@@ -441,8 +441,10 @@ def test_target_of_one_input(photos: Path) -> None:
     assert naming.target("m.csv", matrix, op="max", output="-", format="npy") == Target(
         format="npy"
     )
+    assert naming.target("a.bmp", bmp, op="max", output="-") == Target(format="bmp")
+    sgi = imageio.ImageInfo("image", "SGI", "RGB", "RGB", "uint8", 1)
     with pytest.raises(PlanError, match=r"^-o - needs --format \(png, jpeg"):
-        naming.target("a.bmp", bmp, op="max", output="-")
+        naming.target("a.sgi", sgi, op="max", output="-")
     with pytest.raises(PlanError, match="standard input needs -o FILE or -o -"):
         naming.target("-", png, op="max", output="photos")
 

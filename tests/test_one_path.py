@@ -191,3 +191,16 @@ def test_info_and_global_say_that_a_glob_found_nothing(photos: Path) -> None:
         result = run(command, "photos/*.tif")
         assert result.exit_code == 1
         assert result.stderr == "poolcli: photos/*.tif: no images found\n"
+
+
+@pytest.mark.parametrize("op", ["max", "median"])
+def test_standard_input_past_the_limits_worth_of_bytes_is_refused(op: str) -> None:
+    """Either way (Pillow alone for max, numpy for median), standard input is read no further
+    than an image under the pixel limit could take."""
+    result = run(
+        op, "-", "--max-pixels", "1", "-o", "-", "--format", "png", input=b"\0" * (17 << 20)
+    )
+    assert result.exit_code == 1
+    assert result.stdout_bytes == b""
+    assert result.stderr.startswith("poolcli: <stdin>: more than 16777216 bytes")
+    assert result.stderr.endswith("raise it with --max-pixels\n")

@@ -99,7 +99,7 @@ def process(
         quick = recipe.task.quick()
         if quick is not None:
             if not isinstance(source, str):  # read once, for whichever way takes it
-                source = io.BytesIO(_read_all(source))
+                source = io.BytesIO(_read_all(source, recipe))
             outcome = _process_picture(job, recipe, quick, source, target, stdout, stop)
             if outcome is not None:
                 return outcome
@@ -315,10 +315,11 @@ def _destination(job: Job, target: Target, stdout: BinaryIO | None) -> Any:
     return target.path
 
 
-def _read_all(stream: BinaryIO) -> bytes:
-    from poolcli.io import streams
+def _read_all(stream: BinaryIO, recipe: Recipe) -> bytes:
+    """Standard input whole, refused once past what an image under the pixel limit holds."""
+    from poolcli.io import pictures
 
-    return streams.read_stream(stream, STDIN_NAME, "empty input")
+    return pictures.read_input(stream, STDIN_NAME, recipe.load.max_pixels, "empty input")
 
 
 def _message(name: str, error: Exception, flags: tuple[tuple[str, str], ...]) -> str:

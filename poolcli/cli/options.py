@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from poolcli.cli.group import REPORTS
-from poolcli.cli.types import NumberType, PaddingType, PadModeType, window_pair
+from poolcli.cli.types import FormatType, NumberType, PaddingType, PadModeType, window_pair
 from poolcli.io import formats as registry
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def format_option(
 ) -> Callable[..., Any]:
     """--format, one of ``formats`` (default: every format poolcli writes)."""
     names = registry.choices() if formats is None else formats
-    return click.option("--format", type=click.Choice(names, case_sensitive=False), help=help)
+    return click.option("--format", type=FormatType(names), help=help)
 
 
 def quality_option() -> Callable[..., Any]:

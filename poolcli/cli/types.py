@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-__all__ = ["NumberType", "PadModeType", "PaddingType", "PairType", "window_pair"]
+__all__ = ["FormatType", "NumberType", "PadModeType", "PaddingType", "PairType", "window_pair"]
 
 if TYPE_CHECKING:
     ParamType = click.ParamType[Any]  # generic to type checkers; plain at run time (click 8.2)
@@ -102,6 +102,33 @@ class PadModeType(ParamType):
         except ValueError:
             self.fail(f"{value!r}; expected {', '.join(PAD_MODES)} or a number", param, ctx)
         return int(number) if float(number).is_integer() else number
+
+
+class FormatType(ParamType):
+    """A format poolcli writes, by its name or an alias, in any case: ``jpg`` and ``JPEG`` mean
+    ``jpeg``. ``allowed`` narrows the choices (the compare picture's).
+
+    >>> FormatType(("png", "jpeg")).convert("JPG", None, None)
+    'jpeg'
+    """
+
+    name = "format"
+
+    def __init__(self, allowed: tuple[str, ...]) -> None:
+        self.allowed = allowed
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from poolcli.io import formats
+
+        found = formats.by_name(str(value).strip())
+        if found is None or found.name not in self.allowed:
+            names = list(self.allowed)
+            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+            self.fail(f"{value!r}; expected {listed}", param, ctx)
+        return found.name
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(self.allowed) + "]"
 
 
 class NumberType(ParamType):
