@@ -661,7 +661,7 @@ def test_no_progress_bar_for_one_input_or_quiet(
 ) -> None:
     terminal = FakeTerminal()
     lines = Lines(progress=terminal, quiet=quiet)
-    plan = make_plan(inputs, op="max", output="out")
+    plan = make_plan(inputs, op="max", output="out" if quiet else "out.png")
     run(plan, recipe(), lines.console)
     assert terminal.getvalue() == ""
 

@@ -135,7 +135,7 @@ def test_npy_input_writes_npy_of_the_same_rank(folder: Path) -> None:
 def test_rectangular_window_stride_and_padding(folder: Path) -> None:
     result = run("max", "photo.png", "-k", "2x1", "-s", "2x1", "-o", "tall.png")
     assert result.exit_code == 0
-    assert result.stderr == "poolcli: wrote tall.png (4x4 -> 4x2)\n"
+    assert result.stderr == "poolcli: wrote tall.png (4x4 -> 2x4)\n"
     assert pixels(folder / "tall.png").tolist() == [[10, 20, 20, 30], [30, 40, 10, 20]]
 
 
@@ -689,21 +689,23 @@ class TestFailures:
             "0",
         )
 
-    def test_output_in_a_missing_folder(self) -> None:
-        """An output in a folder that does not exist."""
+    def test_output_in_a_folder_that_is_a_file(self) -> None:
+        """An output in a folder that cannot be made: a file is in the way (a missing folder
+        is made, since issue 11)."""
         self.fails(
             1,
-            f"{os.path.join('nodir', 'out.png')}: folder nodir does not exist",
+            f"{os.path.join('lecture.csv', 'out.png')}: cannot create folder lecture.csv: "
+            "file exists",
             "max",
             "photo.png",
             "-o",
-            os.path.join("nodir", "out.png"),
+            os.path.join("lecture.csv", "out.png"),
         )
 
     def test_output_extension_unknown(self) -> None:
-        """An output name whose extension names no format."""
+        """An output name whose extension names no format: a usage error (issue 11)."""
         self.fails(
-            1,
+            2,
             "out.xyz: cannot tell the output format from the name; "
             "use --format png|jpeg|webp|tiff|gif|npy",
             "max",
@@ -984,9 +986,9 @@ def test_no_auto_orient(folder: Path) -> None:
     exif = Image.Exif()
     exif[0x0112] = 6
     Image.fromarray(np.zeros((4, 8), np.uint8)).save(folder / "o.png", exif=exif)
-    assert run("max", "o.png").stderr == "poolcli: wrote o.max.png (4x8 -> 2x4)\n"
+    assert run("max", "o.png").stderr == "poolcli: wrote o.max.png (8x4 -> 4x2)\n"
     result = run("max", "o.png", "--no-auto-orient", "-o", "raw.png")
-    assert result.stderr == "poolcli: wrote raw.png (8x4 -> 4x2)\n"
+    assert result.stderr == "poolcli: wrote raw.png (4x8 -> 2x4)\n"
     with Image.open(folder / "raw.png") as img:
         assert img.size == (4, 2) and img.getexif()[0x0112] == 6
 
@@ -1018,7 +1020,7 @@ def test_compare_writes_stem_compare_png(folder: Path) -> None:
     with Image.open(folder / "g.compare.png") as img:
         assert img.mode == "L" and img.height > 256 and img.width > 4 * 256
         size = img.size
-    assert result.stderr == f"poolcli: wrote g.compare.png ({size[0]}x{size[1]})\n"
+    assert result.stderr == f"poolcli: wrote g.compare.png ({size[1]}x{size[0]})\n"
     assert result.stdout == ""
 
 

@@ -230,7 +230,7 @@ def test_adaptive_matrix(folder: Path) -> None:
 def test_adaptive_writes_an_image(folder: Path) -> None:
     result = run("adaptive", "photo.png", "--to", "3x2")
     assert result.exit_code == 0
-    assert result.stderr == "poolcli: wrote photo.adaptive.png (4x4 -> 2x3)\n"
+    assert result.stderr == "poolcli: wrote photo.adaptive.png (4x4 -> 3x2)\n"
     expected = rounded(poolcli.adaptive_pool(PHOTO, (3, 2)))
     np.testing.assert_array_equal(pixels(folder / "photo.adaptive.png"), expected)
 
@@ -295,7 +295,7 @@ def test_adaptive_report(folder: Path) -> None:
         "output        rgba.adaptive.png\n"
         "output shape  (1, 4, 1, 2)  (N, C, H, W)\n"
     )
-    assert result.stderr == "poolcli: wrote rgba.adaptive.png (2x2 -> 2x1)\n"
+    assert result.stderr == "poolcli: wrote rgba.adaptive.png (2x2 -> 1x2)\n"
     result = run("adaptive", "lecture.csv", "--to", "3", "--op", "max", "--report", "json")
     assert result.exit_code == 0, result.stderr
     report, matrix = result.stdout.split("\n", 1)
@@ -371,8 +371,9 @@ def test_fractional_report(folder: Path) -> None:
         "output_shape": [1, 1, 5, 5],
         "mode": None,
         "dtype": "float32",
+        "replaced": True,  # over the first run's out.npy (issue 11: every replaced file said)
     }
-    assert result.stderr == "poolcli: wrote out.npy (10x10 -> 5x5)\n"
+    assert result.stderr == "poolcli: replaced out.npy (10x10 -> 5x5)\n"
 
 
 def test_fractional_matrix(folder: Path) -> None:

@@ -124,7 +124,7 @@ class TestLabels:
         [
             ({}, "max 2x2 -> 256x256"),
             ({"size": 8}, "max 8x8 -> 64x64"),
-            ({"size": (2, 4)}, "max 2x4 -> 128x256"),
+            ({"size": (2, 4)}, "max 2x4 -> 256x128"),
             ({"size": 3, "stride": 2}, "max 3x3 stride 2x2 -> 255x255"),
             ({"size": 2, "padding": "same", "stride": 3}, "max 2x2 stride 3x3 -> 171x171"),
         ],
@@ -135,12 +135,13 @@ class TestLabels:
         assert texts[1] == expected
         assert texts[2:] == [expected.replace("max", "avg"), expected.replace("max", "min")]
 
-    def test_rectangular_input_is_width_by_height(self):
+    def test_rectangular_input_is_height_by_width(self):
+        """Sizes are printed height x width, as the options take them (issue 11 item 15)."""
         assert labels((1, 3, 400, 600), size=4) == [
-            "input 600x400",
-            "max 4x4 -> 150x100",
-            "avg 4x4 -> 150x100",
-            "min 4x4 -> 150x100",
+            "input 400x600",
+            "max 4x4 -> 100x150",
+            "avg 4x4 -> 100x150",
+            "min 4x4 -> 100x150",
         ]
 
 

@@ -1204,10 +1204,12 @@ class TestFrames:
         with pytest.raises(InputError) as caught:
             load_image(tmp_path / "p.tiff")
         assert str(caught.value) == (
-            f"{tmp_path / 'p.tiff'}: frame 1 is 3x2, frame 0 6x4; pick one with frame=K"
+            f"{tmp_path / 'p.tiff'}: frame 1 is 2x3, frame 0 4x6 (height x width); pick one with "
+            "frame=K"
         )
         assert caught.value.worded(CLI_FLAGS) == (
-            f"{tmp_path / 'p.tiff'}: frame 1 is 3x2, frame 0 6x4; pick one with --frame K"
+            f"{tmp_path / 'p.tiff'}: frame 1 is 2x3, frame 0 4x6 (height x width); pick one with "
+            "--frame K"
         )
         assert load_image(tmp_path / "p.tiff", frame=1)[0].shape == (1, 1, 2, 3)
 

@@ -10,6 +10,11 @@
 >>> printer.add(Outcome(0, "a.png", Status.DONE, "a.max.png", "a.max.png (4x4 -> 2x2)"), summary)
 >>> lines
 [('poolcli: wrote a.max.png (4x4 -> 2x2)', True)]
+
+File names may hold anything but NUL and ``/``; they are printed through :func:`printable`:
+
+>>> printable("bad\\nname\\x1b[2J.png")
+'bad\\\\nname\\\\x1b[2J.png'
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import TextIO
 
 from poolcli.batch.jobs import STDOUT_NAME, Outcome, Plan, Status, Summary
 from poolcli.batch.recipe import Recipe
+from poolcli.batch.text import printable
 
 __all__ = ["Console", "Printer", "Progress"]
 
@@ -70,6 +76,7 @@ class Printer:
         self.counted.add(outcome.index)
         if outcome.status is Status.DONE:
             summary.done += 1
+            summary.replaced += outcome.replaced
         elif outcome.status is Status.SKIPPED:
             summary.skipped += 1
         elif outcome.status is Status.FAILED:
@@ -111,7 +118,7 @@ class Printer:
             return
         console = self.console
         if outcome.error is not None:
-            self._echo(f"poolcli: {outcome.error}", True)
+            self._echo(f"poolcli: {printable(outcome.error)}", True)
         if outcome.report is not None:
             if self.batch and self.recipe.report == "text" and self.reports:
                 self._echo("", console.reports_to_stderr)
@@ -125,19 +132,22 @@ class Printer:
             self._echo(outcome.matrix, False)
         if console.quiet:
             return
+        change = None if outcome.change is None else printable(outcome.change)
         if outcome.status is Status.DONE and self.recipe.dry_run:
-            self._echo(f"poolcli: would write {outcome.change}", True)
+            verb = "would replace" if outcome.replaced else "would write"
+            self._echo(f"poolcli: {verb} {change}", True)
         elif self.batch:
             return  # a batch prints its summary, not a line an image
         elif outcome.status is Status.SKIPPED:
-            self._echo(f"poolcli: skipped {outcome.output}: it exists", True)
+            self._echo(f"poolcli: skipped {printable(outcome.output or '')}: it exists", True)
         elif outcome.status is Status.DONE:
             note = self.recipe.note
             if outcome.matrix is not None:
                 if note:
                     self._echo(f"poolcli: {note}", True)
-            elif outcome.change is not None and outcome.output != STDOUT_NAME:
-                self._echo(f"poolcli: wrote {outcome.change}{', ' + note if note else ''}", True)
+            elif change is not None and outcome.output != STDOUT_NAME:
+                verb = "replaced" if outcome.replaced else "wrote"
+                self._echo(f"poolcli: {verb} {change}{', ' + note if note else ''}", True)
 
     def _echo(self, text: str, err: bool) -> None:
         if self.progress is not None:

@@ -46,6 +46,7 @@ class Target:
     path: str | None = None  # None: standard output (or nowhere, for a task that only prints)
     format: str | None = None  # a --format value; None: from the path's extension
     matrix: bool = False
+    named: bool = False  # the caller named this very file (-o FILE): it may be written over
 
     @property
     def name(self) -> str:
@@ -66,7 +67,8 @@ class Job:
     name: str  # as messages and reports name it
     target: Target | None = None
     error: str | None = None  # the reason it failed before any work, e.g. "no images found"
-    make_folder: bool = False  # create the target's folder if missing (mirrored trees)
+    make_folder: bool = False  # create the target's folder if missing (mirrored trees; the
+    # one input's target, decided once loaded, always has its folders made)
     output: str | None = None  # the -o of a one-input run (target None)
     format: str | None = None  # the --format of a one-input run (target None)
     writes: bool = True  # False: the task prints its result and writes nothing (global, info)
@@ -109,6 +111,7 @@ class Outcome:
     printed: str | None = None  # lines the task prints to standard output (global's values)
     error: str | None = None  # the one-line message, "photos/x.jpg: cannot identify image file"
     parameters: tuple[str, ...] = ()  # library parameters the error names, e.g. "max_pixels"
+    replaced: bool = False  # the output was written over a file that was there
 
 
 @dataclass
@@ -120,6 +123,7 @@ class Summary:
     failed: int = 0
     not_started: int = 0
     signal: int | None = None
+    replaced: int = 0  # of the done: outputs written over a file that was there
 
     @property
     def exit_status(self) -> int:
@@ -129,4 +133,11 @@ class Summary:
         return 1 if self.failed else 0
 
     def counts(self) -> str:
-        return f"{self.done} done, {self.skipped} skipped, {self.failed} failed"
+        """``3 done, 0 skipped, 1 failed``; ``3 done (2 replaced), ...`` when outputs were
+        written over files that were there.
+
+        >>> Summary(done=3, replaced=2).counts()
+        '3 done (2 replaced), 0 skipped, 0 failed'
+        """
+        replaced = f" ({self.replaced} replaced)" if self.replaced else ""
+        return f"{self.done} done{replaced}, {self.skipped} skipped, {self.failed} failed"

@@ -25,6 +25,7 @@ from poolcli.io import formats
 __all__ = [
     "check_output",
     "check_output_folder",
+    "names_folder",
     "own_format",
     "renamed",
     "target",
@@ -47,7 +48,8 @@ def target(
     The command line's rules: standard output for ``output="-"``, or for standard input without
     an output, in ``format`` or the input's own; printed as a matrix for a .csv/.txt matrix
     without an output or format; ``STEM.OP.EXT`` beside the input or, when ``output`` is a
-    folder, in it; else the file ``output``.
+    folder (or ends in a slash: :func:`names_folder`), in it; else the file ``output``, its
+    target ``named``: the caller asked for that file, so it may be written over.
 
     Parameters
     ----------
@@ -94,7 +96,7 @@ def target(
         return Target(format=fmt)
     if output is None and matrix:
         return Target(matrix=True)
-    if output is None or os.path.isdir(output):
+    if output is None or names_folder(output):
         if from_stdin:
             raise PlanError(f"-o {output} is a folder; standard input needs -o FILE or -o -")
         path = renamed(source, op, format or default_format, info)
@@ -103,7 +105,18 @@ def target(
     else:
         path = output
     formats.image_format_for(path, format)  # fail before pooling, not after
-    return Target(path=path, format=format)
+    return Target(path=path, format=format, named=path == output)
+
+
+def names_folder(output: str) -> bool:
+    """Whether the one input's ``output`` is a folder to write ``STEM.OP.EXT`` in: a folder
+    that exists, or a name that ends in a slash (made if missing).
+
+    >>> names_folder("small/"), names_folder("small.png")
+    (True, False)
+    """
+    ends = output.endswith(os.sep) or (os.altsep is not None and output.endswith(os.altsep))
+    return ends or os.path.isdir(output)
 
 
 def own_format(info: Any) -> str | None:

@@ -31,7 +31,9 @@ from poolcli.batch.discovery import (
     read_list,
 )
 from poolcli.batch.jobs import STDIN_NAME, Job, Plan, PlanError, Target
-from poolcli.batch.naming import check_output, check_output_folder, renamed
+from poolcli.batch.naming import check_output, check_output_folder, names_folder, renamed
+from poolcli.errors import OutputError
+from poolcli.io import formats
 
 __all__ = ["plan"]
 
@@ -61,7 +63,9 @@ def plan(
         The op, for ``STEM.OP.EXT`` output names.
     output : str, optional
         In a batch, the folder to write to (created by :func:`run`); for one input, what the
-        command line's -o says (``target_for`` in :func:`run` decides).
+        command line's -o says (:func:`~poolcli.batch.naming.target` decides once the input is
+        loaded): a file, a folder (one that exists, or a name ending in a slash), or ``-``. The
+        folders a one-input output lacks are made when it is written.
     format : str, optional
         A --format value: changes the output extension.
     recursive : bool
@@ -86,7 +90,9 @@ def plan(
     Raises
     ------
     PlanError
-        Standard input among several inputs, ``-o -`` or ``-o FILE`` for several, an output
+        An ``output`` file of one input whose name tells no format poolcli writes (and no
+        ``format``; the :class:`~poolcli.errors.OutputError` is its ``__cause__``), standard
+        input among several inputs, ``-o -`` or ``-o FILE`` for several, an output
         folder inside a folder being searched, an output that is an input named directly, two
         inputs written to one output, or a list that cannot be read.
     """
@@ -101,10 +107,14 @@ def plan(
     if not batch:
         source = inputs[0]
         check_output(source, output)
+        if output is not None and output != "-" and not names_folder(output) and writes:
+            try:
+                formats.image_format_for(output, format)
+            except OutputError as error:  # before any input is read
+                raise PlanError(str(error)) from error
         name = STDIN_NAME if source == "-" else source
-        return Plan(
-            (Job(0, source, name, output=output, format=format, writes=writes),), batch=False
-        )
+        job = Job(0, source, name, output=output, format=format, writes=writes)
+        return Plan((job,), batch=False)
 
     if output == "-":
         raise PlanError("-o - writes one image; give one INPUT file, or -o FOLDER")

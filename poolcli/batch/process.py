@@ -15,7 +15,7 @@ thread, in another process, or on another machine.
 >>> job = Job(0, os.path.join(folder, "a.png"), "a.png", Target(os.path.join(folder, "b.png")))
 >>> outcome = process(job, Recipe(Pooling("max")))
 >>> outcome.status.value, os.path.basename(outcome.change)
-('done', 'b.png (8x6 -> 4x3)')
+('done', 'b.png (6x8 -> 3x4)')
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import threading
 from typing import Any, BinaryIO
 
@@ -39,6 +40,7 @@ from poolcli.batch.report import (
     size_change,
     text_report,
 )
+from poolcli.batch.text import printable
 from poolcli.core.geometry import Geometry
 from poolcli.errors import OutputError, PoolcliError
 from poolcli.imaging.tasks import Comparison, GlobalPooling, Inspection
@@ -92,6 +94,8 @@ def process(
     target = job.target
     if target is not None and _skips(target, recipe):
         return _skipped(job, recipe, target)
+    if target is not None and (refused := _refusal(job, recipe, target)) is not None:
+        return refused
     loaded: tuple[tuple[int, ...], Any] | None = None
     try:
         _check(stop)
@@ -120,7 +124,10 @@ def process(
             target = decided
         if recipe.dry_run and geometry is not None:
             out_shape = (*array.shape[:-2], *geometry.out_shape)
-            return _done(job, recipe, target, array.shape, out_shape, geometry, info)
+            replaced = _replaces(target)
+            return _done(
+                job, recipe, target, array.shape, out_shape, geometry, info, replaced=replaced
+            )
         _check(stop)
         if isinstance(recipe.task, Comparison):
             return _compare(job, recipe, recipe.task, array, info, target, stdout, stop)
@@ -130,14 +137,26 @@ def process(
         if isinstance(recipe.task, GlobalPooling):
             printed, report = _global_values(job, recipe.task, recipe, loaded[0], result, info)
         if recipe.dry_run or target is None:
+            replaced = _replaces(target)
             return _done(
-                job, recipe, target, loaded[0], result.shape, geometry, info, None, printed, report
+                job,
+                recipe,
+                target,
+                loaded[0],
+                result.shape,
+                geometry,
+                info,
+                None,
+                printed,
+                report,
+                replaced=replaced,
             )
         if target.matrix:
             matrix = images.format_matrix(result[0, 0])
             return _done(job, recipe, target, loaded[0], result.shape, geometry, info, matrix)
         _check(stop)
         destination = _destination(job, target, stdout)
+        replaced = _replaces(target)
         images.save_image(
             destination,
             result,
@@ -147,7 +166,17 @@ def process(
             **recipe.save.kwargs(),
         )
         return _done(
-            job, recipe, target, loaded[0], result.shape, geometry, info, None, printed, report
+            job,
+            recipe,
+            target,
+            loaded[0],
+            result.shape,
+            geometry,
+            info,
+            None,
+            printed,
+            report,
+            replaced=replaced,
         )
     except Stopped:
         return Outcome(job.index, job.name, Status.CANCELLED)
@@ -190,19 +219,22 @@ def _process_picture(
     in_shape = (1, len(picture.getbands()), picture.height, picture.width)
     out_shape = (*in_shape[:2], *geometry.out_shape)
     if recipe.dry_run:
-        return _done(job, recipe, target, in_shape, out_shape, geometry, info)
+        replaced = _replaces(target)
+        return _done(job, recipe, target, in_shape, out_shape, geometry, info, replaced=replaced)
     _check(stop)
     result = quick.pool(picture, geometry)
     _check(stop)
+    destination = _destination(job, target, stdout)
+    replaced = _replaces(target)
     pictures.save_picture(
-        _destination(job, target, stdout),
+        destination,
         result,
         info,
         format=target.format,
         scale=geometry.stride,
         **recipe.save.kwargs(),
     )
-    return _done(job, recipe, target, in_shape, out_shape, geometry, info)
+    return _done(job, recipe, target, in_shape, out_shape, geometry, info, replaced=replaced)
 
 
 def _inspect(job: Job, recipe: Recipe, task: Inspection, stdin: BinaryIO | None) -> Outcome:
@@ -242,11 +274,11 @@ def _compare(
     assert target is not None, "a comparison always writes"
     picture = task.apply(array, info)
     _check(stop)
-    images.save_image(
-        _destination(job, target, stdout), *compare.picture_array(picture), format=target.format
-    )
-    change = f"{target.name} ({picture.width}x{picture.height})"
-    return Outcome(job.index, job.name, Status.DONE, target.name, change)
+    destination = _destination(job, target, stdout)
+    replaced = _replaces(target)
+    images.save_image(destination, *compare.picture_array(picture), format=target.format)
+    change = f"{target.name} ({picture.height}x{picture.width})"
+    return Outcome(job.index, job.name, Status.DONE, target.name, change, replaced=replaced)
 
 
 def _global_values(
@@ -276,19 +308,27 @@ def _global_values(
     label = info.kind == "image" or len(names) > 1
     lines = []
     for index, frame in enumerate(frames):
-        where = job.name if len(frames) == 1 else f"{job.name} frame {index}"
+        name = printable(job.name)
+        where = name if len(frames) == 1 else f"{name} frame {index}"
         values = [f"{n}={v}" if label else v for n, v in zip(names, frame, strict=True)]
         lines.append(f"{where}: {task.op} {' '.join(values)}")
     return "\n".join(lines), None
 
 
 def _values_text(values: Any) -> list[str]:
-    """Each value as short text: integers plainly, floats in their shortest exact form."""
+    """Each value as short text: integers plainly; floats to the digits their type holds
+    (6 significant digits for float32, 15 for float64), shorter where fewer say the value
+    exactly: the average of 8-bit pixels in float32 is ``124.989``, not ``124.98891``, and
+    ``14.375`` stays ``14.375``."""
     import numpy as np
 
     if values.dtype.kind in "biu":
         return [str(int(v)) for v in values]
-    return [np.format_float_positional(v, unique=True, trim="-") for v in values]
+    digits = int(np.finfo(values.dtype).precision)
+    return [
+        np.format_float_positional(v, precision=digits, unique=True, fractional=False, trim="-")
+        for v in values
+    ]
 
 
 def _decided_target(job: Job, recipe: Recipe, info: Any) -> Target | Outcome:
@@ -303,14 +343,17 @@ def _decided_target(job: Job, recipe: Recipe, info: Any) -> Target | Outcome:
         default_format=recipe.default_format,
         terminal=recipe.terminal and not recipe.dry_run,
     )
-    return _skipped(job, recipe, target) if _skips(target, recipe) else target
+    if _skips(target, recipe):
+        return _skipped(job, recipe, target)
+    refused = _refusal(job, recipe, target)
+    return target if refused is None else refused
 
 
 def _destination(job: Job, target: Target, stdout: BinaryIO | None) -> Any:
     """Where the bytes go: standard output, or the target's path (its folder made if asked)."""
     if target.path is None:
         return stdout
-    if job.make_folder:
+    if job.make_folder or job.target is None:  # a batch's mirrored tree; -o a/b/out.png, -o new/
         _make_folder(target.path)
     return target.path
 
@@ -343,6 +386,35 @@ def _skips(target: Target, recipe: Recipe) -> bool:
     return recipe.skip_existing and target.path is not None and os.path.lexists(target.path)
 
 
+def _replaces(target: Target | None) -> bool:
+    """Whether writing ``target`` replaces a file: a regular file, or a link, is in its place.
+
+    A FIFO or a device there is written into, not replaced; a folder there fails the write.
+    Only advisory: a file may appear or go between this look and the write.
+    """
+    if target is None or target.path is None:
+        return False
+    try:
+        mode = os.stat(target.path).st_mode
+    except OSError:
+        return os.path.lexists(target.path)  # a link to nothing
+    return stat.S_ISREG(mode)
+
+
+def _refusal(job: Job, recipe: Recipe, target: Target) -> Outcome | None:
+    """The FAILED outcome of an input whose output would replace a file nobody asked to
+    replace; None when the output may be written."""
+    if recipe.overwrite or target.named or not _replaces(target):
+        return None
+    assert target.path is not None
+    error = OutputError(
+        target.path,
+        "exists; replace it with {overwrite} or keep it with {skip_existing}",
+        ("overwrite", "skip_existing"),
+    )
+    return _failure(job, recipe, _message(job.name, error, recipe.flags), None)
+
+
 def _make_folder(path: str) -> None:
     folder = os.path.dirname(path)
     if folder and not os.path.isdir(folder):
@@ -363,7 +435,11 @@ def _done(
     matrix: str | None = None,
     printed: str | None = None,
     report: str | None = None,
+    *,
+    replaced: bool = False,
 ) -> Outcome:
+    """The DONE outcome; ``replaced``: the output was (for a dry run: would be) written over a
+    file, said by ``"replaced": true`` in a JSON report."""
     output = None if target is None else target.name
     facts = {
         "output_name": output,
@@ -372,11 +448,15 @@ def _done(
         "dtype": info.dtype,
     }
     if isinstance(recipe.task, GlobalPooling):
-        pass  # global's report is its values
+        if replaced and recipe.report == "json" and report is not None:
+            import json
+
+            report = json_line({**json.loads(report), "output": output, "replaced": True})
     elif recipe.report == "text":
         report = text_report(job.name, in_shape, recipe.op_name, geometry, **facts)
     elif recipe.report == "json":
-        report = json_line(json_report(job.name, in_shape, recipe.op_name, geometry, **facts))
+        lines = json_report(job.name, in_shape, recipe.op_name, geometry, **facts)
+        report = json_line({**lines, "replaced": True} if replaced else lines)
     change = None if output is None else size_change(output, in_shape, out_shape)
     return Outcome(
         job.index,
@@ -387,6 +467,7 @@ def _done(
         report=report,
         matrix=matrix,
         printed=printed,
+        replaced=replaced,
     )
 
 

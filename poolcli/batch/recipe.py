@@ -63,6 +63,11 @@ class Recipe:
         Load, check and report; write nothing.
     skip_existing : bool
         Leave an output that exists alone (the input is skipped, not loaded if it can be helped).
+    overwrite : bool
+        Write over an output that exists. Without it (or ``skip_existing``) an input whose
+        output exists fails, unless the caller named that very file (``Target.named``): a file
+        is never replaced that the caller did not ask for. FIFOs and devices are written into,
+        not replaced, and always taken.
     note : str, optional
         Said once the one input of a run is done, e.g. ``"seed 42"``: after its "wrote" line,
         or on a line of its own after a printed matrix.
@@ -82,6 +87,7 @@ class Recipe:
     report: str | None = None
     dry_run: bool = False
     skip_existing: bool = False
+    overwrite: bool = False
     note: str | None = None
     default_format: str | None = None
     flags: tuple[tuple[str, str], ...] = ()

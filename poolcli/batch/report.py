@@ -1,10 +1,12 @@
 """The shape report: what went in, which window slid over it, and why the output has its size.
 
 Pure functions over plain values and a :class:`~poolcli.core.geometry.Geometry`; the command line
-prints :func:`text_report` for ``--report text`` and one ``json.dumps`` of :func:`json_report` a
-line for ``--report json``. :func:`info_text` and :func:`info_report` lay out what ``poolcli info``
-prints: an input's :class:`~poolcli.io.images.Header`, and with a geometry the shape pooling would
-give. Nothing here reads pixels, so this module imports no numpy.
+prints :func:`text_report` for ``--report text`` (names in it through
+:func:`~poolcli.batch.text.printable`: one line each, no terminal controls) and one
+``json.dumps`` of :func:`json_report` a line for ``--report json``. :func:`info_text` and
+:func:`info_report` lay out what ``poolcli info`` prints: an input's
+:class:`~poolcli.io.images.Header`, and with a geometry the shape pooling would give.
+Nothing here reads pixels, so this module imports no numpy.
 
 Examples
 --------
@@ -33,6 +35,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from poolcli.batch.text import printable
 from poolcli.core.geometry import Geometry, PadMode, window_rows
 
 if TYPE_CHECKING:
@@ -101,7 +104,10 @@ def text_report(
     out_w = ceil((W + P - e) / s) + 1 = ceil((7 + 0 - 3) / 3) + 1 = 3
     """
     out_shape = _output_shape(input_shape, geometry, output_shape)
-    rows = [("input", input_name), ("input shape", f"{_shape(input_shape)}  (N, C, H, W)")]
+    rows = [
+        ("input", printable(input_name)),
+        ("input shape", f"{_shape(input_shape)}  (N, C, H, W)"),
+    ]
     if mode is not None:
         rows.append(("mode", mode))
     if dtype is not None:
@@ -110,7 +116,7 @@ def text_report(
     if geometry is not None:
         rows += [*window_rows(geometry), ("pad mode", _pad_mode_text(geometry.pad_mode))]
     rows += [
-        ("output", "-" if output_name is None else output_name),
+        ("output", "-" if output_name is None else printable(output_name)),
         ("output shape", f"{_shape(out_shape)}  (N, C, H, W)"),
     ]
     return _lines(rows, geometry)
@@ -240,7 +246,7 @@ def info_text(name: str, header: Header, geometry: Geometry | None = None) -> st
     """
     kind = {"image": f"{header.format} image", "array": "NPY array", "matrix": "CSV matrix"}
     rows = [
-        ("input", name),
+        ("input", printable(name)),
         ("shape", f"{_shape(header.shape)}  (N, C, H, W)"),
         ("format", kind.get(header.kind, header.kind)),
     ]
@@ -268,12 +274,13 @@ def json_line(report: dict[str, Any]) -> str:
 
 
 def size_change(name: str, before: Sequence[int], after: Sequence[int]) -> str:
-    """``photo.max.jpg (1024x700 -> 512x350)``: width x height, as image sizes are given.
+    """``photo.max.jpg (700x1024 -> 350x512)``: height x width, as every size poolcli reads
+    (``-k 2x3``) and prints.
 
     >>> size_change("photo.max.jpg", (1, 3, 700, 1024), (1, 3, 350, 512))
-    'photo.max.jpg (1024x700 -> 512x350)'
+    'photo.max.jpg (700x1024 -> 350x512)'
     """
-    return f"{name} ({before[-1]}x{before[-2]} -> {after[-1]}x{after[-2]})"
+    return f"{name} ({before[-2]}x{before[-1]} -> {after[-2]}x{after[-1]})"
 
 
 def _window_json(geometry: Geometry, **before_formulas: Any) -> dict[str, Any]:

@@ -212,10 +212,12 @@ def run(
     Notes
     -----
     Printed, in input order: each failure as ``poolcli: MESSAGE`` on standard error, and each
-    report. For one input also ``poolcli: wrote NAME (WxH -> wxh)`` (``would write`` for a dry
-    run, ``skipped NAME: it exists``); for a batch a dry run's ``would write`` lines, and at the
-    end ``poolcli: D done, S skipped, F failed`` (with --quiet only when something failed). A
-    stopped run always ends with ``poolcli: interrupted by SIGINT: ..., N left``.
+    report. For one input also ``poolcli: wrote NAME (HxW -> hxw)`` (``replaced`` over a file
+    that was there, ``would write`` for a dry run, ``skipped NAME: it exists``); for a batch a
+    dry run's ``would write`` lines, and at the end ``poolcli: D done, S skipped, F failed``
+    (``D done (R replaced)`` when files were written over; with --quiet only when something
+    failed). A stopped run always ends with ``poolcli: interrupted by SIGINT: ..., N left``.
+    Names are printed through :func:`~poolcli.batch.text.printable`.
     """
     runner = ThreadRunner() if runner is None else runner
     jobs = planned.jobs

@@ -13,12 +13,17 @@ numpy and Pillow are imported only once there is work to do, so ``poolcli --help
 
 from __future__ import annotations
 
-import click
+from poolcli.cli import interrupts
 
-from poolcli import __version__
-from poolcli.cli import commands
-from poolcli.cli.group import PoolcliGroup
-from poolcli.cli.texts import POOL_OPS
+# First of all: a Ctrl-C while the rest loads ends the poolcli program with 130, no traceback.
+interrupts.guard_import()
+
+import click  # noqa: E402
+
+from poolcli import __version__  # noqa: E402
+from poolcli.cli import commands  # noqa: E402
+from poolcli.cli.group import PoolcliGroup  # noqa: E402
+from poolcli.cli.texts import POOL_OPS  # noqa: E402
 
 __all__ = ["POOL_OPS", "main"]
 
@@ -32,7 +37,9 @@ __all__ = ["POOL_OPS", "main"]
 def main() -> None:
     """Downsample images by pooling: each window of pixels becomes one output pixel.
 
-    Run 'poolcli OP --help' for an operation's options and examples.
+    Run 'poolcli OP --help' (or 'poolcli help OP') for an operation's options and examples.
+    Sizes are height x width, read and printed: -k 2x3 is a window 2 rows high and 3 columns
+    wide, and "400x600 -> 200x300" an image 400 rows high and 600 wide pooled to half.
 
     Examples:
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from poolcli.batch.text import printable
 from poolcli.cli import texts
 from poolcli.cli.group import CommandLineError, PoolCommand
 from poolcli.cli.options import (
@@ -34,7 +35,7 @@ from poolcli.cli.options import (
     size_option,
     window_of,
 )
-from poolcli.cli.run import Inputs, run_inputs
+from poolcli.cli.run import Inputs, run_inputs, worded
 from poolcli.cli.types import NumberType, PairType
 from poolcli.errors import PoolcliError
 from poolcli.io import formats
@@ -60,6 +61,8 @@ def _recipe(task: Task, options: dict[str, Any], **extra: Any) -> Recipe:
     """The recipe of ``task`` with the load, save and report options a command has."""
     from poolcli.batch.recipe import LoadOptions, Recipe, SaveOptions
 
+    if options.get("overwrite") and options.get("skip_existing"):
+        raise CommandLineError("give one of --overwrite and --skip-existing")
     return Recipe(
         task=task,
         load=LoadOptions(
@@ -71,6 +74,7 @@ def _recipe(task: Task, options: dict[str, Any], **extra: Any) -> Recipe:
         report=options.get("report"),
         dry_run=options.get("dry_run", False),
         skip_existing=options.get("skip_existing", False),
+        overwrite=options.get("overwrite", False),
         **extra,
     )
 
@@ -119,7 +123,7 @@ def pool_command(op: str, summary: str) -> click.Command:
 )
 @quiet_option("Print nothing but errors.")
 @all_of(batch_options())
-@all_of(image_options())
+@all_of(image_options(frames="frame 0"))
 @click.pass_context
 def compare_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any) -> None:
     if inputs == ("-",) and options["output"] is None:
@@ -275,11 +279,12 @@ def explain_command(
         try:
             matrix, _ = images.load_image(sys.stdin.buffer if source == "-" else source)
         except (PoolcliError, ValueError) as error:
-            message = str(error) if isinstance(error, PoolcliError) else f"{name}: {error}"
-            click.echo(f"poolcli: {message}", err=True)
+            message = worded(error) if isinstance(error, PoolcliError) else f"{name}: {error}"
+            click.echo(printable(f"poolcli: {message}"), err=True)
             ctx.exit(1)
     try:
         text = explain(matrix, op, **window_of(geometry).kwargs(), p=p)
     except ValueError as error:
-        raise CommandLineError(str(error) if name is None else f"{name}: {error}") from None
+        message = worded(error)
+        raise CommandLineError(message if name is None else f"{name}: {message}") from None
     click.echo(text)

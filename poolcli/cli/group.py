@@ -7,15 +7,27 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
+from poolcli.batch.text import printable
+from poolcli.cli import interrupts
+
 __all__ = ["REPORTS", "CommandLineError", "PoolCommand", "PoolcliGroup", "usage_message"]
 
 REPORTS = ("text", "json")
+
+#: Options of other commands, and where a user who gives them to a command without them goes.
+ELSEWHERE = {
+    "--to": "pooling to a size is 'poolcli adaptive --to HxW' (or 'poolcli fractional')",
+    "--ratio": "shrinking by a ratio is 'poolcli fractional --ratio R'",
+    "--seed": "a seed is for 'poolcli fractional'",
+}
 
 
 class CommandLineError(click.UsageError):
@@ -37,6 +49,9 @@ def usage_message(error: click.UsageError) -> str:
     ):
         error.param_hint = error.param.opts[0]
     possibilities = sorted(getattr(error, "possibilities", None) or ())
+    elsewhere = ELSEWHERE.get(getattr(error, "option_name", None) or "")
+    if isinstance(error, click.NoSuchOption) and elsewhere is not None:
+        return printable(f"poolcli: no such option {error.option_name!r}; {elsewhere}")
     if possibilities:  # NoSuchOption, NoSuchCommand
         message = error.message.rstrip(".")
         names = [repr(name) for name in possibilities]
@@ -50,11 +65,40 @@ def usage_message(error: click.UsageError) -> str:
     )
     if not own_words and error.ctx is not None:
         message = f"{message}; see '{error.ctx.command_path} --help'"
-    return f"poolcli: {message}"
+    return printable(f"poolcli: {message}")
 
 
 class PoolcliGroup(click.Group):
-    """A click group whose usage errors are one line on standard error, exit status 2."""
+    """A click group whose usage errors are one line on standard error, exit status 2.
+
+    Ctrl-C or SIGTERM before the run's own handlers are set (while Click parses, while the
+    inputs are planned) is one line and exit status 130 or 143, nothing written; ``poolcli help
+    [COMMAND]`` is ``poolcli [COMMAND] --help``.
+    """
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name == "help":
+            return _help_command(self)
+        return command
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt:  # not a signal: one raised by code, e.g. an option's type
+            raise interrupts.Interrupted(signal.SIGINT) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise interrupts.Interrupted(signal.SIGINT) from None
 
     def main(
         self,
@@ -68,7 +112,11 @@ class PoolcliGroup(click.Group):
         if not standalone_mode:
             return super().main(args, standalone_mode=False, **options)
         try:
-            code = super().main(args, standalone_mode=False, **options)
+            with interrupts.raising():
+                code = super().main(args, standalone_mode=False, **options)
+        except interrupts.Interrupted as stop:
+            click.echo(interrupts.message(stop.signum), err=True)
+            sys.exit(interrupts.exit_status(stop))
         except click.exceptions.NoArgsIsHelpError as error:
             error.show()
             sys.exit(error.exit_code)
@@ -88,7 +136,8 @@ class PoolCommand(click.Command):
     """A command that pools and writes: a bare ``--report`` before INPUT means ``--report text``.
 
     Click gives an option with an optional value the next word, so ``--report photo.png``
-    would read ``photo.png`` as the report format.
+    would read ``photo.png`` as the report format; a word that is an input (:func:`_an_input`)
+    is left to be one.
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -98,12 +147,40 @@ class PoolCommand(click.Command):
                 rewritten.extend(args[index:])
                 break
             following = args[index + 1] if index + 1 < len(args) else None
-            if (
-                arg == "--report"
-                and following is not None
-                and following not in REPORTS
-                and (following == "-" or not following.startswith("-"))
-            ):
+            if arg == "--report" and following is not None and _an_input(following):
                 arg = "--report=text"
             rewritten.append(arg)
         return super().parse_args(ctx, rewritten)
+
+
+def _an_input(word: str) -> bool:
+    """Whether the word after a bare ``--report`` is an INPUT rather than the report's value:
+    ``-``, a file or folder that exists, or a name with an extension, a folder or a glob in it.
+    A plain word (``xml``) is the value, refused if it is no report: ``--report xml`` is a
+    usage error, not an input named xml.
+
+    >>> _an_input("photo.jpg"), _an_input("shots/*"), _an_input("xml"), _an_input("json")
+    (True, True, False, False)
+    """
+    if word in REPORTS or (word.startswith("-") and word != "-"):
+        return False
+    return word == "-" or os.path.lexists(word) or any(c in word for c in "./\\*?[")
+
+
+def _help_command(group: click.Group) -> click.Command:
+    """``poolcli help [COMMAND]``: the help of the group, or of COMMAND."""
+
+    @click.command("help", help="Show the help of poolcli, or of COMMAND.")
+    @click.argument("command", required=False, metavar="[COMMAND]")
+    @click.pass_context
+    def show_help(ctx: click.Context, /, command: str | None) -> None:
+        parent = ctx.parent if ctx.parent is not None else ctx
+        if command is None:
+            click.echo(parent.get_help())
+            return
+        found = group.get_command(parent, command)
+        if found is None or command == "help":
+            raise click.UsageError(f"No such command {command!r}.", parent)
+        click.echo(found.get_help(click.Context(found, info_name=command, parent=parent)))
+
+    return show_help

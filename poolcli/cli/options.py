@@ -189,8 +189,9 @@ def max_pixels_option() -> Callable[..., Any]:
     )
 
 
-def image_options() -> list[Callable[..., Any]]:
-    """How an image is read and pooled: --alpha, --frame, --no-auto-orient, --max-pixels."""
+def image_options(frames: str = "every frame") -> list[Callable[..., Any]]:
+    """How an image is read and pooled: --alpha, --frame, --no-auto-orient, --max-pixels;
+    ``frames``: what is taken without --frame."""
     return [
         alpha_option(
             "avg of images with transparency: premultiply weighs each colour by its "
@@ -201,7 +202,7 @@ def image_options() -> list[Callable[..., Any]]:
             type=click.IntRange(min=0),
             metavar="K",
             help="Pool only frame K (0 is the first) of an animation or multi-page TIFF.  "
-            "[default: every frame]",
+            f"[default: {frames}]",
         ),
         click.option(
             "--auto-orient/--no-auto-orient",
@@ -214,7 +215,7 @@ def image_options() -> list[Callable[..., Any]]:
 
 
 def batch_options() -> list[Callable[..., Any]]:
-    """Many inputs: --recursive, --jobs, --skip-existing, --files-from, --null."""
+    """Many inputs: --recursive, --jobs, --skip-existing, --overwrite, --files-from, --null."""
     return [
         click.option(
             "--recursive", "-r", is_flag=True, help="Take the images in subfolders of a folder too."
@@ -230,6 +231,12 @@ def batch_options() -> list[Callable[..., Any]]:
             "--skip-existing",
             is_flag=True,
             help="Leave outputs that exist alone: resumes an interrupted batch.",
+        ),
+        click.option(
+            "--overwrite",
+            is_flag=True,
+            help="Write over outputs that exist. Without it (or --skip-existing) an input whose "
+            "output exists fails, unless -o named that file.",
         ),
         click.option(
             "--files-from",

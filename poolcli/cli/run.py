@@ -9,6 +9,7 @@ the command line's exit statuses: a usage error (2) before any work, one line pe
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from poolcli.batch.text import printable
 from poolcli.cli.group import CommandLineError
 from poolcli.errors import PoolcliError
 
 if TYPE_CHECKING:
     from poolcli.batch.recipe import Recipe
 
-__all__ = ["FLAGS", "Inputs", "refuse_terminal", "run_inputs", "stdout_is_terminal"]
+__all__ = ["FLAGS", "Inputs", "refuse_terminal", "run_inputs", "stdout_is_terminal", "worded"]
 
 #: The library's parameter names as the command line spells them, for its messages.
 FLAGS: Mapping[str, str] = {
@@ -33,6 +35,8 @@ FLAGS: Mapping[str, str] = {
     "pad_mode": "--pad-mode",
     "ceil_mode": "--ceil",
     "quality": "--quality",
+    "overwrite": "--overwrite",
+    "skip_existing": "--skip-existing",
 }
 
 
@@ -92,10 +96,8 @@ def run_inputs(
             op_in_folder=op_in_folder,
         )
     except PlanError as error:
-        raise CommandLineError(str(error)) from None
-    except KeyboardInterrupt:  # Ctrl-C while a large tree is searched: nothing done yet
-        click.echo("poolcli: interrupted by SIGINT before any input was read", err=True)
-        return 130
+        raise CommandLineError(worded(error)) from None
+    # Ctrl-C while a large tree is searched: the group says so (nothing is done yet).
     one = not planned.batch
     job = planned.jobs[0]
     bytes_out = job.writes and (
@@ -116,11 +118,29 @@ def run_inputs(
     try:
         done = runner.run(planned, recipe, console, runner=threads)
     except PlanError as error:  # the one input's output, decided once it was loaded
-        raise CommandLineError(str(error)) from None
+        raise CommandLineError(worded(error)) from None
     except PoolcliError as error:  # the output folder cannot be created
-        click.echo(f"poolcli: {error}", err=True)
+        click.echo(f"poolcli: {printable(worded(error))}", err=True)
         return 1
     return done.exit_status
+
+
+def worded(error: BaseException) -> str:
+    """An error's message in the command line's words: the library's parameter names as
+    :data:`FLAGS` spells them (``--pad-mode``, not ``pad_mode``), also of the library error a
+    :class:`~poolcli.batch.jobs.PlanError` or ValueError was raised from.
+
+    >>> worded(ValueError("use a pad_mode other than 'ignore'"))
+    "use a --pad-mode other than 'ignore'"
+    """
+    source = error.__cause__ if isinstance(error.__cause__, PoolcliError) else error
+    if isinstance(source, PoolcliError):
+        return source.worded(FLAGS)
+    text = str(error)
+    for parameter, word in FLAGS.items():
+        if "_" in parameter:  # a name no prose uses: output_size, pad_mode, max_pixels
+            text = re.sub(rf"\b{parameter}\b", word, text)
+    return text
 
 
 def stdout_is_terminal() -> bool:

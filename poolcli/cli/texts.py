@@ -16,13 +16,16 @@ POOL_HELP = """{summary}
 
 Pools each INPUT: an image (PNG, JPEG, WebP, TIFF, GIF, ...), a .npy array, a .csv/.txt
 matrix of numbers, a folder of images (with -r, its subfolders' too), a glob that poolcli expands
-itself ('photos/**/*.jpg'), or - for standard input. Each channel is pooled on its own.
+itself ('photos/**/*.jpg'), or - for standard input. Each channel is pooled on its own. Sizes are
+height x width, in the options and in what poolcli prints ("wrote photo.{op}.jpg (400x600 ->
+200x300)": 400 rows of 600 pixels made 200 of 300).
 
 One input: without --output, the result is written next to INPUT as STEM.{op}.EXT (photo.jpg ->
 photo.{op}.jpg, or photo.{op}.png with --format png) and never over INPUT; a .csv/.txt matrix is
-printed to standard output instead. Standard input goes to standard output, in its own format or
---format, as a pipeline stage would. When standard output carries the image (-o -, or INPUT -),
-the report and all messages go to standard error.
+printed to standard output instead. -o DIR/ (a folder that exists, or a name ending in /) writes
+STEM.{op}.EXT in it; the folders -o names are made if missing. Standard input goes to standard
+output, in its own format or --format, as a pipeline stage would. When standard output carries
+the image (-o -, or INPUT -), the report and all messages go to standard error.
 
 Several inputs, a folder, a glob or --files-from: without --output each result is written next
 to its input as STEM.{op}.EXT; with -o FOLDER, in FOLDER under the input's own name (--format
@@ -31,6 +34,10 @@ are left out. Up to --jobs images are pooled at once; a progress bar shows on a 
 file is one line on standard error and the batch goes on; the end prints how many were done,
 skipped and failed (with --quiet only if some failed). --skip-existing resumes a stopped batch;
 Ctrl-C or SIGTERM stops it, leaving every written output whole.
+
+A file is never replaced that you did not name: an input whose output STEM.{op}.EXT (or a file in
+the -o folder) already exists fails, naming it, unless --overwrite (replace it; every file
+replaced is said) or --skip-existing (keep it). -o FILE is written over when it exists.
 
 Exit status: 0 done, 1 an input could not be used or written, 2 bad options, 130/143 stopped by
 SIGINT/SIGTERM.
@@ -78,8 +85,8 @@ of an animation) with a value per channel: R, G, B and A for an RGBA image, c0, 
 array. --report json prints one JSON object per input instead. avg of an image with transparency
 weighs each colour by its alpha (--alpha straight: does not).
 
-Nothing is written unless --output asks for the 1x1 result: a file (one INPUT), a folder (STEM.
-global.EXT in it), or - for standard output (then the values go to standard error).
+Nothing is written unless --output asks for the 1x1 result: a file (one INPUT), a folder
+(STEM.global.EXT in it), or - for standard output (then the values go to standard error).
 
 {EXIT_STATUS}
 

@@ -116,8 +116,8 @@ def labels(shape: tuple[int, ...], **geometry: Any) -> list[str]:
     if geom.dilation != (1, 1):
         window += " dilation {}x{}".format(*geom.dilation)
     out_h, out_w = geom.out_shape
-    first = f"input {width}x{height}" + (f" (frame 0 of {frames})" if frames > 1 else "")
-    return [first] + [f"{op} {window} -> {out_w}x{out_h}" for op in COMPARE_OPS]
+    first = f"input {height}x{width}" + (f" (frame 0 of {frames})" if frames > 1 else "")
+    return [first] + [f"{op} {window} -> {out_h}x{out_w}" for op in COMPARE_OPS]
 
 
 def picture_array(picture: Image.Image) -> tuple[np.ndarray, ImageInfo]:

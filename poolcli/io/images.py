@@ -551,8 +551,8 @@ def _stack_frames(
         elif hwc.shape[:2] != buffer.shape[1:3]:
             raise InputError(
                 name,
-                f"frame {index} is {hwc.shape[1]}x{hwc.shape[0]}, frame 0 "
-                f"{buffer.shape[2]}x{buffer.shape[1]}; pick one with {{frame=K}}",
+                f"frame {index} is {hwc.shape[0]}x{hwc.shape[1]}, frame 0 "
+                f"{buffer.shape[1]}x{buffer.shape[2]} (height x width); pick one with {{frame=K}}",
                 ("frame",),
             )
         elif frame_mode != mode:
