@@ -286,3 +286,25 @@ def _layouts():
 )
 def test_adaptive_global_and_fractional_results_are_in_c_order(x, call):
     assert call(x).flags.c_contiguous
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 4's output half, where the command line pools: pool_image checks before it allocates
+
+
+def test_pool_image_refuses_an_output_past_max_pixels_before_allocating_it():
+    from poolcli.imaging.alpha import pool_image
+    from poolcli.io.images import ImageInfo
+
+    info = ImageInfo("image", "PNG", "RGBA", "RGBA", "uint8", 1)
+    image = np.zeros((1, 4, 40, 30), np.uint8)
+    arguments = dict(size=1, padding=2000, pad_mode="zero")
+    for op in ("max", "avg"):
+        raised, peak = _peak_bytes_of(
+            lambda op=op: pool_image(image, info, op, **arguments, max_pixels=10**6)
+        )
+        assert isinstance(raised, ValueError) and "max_pixels (1000000)" in str(raised)
+        assert peak < 1 << 20
+    assert pool_image(image, info, "avg", size=2, max_pixels=300).shape == (1, 4, 20, 15)
+    assert pool_image(image, info, "adaptive_max", output_size=3, max_pixels=1).shape[-2:] == (3, 3)
+    assert pool_image(image, info, "global_avg", max_pixels=1).shape[-2:] == (1, 1)
