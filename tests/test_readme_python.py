@@ -1,8 +1,8 @@
 """Every ```python block of the README runs, and shows what it returns (issue 11, item 19).
 
 The blocks run in a temporary folder holding sample images under the names they use; a line
-``EXPR  # VALUE`` whose comment starts with ``array(...)`` or a tuple asserts that EXPR equals
-VALUE (dtype included, where VALUE names one).
+``EXPR  # VALUE`` whose comment starts with ``array(...)`` or a tuple (or ``EXPR`` followed by a
+comment line ``# VALUE``) asserts that EXPR equals VALUE (dtype included, where VALUE names one).
 """
 
 from __future__ import annotations
@@ -40,15 +40,26 @@ def _shown_value(comment: str) -> str | None:
 
 
 def checked_source(block: str) -> str:
-    """The block with each ``EXPR  # VALUE`` line turned into a check of EXPR against VALUE."""
-    lines = []
+    """The block with each ``EXPR  # VALUE`` line turned into a check of EXPR against VALUE; a
+    comment line ``# VALUE`` right below ``EXPR`` (or below ``EXPR  # words``) counts as well."""
+    lines: list[str] = []
     for line in block.splitlines():
-        code, _, comment = line.partition("  # ")
+        code, _, comment = line.partition("# ")
         shown = _shown_value(comment) if comment else None
-        if shown is not None and isinstance(ast.parse(code).body[0], ast.Expr):
-            line = f"_check({code}, {shown!r})"
+        if shown is not None and not code.strip() and lines:
+            code, line = lines.pop().partition("  # ")[0], ""
+        if shown is not None and _is_expression(code):
+            line = f"_check({code.strip()}, {shown!r})"
         lines.append(line)
     return "\n".join(lines)
+
+
+def _is_expression(code: str) -> bool:
+    try:
+        body = ast.parse(code.strip()).body
+    except SyntaxError:
+        return False
+    return len(body) == 1 and isinstance(body[0], ast.Expr)
 
 
 def _check(got: object, shown: str) -> None:
