@@ -73,10 +73,11 @@ def global_pool(x: npt.ArrayLike, op: str = "avg") -> np.ndarray:
 
     Returns
     -------
-    ndarray of the input's rank, the last two axes of length 1
-        max keeps the dtype; avg gives float32, or float64 for float64 input. Integer planes are
-        summed exactly in float64, so a uint8 photo of any size neither overflows nor drifts;
-        float planes pairwise in their own precision, as PyTorch does.
+    ndarray of the input's rank, the last two axes of length 1, in C order
+        (0, C, 1, 1) for an empty batch. max keeps the dtype; avg gives float32, or float64 for
+        float64 input. Integer planes are summed exactly in float64, so a uint8 photo of any size
+        neither overflows nor drifts; float planes pairwise in their own precision, as PyTorch
+        does.
 
     Examples
     --------
@@ -290,11 +291,12 @@ def adaptive_pool(x: npt.ArrayLike, output_size: OutputSize, op: str = "avg") ->
 
     Returns
     -------
-    ndarray of the input's rank
+    ndarray of the input's rank, in C order
         Output cell ``(i, j)`` reduces rows ``[floor(i·H/oh), ceil((i+1)·H/oh))`` and columns
         ``[floor(j·W/ow), ceil((j+1)·W/ow))``. max keeps the dtype (and propagates NaN); avg
         gives float32, or float64 for float64 input. Integer sums are exact and divided once;
-        float sums accumulate in the input's type, as the engine's do.
+        float sums accumulate in the input's type, as the engine's do. An empty batch
+        (0, C, H, W) gives (0, C, oh, ow), as PyTorch's does.
 
     Raises
     ------
@@ -323,7 +325,9 @@ def adaptive_pool(x: npt.ArrayLike, output_size: OutputSize, op: str = "avg") ->
     out_h, out_w = adaptive_output_size(output_size, array.shape[-2:])
     if op == "max":
         columns = _reduce_windows(np.maximum, array, out_w, axis=-1)
-        return _reduce_windows(np.maximum, columns, out_h, axis=-2)
+        # The passes leave strided views (every other reduceat window, a moved axis); the result
+        # is a new array in C order, like pool's.
+        return np.ascontiguousarray(_reduce_windows(np.maximum, columns, out_h, axis=-2))
     starts, stops = adaptive_windows(array.shape[-2], out_h)
     rows = stops - starts
     starts, stops = adaptive_windows(array.shape[-1], out_w)
@@ -334,7 +338,7 @@ def adaptive_pool(x: npt.ArrayLike, output_size: OutputSize, op: str = "avg") ->
     # One rounding: an exact sum divides once, in float64 unless it fits float32 exactly.
     division = np.float64 if accumulator.kind in "iu" else accumulator
     means: np.ndarray = np.divide(sums, counts, dtype=division)
-    return means.astype(_mean_dtype(array.dtype), copy=False)
+    return np.ascontiguousarray(means.astype(_mean_dtype(array.dtype), copy=False))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -545,10 +549,11 @@ def fractional_max_pool(
 
     Returns
     -------
-    ndarray of the input's rank, and the indices with ``return_indices``
-        Same dtype as ``x``. The start arithmetic runs in float64 for float64 input and in
-        float32 for every other dtype, as PyTorch runs it for ``x.float()``; given the same
-        samples (in that precision) the result equals ``F.fractional_max_pool2d(x, size,
+    ndarray of the input's rank, and the indices with ``return_indices``, in C order
+        Same dtype as ``x``; an empty batch (0, C, H, W) gives (0, C, oh, ow). The start
+        arithmetic runs in float64 for float64 input and in float32 for every other dtype, as
+        PyTorch runs it for ``x.float()``; given the same samples (in that precision) the
+        result equals ``F.fractional_max_pool2d(x, size,
         output_size, _random_samples=samples)`` to the bit.
 
     Raises

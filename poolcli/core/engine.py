@@ -39,7 +39,16 @@ from typing import Literal, overload
 import numpy as np
 import numpy.typing as npt
 
-from poolcli.core.geometry import AxisGeometry, Geometry, PaddingLike, PadMode, PairLike, resolve
+from poolcli.core.geometry import (
+    MAX_PIXELS,
+    AxisGeometry,
+    Geometry,
+    PaddingLike,
+    PadMode,
+    PairLike,
+    check_output_pixels,
+    resolve,
+)
 
 OPS = ("max", "min", "avg", "sum", "median", "lp")
 
@@ -118,8 +127,13 @@ def _accumulator_dtype(dtype: np.dtype, cells: int) -> np.dtype:
 def check_input(x: object) -> np.ndarray:
     """``x`` as an array of rank 2, 3 or 4 holding integers or floats, or a ValueError.
 
+    An empty batch, (0, C, H, W), is an input (pooling gives an empty batch, as PyTorch's does);
+    an empty plane or no channels is not.
+
     >>> check_input([[1, 2], [3, 4]]).shape
     (2, 2)
+    >>> check_input(np.zeros((0, 3, 4, 4))).shape
+    (0, 3, 4, 4)
     """
     x = np.asarray(x)
     if x.ndim not in (2, 3, 4):
@@ -129,7 +143,7 @@ def check_input(x: object) -> np.ndarray:
         )
     if x.dtype.kind not in "iuf":
         raise ValueError(f"input must hold integers or floats, got dtype {x.dtype}")
-    if x.size == 0:
+    if 0 in (x.shape[1:] if x.ndim == 4 else x.shape):
         raise ValueError(f"input is empty (shape {x.shape})")
     return x
 
@@ -148,6 +162,7 @@ def pool(
     *,
     out: np.ndarray | None = None,
     return_indices: Literal[False] = False,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> np.ndarray: ...
 
 
@@ -165,6 +180,7 @@ def pool(
     *,
     out: np.ndarray | None = None,
     return_indices: Literal[True],
+    max_pixels: int | None = MAX_PIXELS,
 ) -> tuple[np.ndarray, npt.NDArray[np.int64]]: ...
 
 
@@ -182,6 +198,7 @@ def pool(
     *,
     out: np.ndarray | None = None,
     return_indices: bool,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> np.ndarray | tuple[np.ndarray, npt.NDArray[np.int64]]: ...
 
 
@@ -198,6 +215,7 @@ def pool(
     *,
     out: np.ndarray | None = None,
     return_indices: bool = False,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> np.ndarray | tuple[np.ndarray, npt.NDArray[np.int64]]:
     """Pool every (n, c) plane of ``x`` with a sliding window.
 
@@ -207,7 +225,10 @@ def pool(
         Any integer or floating dtype, any memory layout (a transposed (H, W, C) image works
         without a copy).
     op : {"max", "min", "avg", "sum", "median", "lp"}
-        lp is (sum of |x|^p)^(1/p); median of an even count is the mean of the middle two.
+        lp is (sum of |x|^p)^(1/p), computed as m * (sum of (|x|/m)^p)^(1/p) with m the window's
+        largest magnitude where |x|^p could leave the float range, so it stays finite and tends
+        to max as p grows; median of an even count is the mean of the middle two. NaN in a
+        window gives NaN (max and min: as PyTorch's, the NaN itself).
     size, stride, padding, dilation, ceil_mode, pad_mode
         The geometry of DESIGN.md §1; see :func:`poolcli.core.geometry.resolve`.
     p : float
@@ -219,6 +240,11 @@ def pool(
         With op "max": also return, for every output cell, the flat index (h * W + w) of its
         window's maximum in the input plane — the first one on ties, as PyTorch's. Needs
         pad_mode "ignore".
+    max_pixels : int or None
+        The most pixels the padded plane (with padding) and the output may hold, the output's
+        counted as its plane's pixels times its frames (N of an (N, C, H, W) input); past it the
+        call is a ValueError before anything is allocated. Default
+        :data:`~poolcli.core.geometry.MAX_PIXELS` (2**30); None: no limit.
 
     Returns
     -------
@@ -239,7 +265,10 @@ def pool(
     if op == "lp" and not (isinstance(p, (int, float)) and 0 < p < np.inf):
         raise ValueError(f"p must be a number above 0, got {p!r}")
     array = check_input(x)
-    geometry = _resolve(array.shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)
+    geometry = _resolve(
+        array.shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode, max_pixels
+    )
+    check_output_pixels((*array.shape[:-2], *geometry.out_shape), max_pixels)
     if return_indices and (op != "max" or geometry.pad_mode != "ignore"):
         raise ValueError(
             f'return_indices needs op "max" and pad_mode "ignore", '
@@ -250,9 +279,12 @@ def pool(
     plan = _plan(x4.dtype, out4.dtype, op, geometry, float(p))
     if return_indices:
         indices4 = np.empty_like(out4, dtype=np.int64)
+        if x4.size == 0:
+            return _as_rank(out4, array.ndim), _as_rank(indices4, array.ndim)
         _run(plan.argmax_tile, _blocks(x4, out4, indices4), plan, x4.nbytes + out4.nbytes)
         return _as_rank(out4, array.ndim), _as_rank(indices4, array.ndim)
-    _run(plan.reduce_tile, _blocks(x4, out4), plan, x4.nbytes + out4.nbytes)
+    if x4.size:
+        _run(plan.reduce_tile, _blocks(x4, out4), plan, x4.nbytes + out4.nbytes)
     return _as_rank(out4, array.ndim)
 
 
@@ -269,9 +301,10 @@ def _resolve(
     dilation: PairLike,
     ceil_mode: bool,
     pad_mode: PadMode,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> Geometry:
     """:func:`~poolcli.core.geometry.resolve`, remembered for plain arguments: most calls repeat."""
-    arguments = (size, stride, padding, dilation, ceil_mode, pad_mode)
+    arguments = (size, stride, padding, dilation, ceil_mode, pad_mode, max_pixels)
     try:
         key = (tuple(shape_hw), *(_typed(argument) for argument in arguments))
         cached = _geometries.get(key)
@@ -461,21 +494,35 @@ def _index_map(axis: AxisGeometry, pad_mode: PadMode) -> np.ndarray | None:
     return np.concatenate([mapped, np.full(axis.overhang, -2)])
 
 
+def _taps_from(axis: AxisGeometry, coordinate: int) -> np.ndarray:
+    """For each window along one axis, its first tap at ``coordinate`` or beyond (may be
+    ``axis.size``, past the last tap). Arithmetic per window, whatever the window's size."""
+    starts = np.arange(axis.out, dtype=np.int64) * axis.stride - axis.before
+    taps: np.ndarray = np.clip(-((starts - coordinate) // axis.dilation), 0, axis.size)
+    return taps
+
+
 def _counted_cells(axis: AxisGeometry, ignore_padding: bool) -> np.ndarray:
-    """How many cells of each window count towards a mean, along one axis."""
-    taps = (np.arange(axis.out) * axis.stride - axis.before)[:, None]
-    taps = taps + np.arange(axis.size) * axis.dilation
+    """How many cells of each window count towards a mean, along one axis.
+
+    >>> from poolcli.core.geometry import axis_geometry
+    >>> _counted_cells(axis_geometry(5, 3, 2, 1, 1, 1), ignore_padding=True)
+    array([2, 3, 2])
+    """
     low, high = (0, axis.length) if ignore_padding else (-axis.before, axis.length + axis.after)
-    counts: np.ndarray = ((taps >= low) & (taps < high)).sum(axis=1)
+    counts: np.ndarray = np.maximum(_taps_from(axis, high) - _taps_from(axis, low), 0)
     return counts
 
 
 def _first_real_tap(axis: AxisGeometry) -> np.ndarray:
-    """Input coordinate of the first real cell of each window along one axis."""
-    taps = (np.arange(axis.out) * axis.stride - axis.before)[:, None]
-    taps = taps + np.arange(axis.size) * axis.dilation
-    real = (taps >= 0) & (taps < axis.length)
-    first: np.ndarray = taps[np.arange(axis.out), real.argmax(axis=1)]
+    """Input coordinate of the first real cell of each window along one axis.
+
+    >>> from poolcli.core.geometry import axis_geometry
+    >>> _first_real_tap(axis_geometry(5, 3, 2, 1, 1, 1))
+    array([0, 1, 3])
+    """
+    starts = np.arange(axis.out, dtype=np.int64) * axis.stride - axis.before
+    first: np.ndarray = starts + _taps_from(axis, 0) * axis.dilation
     return first
 
 
@@ -529,6 +576,13 @@ class _Plan:
             uniform = uniform and self.count_cols.min() == self.count_cols.max() == width.size
             self.uniform_count = height.size * width.size if uniform else None
         self.byte_pairs = _byte_pairs_kind(dtype, reduction, geometry)
+        self.input_holds_nan = dtype.kind == "f"  # may hold: only float inputs can
+        #: lp: "scaled" divides each window by its largest magnitude before the powers;
+        #: "checked" takes the powers directly and redoes a tile scaled if it overflowed; "direct"
+        #: takes them directly, the dtype's range being too small to overflow.
+        self.lp_way = "direct"
+        if reduction.kind == "power":
+            self.lp_way = _lp_way(dtype, self.accumulator, power, self.fill, height, width)
 
     def rows_per_tile(self, source: np.ndarray) -> int:
         """Output rows per tile, so that a tile's temporaries stay near TILE_BYTES."""
@@ -577,10 +631,19 @@ class _Plan:
         padded = self._padded_rows(source, first, stop)
         destination = target[:, first:stop]
         if kind == "median":
-            self._median(padded, destination, first, stop)
+            with np.errstate(over="ignore", invalid="ignore"):  # NaN in, NaN out: no warning
+                self._median(padded, destination, first, stop)
             return
         if kind == "power":
-            padded = np.power(np.abs(padded), self.power, dtype=self.accumulator.type)
+            # An overflow is the direct way's signal to scale, never a warning to the caller.
+            with np.errstate(over="ignore", invalid="ignore"):
+                if self.lp_way != "scaled":
+                    self._direct_lp(padded, destination, stop - first)
+                if self.lp_way == "scaled" or (
+                    self.lp_way == "checked" and np.isinf(destination).any()
+                ):
+                    self._scaled_lp(padded, destination, stop - first)
+            return
         combine = self.reduction.combine
         rows = _reduce_windows(combine, padded, 1, height, stop - first, self.accumulator)
         in_place = self.accumulator == self.out_dtype
@@ -593,10 +656,53 @@ class _Plan:
             division = np.float64 if self.accumulator == np.float64 else self.out_dtype.type
             counts = self._counts(first, stop, destination.ndim)
             np.divide(sums, counts, out=destination, dtype=division, casting="unsafe")
-        elif kind == "power":
-            np.power(sums, 1.0 / self.power, out=destination, casting="unsafe")
         elif not in_place:
             np.copyto(destination, sums, casting="unsafe")
+
+    def _direct_lp(self, padded: np.ndarray, destination: np.ndarray, rows: int) -> None:
+        """lp of a tile as (sum of |x|^p)^(1/p): PyTorch's way, for powers that stay in range."""
+        height, width = self.geometry.height, self.geometry.width
+        powers = np.power(np.abs(padded), self.power, dtype=self.accumulator.type)
+        sums = _reduce_windows(np.add, powers, 1, height, rows, self.accumulator)
+        in_place = destination if self.accumulator == self.out_dtype else None
+        sums = _reduce_windows(np.add, sums, 2, width, width.out, self.accumulator, in_place)
+        np.power(sums, 1.0 / self.power, out=destination, casting="unsafe")
+
+    def _scaled_lp(self, padded: np.ndarray, destination: np.ndarray, rows: int) -> None:
+        """lp of a tile as m * (sum of (|x|/m)^p)^(1/p), m the largest |x| of each window.
+
+        Separable like the other ops: down the rows, each column of a window gives its largest
+        magnitude m and the sum s of (|x|/m)^p; across, the window's m is the largest of its
+        columns' and its sum adds each column's s * (m_column/m)^p. No term exceeds 1, so nothing
+        overflows, and the largest term is 1, so nothing vanishes: the result tends to the max.
+        NaN propagates; an infinity gives infinity.
+        """
+        height, width = self.geometry.height, self.geometry.width
+        magnitudes = np.abs(padded, dtype=self.accumulator.type)
+        taps = _taps(magnitudes, 1, height, rows)
+        largest = _combine_all(np.maximum, taps, self.accumulator)
+        sums = self._scaled_sums(taps, largest, None)
+        taps = _taps(largest, 2, width, width.out)
+        window_largest = _combine_all(np.maximum, taps, self.accumulator)
+        sums = self._scaled_sums(taps, window_largest, _taps(sums, 2, width, width.out))
+        np.power(sums, 1.0 / self.power, out=sums)
+        np.multiply(window_largest, sums, out=destination, casting="unsafe")
+
+    def _scaled_sums(
+        self, taps: list[np.ndarray], largest: np.ndarray, weights: list[np.ndarray] | None
+    ) -> np.ndarray:
+        """Sum over ``taps`` of (tap / largest)^p, each term times its weight when given."""
+        # Where the largest is 0 every term is 0; where it is infinite, dividing by 1 keeps it.
+        scale = np.where((largest == 0) | np.isinf(largest), 1, largest)
+        total = np.zeros_like(largest)
+        term = np.empty_like(largest)
+        for index, tap in enumerate(taps):
+            np.divide(tap, scale, out=term)
+            np.power(term, self.power, out=term)
+            if weights is not None:
+                np.multiply(term, weights[index], out=term)
+            total += term
+        return total
 
     def _byte_pairs(self, source: np.ndarray, target: np.ndarray, first: int, stop: int) -> None:
         """Output rows ``first:stop`` of 2×2 windows, stride 2, over (B, H, W) uint8 planes."""
@@ -625,8 +731,14 @@ class _Plan:
         counts = np.broadcast_to(self._counts(first, stop, destination.ndim), ordered.shape[:-1])
         low = np.take_along_axis(ordered, ((counts - 1) // 2)[..., None], axis=-1)[..., 0]
         high = np.take_along_axis(ordered, (counts // 2)[..., None], axis=-1)[..., 0]
-        np.add(low, high, out=low)
-        np.multiply(low, 0.5, out=destination, casting="unsafe")
+        np.multiply(low, 0.5, out=low)  # halves first: the sum of two large floats overflows
+        np.multiply(high, 0.5, out=high)
+        np.add(low, high, out=destination, casting="unsafe")
+        if self.input_holds_nan:
+            # A NaN of the input's own sorts among those of the padding: more NaN than padded
+            # cells means the window holds one, and its median is NaN, as np.median's.
+            last_counted = np.take_along_axis(ordered, (counts - 1)[..., None], axis=-1)[..., 0]
+            destination[np.isnan(last_counted)] = np.nan
 
     def argmax_tile(
         self, source: np.ndarray, target: np.ndarray, indices: np.ndarray, first: int, stop: int
@@ -658,6 +770,43 @@ class _Plan:
                 np.copyto(where, flat.reshape(flat.shape + trailing), where=better)
 
 
+def _lp_way(
+    dtype: np.dtype,
+    accumulator: np.dtype,
+    power: float,
+    fill: float | int,
+    height: AxisGeometry,
+    width: AxisGeometry,
+) -> str:
+    """How lp takes its powers (:attr:`_Plan.lp_way`): directly where no |x|^p of the dtype, summed
+    over a window, can overflow the accumulator, or vanish; else scaled by each window's largest.
+
+    Float inputs may hold any magnitude: up to p = 2 they take the powers directly and check for
+    an overflow (a value below 1e-19 would have to be a window's largest to lose precision);
+    beyond, their powers could vanish as well (0.5**1000 is 0 in float32), so they are scaled.
+    """
+    cells = height.size * width.size
+    exponents = np.finfo(accumulator)
+    if dtype.kind == "f":
+        return "checked" if power <= 2 else "scaled"
+    info = np.iinfo(dtype)
+    largest = max(abs(int(info.min)), int(info.max), abs(float(fill)))
+    smallest = abs(float(fill)) if fill else 1.0
+    high = power * math.log2(largest) + math.log2(cells) < exponents.maxexp - 1
+    low = power * math.log2(min(smallest, 1.0)) > exponents.minexp + 1
+    return "direct" if high and low else "scaled"
+
+
+def _taps(source: np.ndarray, axis: int, geometry: AxisGeometry, count: int) -> list[np.ndarray]:
+    """The strided slices of ``source`` along ``axis`` that are each window's k-th cell."""
+    step, spacing = geometry.stride, geometry.dilation
+    span = (count - 1) * step + 1
+    index = (slice(None),) * axis
+    return [
+        source[(*index, slice(k * spacing, k * spacing + span, step))] for k in range(geometry.size)
+    ]
+
+
 #: Windows of at least this many taps are reduced in one call over a window view: down the rows
 #: (the view's inner axis is a contiguous row) and across the columns (an inner axis of a few
 #: strided cells, slow per call, so only for long windows).
@@ -680,13 +829,7 @@ def _reduce_windows(
     """
     step, spacing = geometry.stride, geometry.dilation
     if geometry.size < MANY_TAPS[axis]:
-        span = (count - 1) * step + 1
-        index = (slice(None),) * axis
-        taps = [
-            source[(*index, slice(k * spacing, k * spacing + span, step))]
-            for k in range(geometry.size)
-        ]
-        return _combine_all(combine, taps, dtype, out)
+        return _combine_all(combine, _taps(source, axis, geometry, count), dtype, out)
     shape = (*source.shape[:axis], count, geometry.size, *source.shape[axis + 1 :])
     along = source.strides[axis]
     strides = (*source.strides[:axis], along * step, along * spacing, *source.strides[axis + 1 :])

@@ -11,17 +11,40 @@ Examples
 out_h = floor((H + P - e) / s) + 1 = floor((7 + 0 - 3) / 2) + 1 = 3
 >>> output_shape((1, 3, 7, 7), size=2)
 (1, 3, 3, 3)
+
+Every geometry is bounded before any pixel is touched. Padding may add at most as many pixels
+as the plane has, or :data:`PADDING_PIXELS` (16 Mi) to a smaller plane: a window or padding past
+that belongs to no input. The padded plane and the output (its plane's pixels times its frames,
+N of an (N, C, H, W) input) hold at most ``max_pixels`` pixels (default :data:`MAX_PIXELS`,
+about a billion; None lifts this limit, not the first):
+
+>>> resolve((1, 1), size=2**31, padding="same")
+Traceback (most recent call last):
+...
+ValueError: size 2147483648x2147483648 with padding "same" pads the 1x1 plane to \
+2147483648x2147483648 (height x width), adding 4611686018427387903 pixels where padding may \
+add 16777216 (as many as the plane has, and at least 2**24); use a smaller window or padding
 """
 
 from __future__ import annotations
 
 import math
 import operator
+import sys
 from dataclasses import dataclass
 from numbers import Real
 from typing import SupportsIndex, SupportsInt, TypedDict, cast
 
 PAD_MODES = ("ignore", "zero", "edge", "reflect")
+
+#: The default of every ``max_pixels``: no padded plane, and no output (its plane's pixels times
+#: its frames), may hold more pixels than this. Real inputs stay far below it (a 4K frame has
+#: 8.3 million pixels); an absurd window or padding is refused before anything is allocated.
+MAX_PIXELS = 2**30
+#: Padding may add this many pixels to a plane, or as many as the plane has where that is more:
+#: the engine holds a padded band of a plane (a window's rows by the padded width) at a time, so
+#: a padding beyond the plane's own size costs memory no input asked for.
+PADDING_PIXELS = 2**24
 
 #: One int for both axes, or (height, width); the length is checked when the call runs.
 PairLike = int | tuple[int, ...] | list[int]
@@ -188,14 +211,24 @@ pad_mode='ignore')
         """The stride, the size where none was given."""
         return self.size if self.stride is None else self.stride
 
-    def resolve(self, shape: tuple[int, ...]) -> Geometry:
-        """The geometry over an input whose last axes are ``shape``[-2:] (H, W)."""
-        height, width = shape[-2:]
-        return resolve((height, width), **self.kwargs())
+    def resolve(self, shape: tuple[int, ...], max_pixels: int | None = MAX_PIXELS) -> Geometry:
+        """The geometry over an input whose last axes are ``shape``[-2:] (H, W).
 
-    def out_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        """The shape pooling an input of ``shape`` gives: leading axes kept."""
-        return (*shape[:-2], *self.resolve(shape).out_shape)
+        ``max_pixels`` bounds the padded plane and the output plane (:func:`resolve`).
+        """
+        height, width = shape[-2:]
+        return resolve((height, width), **self.kwargs(), max_pixels=max_pixels)
+
+    def out_shape(
+        self, shape: tuple[int, ...], max_pixels: int | None = MAX_PIXELS
+    ) -> tuple[int, ...]:
+        """The shape pooling an input of ``shape`` gives: leading axes kept.
+
+        ``max_pixels`` bounds the output's pixels times its frames (:func:`check_output_pixels`).
+        """
+        result = (*shape[:-2], *self.resolve(shape, max_pixels).out_shape)
+        check_output_pixels(result, max_pixels)
+        return result
 
     def kwargs(self) -> WindowKwargs:
         """The keyword arguments of :func:`resolve` and :func:`poolcli.pool`."""
@@ -234,9 +267,13 @@ def as_pair(value: object, name: str, minimum: int = 1) -> tuple[int, int]:
         items = (value, value)
     pair = (_whole(items[0], name, value), _whole(items[1], name, value))
     for item in pair:
+        where = "" if pair[0] == pair[1] else f" (in {value!r})"
         if item < minimum:
-            where = "" if pair[0] == pair[1] else f" (in {value!r})"
             raise ValueError(f"{name} must be at least {minimum}, got {item}{where}")
+        if item > sys.maxsize:
+            raise ValueError(
+                f"{name} must be at most {sys.maxsize} (no array axis is longer), got {item}{where}"
+            )
     return pair
 
 
@@ -294,6 +331,11 @@ def _explicit_padding(padding: PaddingLike) -> tuple[int, int, int, int] | None:
     for item in (top, bottom, left, right):
         if item < 0:
             raise ValueError(f"padding must not be negative, got {item} (in {padding!r})")
+        if item > sys.maxsize:
+            raise ValueError(
+                f"padding must be at most {sys.maxsize} (no array axis is longer), "
+                f"got {item} (in {padding!r})"
+            )
     return (top, bottom, left, right)
 
 
@@ -360,28 +402,100 @@ def resolve(
     dilation: PairLike = 1,
     ceil_mode: bool = False,
     pad_mode: PadMode = "ignore",
+    max_pixels: int | None = MAX_PIXELS,
 ) -> Geometry:
     """Resolve pooling parameters for a plane of ``shape_hw = (H, W)``.
 
-    Raises ValueError naming the argument and the numbers for every geometry without a meaning.
+    Raises ValueError naming the argument and the numbers for every geometry without a meaning,
+    for a padding that adds more pixels than the plane has (or than :data:`PADDING_PIXELS`, for a
+    small plane), and for one past ``max_pixels`` (None: no limit): a padded plane, or an output
+    plane, of more pixels than that. Nothing is allocated before these checks, whatever the
+    numbers.
 
     >>> resolve((5, 5), size=2, padding="same").padding
     (0, 1, 0, 1)
+    >>> resolve((400, 300), size=1, padding=200, pad_mode="zero", max_pixels=10**5)
+    Traceback (most recent call last):
+    ...
+    ValueError: padding 200 pads the 400x300 plane to 800x700 = 560000 pixels (height x width), \
+more than max_pixels (100000); use a smaller window or padding, or raise max_pixels
     """
     kh, kw = as_pair(size, "size")
     sh, sw = as_pair(size if stride is None else stride, "stride")
     dh, dw = as_pair(dilation, "dilation")
     pad_mode = check_pad_mode(pad_mode)
+    limit = _check_limit(max_pixels)
     height, width = shape_hw
     pads = _explicit_padding(padding)
     if pads is None:
         pads = (*_same_padding(height, kh, sh, dh), *_same_padding(width, kw, sw, dw))
+        given = f'size {kh}x{kw} with padding "same"'
+        if (dh, dw) != (1, 1):
+            given = f'size {kh}x{kw}, dilation {dh}x{dw} with padding "same"'
+    else:
+        given = f"padding {padding!r}"
     top, bottom, left, right = pads
-    return Geometry(
+    padded = (height + top + bottom, width + left + right)
+    added = padded[0] * padded[1] - height * width
+    if added > max(height * width, PADDING_PIXELS):
+        raise ValueError(
+            f"{given} pads the {height}x{width} plane to {padded[0]}x{padded[1]} (height x "
+            f"width), adding {added} pixels where padding may add "
+            f"{max(height * width, PADDING_PIXELS)} (as many as the plane has, and at least "
+            f"2**24); use a smaller window or padding"
+        )
+    if limit is not None and added and padded[0] * padded[1] > limit:
+        raise ValueError(
+            f"{given} pads the {height}x{width} plane to {padded[0]}x{padded[1]} = "
+            f"{padded[0] * padded[1]} pixels (height x width), more than max_pixels ({limit}); "
+            f"use a smaller window or padding, or raise max_pixels"
+        )
+    geometry = Geometry(
         axis_geometry(height, kh, sh, dh, top, bottom, bool(ceil_mode), pad_mode, "height"),
         axis_geometry(width, kw, sw, dw, left, right, bool(ceil_mode), pad_mode, "width"),
         pad_mode,
     )
+    check_output_pixels(geometry.out_shape, limit)
+    return geometry
+
+
+def _check_limit(max_pixels: object) -> int | None:
+    if max_pixels is None:
+        return None
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, SupportsIndex):
+        raise ValueError(f"max_pixels must be a whole number or None, got {max_pixels!r}")
+    limit = operator.index(max_pixels)
+    if limit < 1:
+        raise ValueError(f"max_pixels must be at least 1, got {limit}")
+    return limit
+
+
+def check_output_pixels(shape: tuple[int, ...], max_pixels: int | None = MAX_PIXELS) -> None:
+    """ValueError when an output of ``shape`` holds more than ``max_pixels`` pixels.
+
+    The pixels are the plane's (the last two axes) times the frames: N of an (N, C, H, W) shape,
+    1 for fewer axes. Channels do not count, as they do not in an image's pixel count. None: no
+    limit.
+
+    >>> check_output_pixels((2, 3, 40, 30), max_pixels=2400)
+    >>> check_output_pixels((3, 3, 40, 30), max_pixels=2400)
+    Traceback (most recent call last):
+    ...
+    ValueError: the output would hold 3 frames of 40x30 = 3600 pixels (height x width), more \
+than max_pixels (2400)
+    """
+    limit = _check_limit(max_pixels)
+    if limit is None or len(shape) < 2:
+        return
+    frames = shape[0] if len(shape) == 4 else 1
+    height, width = shape[-2:]
+    pixels = frames * height * width
+    if pixels > limit:
+        plane = "a plane of " if len(shape) < 4 else f"{frames} frame{'s' * (frames != 1)} of "
+        raise ValueError(
+            f"the output would hold {plane}{height}x{width} = {pixels} pixels "
+            f"(height x width), more than max_pixels ({limit})"
+        )
 
 
 def _same_padding(length: int, size: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -399,8 +513,12 @@ def output_shape(
     dilation: PairLike = 1,
     ceil_mode: bool = False,
     pad_mode: PadMode = "ignore",
+    max_pixels: int | None = MAX_PIXELS,
 ) -> tuple[int, ...]:
     """The shape ``pool`` would return for an input of ``shape``, without any data.
+
+    ValueError where ``pool`` refuses the geometry, ``max_pixels`` included (:func:`resolve`,
+    :func:`check_output_pixels`).
 
     >>> output_shape((700, 1024), size=2)
     (350, 512)
@@ -413,8 +531,12 @@ def output_shape(
             f"input must have 2, 3 or 4 dimensions (H, W / C, H, W / N, C, H, W), got shape {shape}"
         )
     height, width = shape[-2:]
-    geometry = resolve((height, width), size, stride, padding, dilation, ceil_mode, pad_mode)
-    return (*shape[:-2], *geometry.out_shape)
+    geometry = resolve(
+        (height, width), size, stride, padding, dilation, ceil_mode, pad_mode, max_pixels
+    )
+    result = (*shape[:-2], *geometry.out_shape)
+    check_output_pixels(result, max_pixels)
+    return result
 
 
 def window_rows(geometry: Geometry) -> list[tuple[str, str]]:

@@ -58,7 +58,7 @@ _ADAPTIVE_OPS = {
     "global_max": "max",
 }
 _ALPHA_SAVE_MODES = frozenset({"LA", "RGBA", "LA;16", "RGBA;16"})
-_GEOMETRY_KEYS = ("size", "stride", "padding", "dilation", "ceil_mode", "pad_mode")
+_SHAPE_KEYS = ("size", "stride", "padding", "dilation", "ceil_mode", "pad_mode", "max_pixels")
 
 # pool(x, out=None) -> the pooled x, written into out when given
 _Pool = Callable[..., np.ndarray]
@@ -102,8 +102,11 @@ def pool_image(
         pools every channel on its own (for images whose alpha channel holds data).
     **options
         For the engine's ops: size, stride, padding, dilation, ceil_mode, pad_mode and any other
-        keyword of :func:`poolcli.core.engine.pool`. For the adaptive ops: output_size. The global
-        ops take none.
+        keyword of :func:`poolcli.core.engine.pool`, ``max_pixels`` included (the most pixels the
+        padded plane and the output, its plane times its frames, may hold: checked before the
+        result is allocated). For the adaptive ops: output_size. The global ops take none but
+        ``max_pixels``, which the adaptive and global ops accept and need not apply (their output
+        is never larger than the input).
 
     Returns
     -------
@@ -161,11 +164,12 @@ def _pooling(
             result: np.ndarray = engine.pool(x, op, out=out, **options)
             return result
 
-        geometry = {key: options[key] for key in _GEOMETRY_KEYS if key in options}
+        geometry = {key: options[key] for key in _SHAPE_KEYS if key in options}
         out_h, out_w = output_shape(shape, **geometry)[-2:]
         return pool_engine, (out_h, out_w)
 
     reduce = _ADAPTIVE_OPS[op]
+    options = {key: value for key, value in options.items() if key != "max_pixels"}
     if op.startswith("global"):
         if options:
             raise ValueError(f"{op} takes no options, got {', '.join(options)}")
