@@ -103,8 +103,10 @@ def _index_map(axis: AxisGeometry, pad_mode: object) -> np.ndarray:
     they are ``_PAD``; overhang cells are ``_OVERHANG``.
     """
     inner = np.arange(axis.length)
-    if pad_mode in ("edge", "reflect"):
-        mapped = np.pad(inner, (axis.before, axis.after), mode=str(pad_mode))
+    if pad_mode == "edge":
+        mapped = np.pad(inner, (axis.before, axis.after), mode="edge")
+    elif pad_mode == "reflect":
+        mapped = np.pad(inner, (axis.before, axis.after), mode="reflect")
     else:
         mapped = np.pad(inner, (axis.before, axis.after), constant_values=_PAD)
     return np.concatenate([mapped, np.full(axis.overhang, _OVERHANG)])
