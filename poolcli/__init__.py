@@ -1,7 +1,8 @@
 """poolcli: downsample images and arrays by pooling.
 
 The public API of DESIGN.md §6. Submodules load on first use, so ``import poolcli`` (and the
-command line's ``--help``) stays fast.
+command line's ``--help``) stays fast. ``pool``, ``global_pool`` and ``adaptive_pool`` also take
+Dask arrays (:mod:`poolcli.chunked`, the ``chunked`` extra) and give lazy Dask arrays.
 
 >>> import numpy as np
 >>> import poolcli
@@ -17,8 +18,9 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names as type checkers and editors see them; at run time they load lazily
-    from poolcli.core.adaptive import adaptive_pool, fractional_max_pool, global_pool
-    from poolcli.core.engine import pool, result_dtype
+    from poolcli.api import adaptive_pool, global_pool, pool
+    from poolcli.core.adaptive import fractional_max_pool
+    from poolcli.core.engine import result_dtype
     from poolcli.core.geometry import output_shape, resolve
     from poolcli.core.unpooling import max_unpool
     from poolcli.errors import InputError, OutputError, PoolcliError
@@ -51,10 +53,10 @@ __all__ = [
 
 #: Each exported name -> the module that defines it, relative to this package.
 _EXPORTS = {
-    "pool": "core.engine",
+    "pool": "api",
     "result_dtype": "core.engine",
-    "global_pool": "core.adaptive",
-    "adaptive_pool": "core.adaptive",
+    "global_pool": "api",
+    "adaptive_pool": "api",
     "fractional_max_pool": "core.adaptive",
     "output_shape": "core.geometry",
     "resolve": "core.geometry",

@@ -81,8 +81,12 @@ def test_global_pool_of_a_channel_last_view():
 
 
 def test_global_pool_exported():
-    assert poolcli.global_pool is global_pool
-    assert poolcli.adaptive_pool is adaptive_pool
+    # Exported through poolcli.api (which hands Dask arrays to poolcli.chunked), documented as
+    # the core's.
+    assert poolcli.global_pool is poolcli.api.global_pool
+    assert poolcli.adaptive_pool is poolcli.api.adaptive_pool
+    assert poolcli.global_pool.__doc__.startswith(global_pool.__doc__)
+    assert poolcli.adaptive_pool.__doc__.startswith(adaptive_pool.__doc__)
     assert poolcli.fractional_max_pool is fractional_max_pool
     assert poolcli.max_unpool is max_unpool
 

@@ -9,11 +9,13 @@ count too); rule e imports modules in a fresh interpreter. The layers, bottom up
   ``poolcli.errors`` and itself only.
 - c. ``poolcli.io`` imports neither ``poolcli.imaging``, ``poolcli.batch`` nor ``poolcli.cli``;
   ``poolcli.imaging`` neither ``poolcli.batch`` nor ``poolcli.cli``; ``poolcli.batch`` not
-  ``poolcli.cli``.
+  ``poolcli.cli``; ``poolcli.chunked`` (Dask pooling, above core) not ``poolcli.api`` (the
+  public functions, above core and chunked); core and teaching import neither (rules a, b).
 - d. No ``from X import _name`` across modules, except from a module whose own file name starts
   with an underscore, inside the importer's subpackage (such as ``core/_kernels.py``); such a
   module's names, private or not, are for its subpackage only.
-- e. The modules of :data:`NUMPY_FREE_MODULES` import without numpy.
+- e. The modules of :data:`NUMPY_FREE_MODULES` import without numpy, those of
+  :data:`DASK_FREE_MODULES` without Dask.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ NUMPY_FREE_MODULES = (
     "poolcli.batch.runner",
     "poolcli.batch.console",
 )
+
+#: Modules that must import without Dask: only poolcli.chunked loads it, when a Dask array comes.
+DASK_FREE_MODULES = ("poolcli", "poolcli.api", "poolcli.cli", "poolcli.cli.commands")
 
 PACKAGE_DIR = Path(poolcli.__file__).resolve().parent
 SOURCE_ROOT = PACKAGE_DIR.parent
@@ -163,6 +168,7 @@ FORBIDDEN = {
     "poolcli.io": ("poolcli.imaging", "poolcli.batch", "poolcli.cli"),
     "poolcli.imaging": ("poolcli.batch", "poolcli.cli"),
     "poolcli.batch": ("poolcli.cli",),
+    "poolcli.chunked": ("poolcli.api",),
 }
 
 
@@ -260,6 +266,16 @@ def test_numpy_free_modules_exist():
     assert set(NUMPY_FREE_MODULES) <= set(MODULE_FILES)
 
 
+@pytest.mark.parametrize("module", DASK_FREE_MODULES)
+def test_module_imports_without_dask(module):
+    loaded = modules_loaded_by(module)
+    assert "dask" not in loaded and "zarr" not in loaded, f"importing {module} imports Dask"
+
+
+def test_dask_check_sees_dask():
+    assert "dask" in modules_loaded_by("poolcli.chunked")
+
+
 # ---------------------------------------------------------------------------------------------
 # The checks themselves can fail
 
@@ -279,6 +295,9 @@ def test_numpy_free_modules_exist():
         ("poolcli.io.pictures", "import poolcli.cli", "c"),
         ("poolcli.imaging.quick", "from poolcli import batch", "c"),
         ("poolcli.imaging.alpha", "from poolcli.cli import main", "c"),
+        ("poolcli.chunked.arrays", "from poolcli.api import pool", "c"),
+        ("poolcli.core.engine", "from poolcli.chunked import pool", "a"),
+        ("poolcli.teaching.layers", "from poolcli import api", "b"),
         ("poolcli.batch", "def f():\n    from poolcli.cli import main", "c"),
         ("poolcli.imaging.compare", "from poolcli.io.images import _convert", "d"),
         ("poolcli.teaching.layers", "from .textbook import _work_dtype", "d"),
