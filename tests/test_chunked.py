@@ -11,17 +11,14 @@ from hypothesis import strategies as st
 import poolcli
 from poolcli import chunked
 from poolcli.chunked import regions
-from poolcli.chunked.regions import pool_array
-from poolcli.core.geometry import resolve
 
 EXACT_OPS = ("max", "min", "median", "mode")
 OPS = (*EXACT_OPS, "avg", "sum", "lp")
 
 
 def in_memory(x, op, **kwargs):
-    """The whole array pooled in memory (mode through core.mode until the engine has it)."""
-    g = resolve(x.shape[-2:], **kwargs)
-    return pool_array(x, op, g.size, g.stride, g.padding, g.dilation, g.ceil_mode, g.pad_mode, 2.0)
+    """The whole array pooled in memory."""
+    return poolcli.pool(x, op, **kwargs)
 
 
 def assert_same(got, expected, op):

@@ -116,7 +116,8 @@ def process(
             formats.image_format_for(target.path, target.format)  # fail before reading
         array, info = images.load_image(source, **recipe.load.kwargs())
         loaded = (array.shape, info)
-        geometry = recipe.task.geometry(array.shape)
+        limit = _pixel_limit(recipe)
+        geometry = recipe.task.geometry(array.shape, limit)
         if target is None and job.writes:
             decided = _decided_target(job, recipe, info)
             if isinstance(decided, Outcome):
@@ -130,8 +131,8 @@ def process(
             )
         _check(stop)
         if isinstance(recipe.task, Comparison):
-            return _compare(job, recipe, recipe.task, array, info, target, stdout, stop)
-        result = recipe.task.apply(array, info)
+            return _compare(job, recipe, recipe.task, array, info, target, stdout, stop, limit)
+        result = recipe.task.apply(array, info, limit)
         del array
         printed = report = None
         if isinstance(recipe.task, GlobalPooling):
@@ -201,7 +202,10 @@ def _process_picture(
     having written nothing, for an input or output it does not take."""
     from poolcli.io import pictures
 
-    loaded = quick.load(source, recipe.task.geometry, **recipe.load.kwargs())
+    limit = _pixel_limit(recipe)
+    loaded = quick.load(
+        source, lambda shape: recipe.task.geometry(shape, limit), **recipe.load.kwargs()
+    )
     if loaded is None:
         return None
     picture, info, geometry = loaded
@@ -242,8 +246,13 @@ def _inspect(job: Job, recipe: Recipe, task: Inspection, stdin: BinaryIO | None)
     from poolcli.io import images
 
     try:
-        header = images.read_header(stdin if job.source == "-" else job.source)  # type: ignore[arg-type]
-        geometry = task.geometry(header.shape)
+        source: str | BinaryIO = job.source
+        if job.source == "-":
+            if stdin is None:
+                raise ValueError("standard input is not available here")
+            source = stdin
+        header = images.read_header(source, max_pixels=recipe.load.max_pixels)
+        geometry = task.geometry(header.shape, _pixel_limit(recipe))
     except PlanError:
         raise
     except (PoolcliError, ValueError) as error:
@@ -266,13 +275,14 @@ def _compare(
     target: Target | None,
     stdout: BinaryIO | None,
     stop: threading.Event | None,
+    limit: int | None,
 ) -> Outcome:
     """The compare picture of a loaded input, written to ``target``."""
     from poolcli.imaging import compare
     from poolcli.io import images
 
     assert target is not None, "a comparison always writes"
-    picture = task.apply(array, info)
+    picture = task.apply(array, info, limit)
     _check(stop)
     destination = _destination(job, target, stdout)
     replaced = _replaces(target)
@@ -347,6 +357,16 @@ def _decided_target(job: Job, recipe: Recipe, info: Any) -> Target | Outcome:
         return _skipped(job, recipe, target)
     refused = _refusal(job, recipe, target)
     return target if refused is None else refused
+
+
+def _pixel_limit(recipe: Recipe) -> int | None:
+    """The most pixels an input, its padded plane or its output may have: the recipe's
+    ``max_pixels``, else Pillow's decompression-bomb limit (None: no limit)."""
+    if recipe.load.max_pixels is not None:
+        return recipe.load.max_pixels
+    from PIL import Image
+
+    return Image.MAX_IMAGE_PIXELS
 
 
 def _destination(job: Job, target: Target, stdout: BinaryIO | None) -> Any:

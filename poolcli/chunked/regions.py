@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from poolcli.core import engine, mode
-from poolcli.core.geometry import AxisGeometry, Geometry, PadMode, resolve
+from poolcli.core import engine
+from poolcli.core.geometry import AxisGeometry, Geometry, PadMode
 
 #: Ops that ``pool`` on a region knows: the engine's and mode.
-OPS = (*engine.OPS, "mode")
+OPS = engine.OPS
 
 
 @dataclass(frozen=True)
@@ -160,22 +160,13 @@ def pool_array(
     pad_mode: PadMode,
     p: float,
 ) -> np.ndarray:
-    """The in-memory pooling of one array, for every op of :data:`OPS`.
-
-    The one place that picks the engine or :func:`poolcli.core.mode.mode_pool`; once the
-    engine knows "mode", this is ``engine.pool`` alone.
+    """The in-memory pooling of one array by the engine, for every op of :data:`OPS`.
 
     >>> pool_array(np.array([[1, 1], [2, 3]]), "mode", (2, 2), (2, 2), (0, 0, 0, 0), (1, 1),
     ...            False, "ignore", 2.0)
     array([[1]])
     """
-    if op != "mode":
-        return engine.pool(x, op, size, stride, padding, dilation, ceil_mode, pad_mode, p)
-    array = engine.check_input(x)
-    geometry = resolve(array.shape[-2:], size, stride, padding, dilation, ceil_mode, pad_mode)
-    x4 = array.reshape((1,) * (4 - array.ndim) + array.shape)
-    pooled = mode.mode_pool(x4, geometry)
-    return pooled.reshape(*array.shape[:-2], *geometry.out_shape)
+    return engine.pool(x, op, size, stride, padding, dilation, ceil_mode, pad_mode, p)
 
 
 def adaptive_region(

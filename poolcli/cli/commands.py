@@ -235,6 +235,7 @@ def fractional_command(
 @all_of(geometry_options())
 @report_option("text: a block per input; json: one object per line.", default="text")
 @all_of(batch_options())
+@max_pixels_option()
 @click.pass_context
 def info_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any) -> None:
     from click.core import ParameterSource

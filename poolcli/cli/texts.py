@@ -10,6 +10,7 @@ POOL_OPS = {
     "sum": "Add up each window: a downscale that keeps the total.",
     "median": "Take the median of each window: no salt-and-pepper noise.",
     "lp": "Take the Lp norm of each window: between avg and max (--p).",
+    "mode": "Take the most frequent value of each window: labels stay labels.",
 }
 
 POOL_HELP = """{summary}

@@ -49,8 +49,9 @@ from poolcli.core.geometry import (
     check_output_pixels,
     resolve,
 )
+from poolcli.core.mode import mode_pool
 
-OPS = ("max", "min", "avg", "sum", "median", "lp")
+OPS = ("max", "min", "avg", "sum", "median", "lp", "mode")
 
 #: Bytes of row-pass temporaries per tile: small enough to stay in cache, large enough that
 #: numpy's per-call overhead does not dominate.
@@ -110,7 +111,7 @@ def result_dtype(op: str, dtype: np.dtype) -> np.dtype:
     (dtype('uint8'), dtype('float32'))
     """
     dtype = np.dtype(dtype)
-    if op in ("max", "min"):
+    if op in ("max", "min", "mode"):
         return dtype
     return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
 
@@ -260,7 +261,7 @@ def pool(
     >>> pool(np.ones((1, 1, 3, 3)), "avg", size=2, padding=1, pad_mode="zero").shape
     (1, 1, 2, 2)
     """
-    if op not in _REDUCTIONS:
+    if op not in OPS:
         raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
     if op == "lp" and not (isinstance(p, (int, float)) and 0 < p < np.inf):
         raise ValueError(f"p must be a number above 0, got {p!r}")
@@ -276,6 +277,10 @@ def pool(
         )
     x4 = array.reshape((1,) * (4 - array.ndim) + array.shape) if array.ndim < 4 else array
     out4 = _prepare_output(x4, op, geometry, out)
+    if op == "mode":  # no separable reduction: windows gathered tile by tile (core.mode)
+        if x4.size:
+            out4[...] = mode_pool(x4, geometry)
+        return _as_rank(out4, array.ndim)
     plan = _plan(x4.dtype, out4.dtype, op, geometry, float(p))
     if return_indices:
         indices4 = np.empty_like(out4, dtype=np.int64)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from poolcli.core.geometry import Geometry, Window
+from poolcli.core.geometry import MAX_PIXELS, Geometry, Window
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -63,16 +63,24 @@ class Pooling:
         """The op as reports name it."""
         return self.op
 
-    def geometry(self, shape: tuple[int, ...]) -> Geometry:
-        """The windows over an input of ``shape``; ValueError when they do not fit it."""
-        return self.window.resolve(shape)
+    def geometry(self, shape: tuple[int, ...], max_pixels: int | None = MAX_PIXELS) -> Geometry:
+        """The windows over an input of ``shape``; ValueError when they do not fit it, or when
+        the padded plane or the output would pass ``max_pixels``."""
+        return self.window.resolve(shape, max_pixels)
 
-    def apply(self, array: Any, info: ImageInfo) -> Any:
-        """The pooled (N, C, oh, ow) array of a loaded input."""
+    def apply(self, array: Any, info: ImageInfo, max_pixels: int | None = MAX_PIXELS) -> Any:
+        """The pooled (N, C, oh, ow) array of a loaded input; an output past ``max_pixels``
+        (pixels times frames) is refused before it is allocated."""
         from poolcli.imaging import alpha
 
         return alpha.pool_image(
-            array, info, self.op, alpha=self.alpha, **self.window.kwargs(), p=self.p
+            array,
+            info,
+            self.op,
+            alpha=self.alpha,
+            **self.window.kwargs(),
+            p=self.p,
+            max_pixels=max_pixels,
         )
 
     def quick(self) -> QuickPooling | None:
@@ -100,11 +108,11 @@ class AdaptivePooling:
     def op_name(self) -> str:
         return f"adaptive_{self.op}"
 
-    def geometry(self, shape: tuple[int, ...]) -> None:
+    def geometry(self, shape: tuple[int, ...], max_pixels: int | None = MAX_PIXELS) -> None:
         """No window: the report has no window lines."""
         return None
 
-    def apply(self, array: Any, info: ImageInfo) -> Any:
+    def apply(self, array: Any, info: ImageInfo, max_pixels: int | None = MAX_PIXELS) -> Any:
         from poolcli.imaging import alpha
 
         return alpha.pool_image(
@@ -131,10 +139,10 @@ class FractionalPooling:
     name = "fractional"
     op_name = "fractional_max"
 
-    def geometry(self, shape: tuple[int, ...]) -> None:
+    def geometry(self, shape: tuple[int, ...], max_pixels: int | None = MAX_PIXELS) -> None:
         return None
 
-    def apply(self, array: Any, info: ImageInfo) -> Any:
+    def apply(self, array: Any, info: ImageInfo, max_pixels: int | None = MAX_PIXELS) -> Any:
         from poolcli.core import adaptive
 
         return adaptive.fractional_max_pool(
@@ -158,10 +166,10 @@ class GlobalPooling:
     def op_name(self) -> str:
         return self.op
 
-    def geometry(self, shape: tuple[int, ...]) -> None:
+    def geometry(self, shape: tuple[int, ...], max_pixels: int | None = MAX_PIXELS) -> None:
         return None
 
-    def apply(self, array: Any, info: ImageInfo) -> Any:
+    def apply(self, array: Any, info: ImageInfo, max_pixels: int | None = MAX_PIXELS) -> Any:
         from poolcli.imaging import alpha
 
         return alpha.pool_image(array, info, f"global_{self.op}", alpha=self.alpha)
@@ -180,14 +188,18 @@ class Comparison:
     name = "compare"
     op_name = "compare"
 
-    def geometry(self, shape: tuple[int, ...]) -> None:
+    def geometry(self, shape: tuple[int, ...], max_pixels: int | None = MAX_PIXELS) -> None:
         """None: the picture is not the input pooled, its resolution is not scaled."""
         return None
 
-    def apply(self, array: Any, info: ImageInfo) -> Image.Image:
+    def apply(
+        self, array: Any, info: ImageInfo, max_pixels: int | None = MAX_PIXELS
+    ) -> Image.Image:
         from poolcli.imaging import compare
 
-        return compare.compare_picture(array, info, alpha=self.alpha, **self.window.kwargs())
+        return compare.compare_picture(
+            array, info, alpha=self.alpha, **self.window.kwargs(), max_pixels=max_pixels
+        )
 
     def quick(self) -> None:
         return None
@@ -202,8 +214,10 @@ class Inspection:
     name = "info"
     op_name = "info"
 
-    def geometry(self, shape: tuple[int, ...]) -> Geometry | None:
-        return None if self.window is None else self.window.resolve(shape)
+    def geometry(
+        self, shape: tuple[int, ...], max_pixels: int | None = MAX_PIXELS
+    ) -> Geometry | None:
+        return None if self.window is None else self.window.resolve(shape, max_pixels)
 
     def quick(self) -> None:
         return None
