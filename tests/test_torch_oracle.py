@@ -166,6 +166,12 @@ def float_tolerance(dtype):
     return {"rtol": 1e-6, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
 
 
+def assert_allclose_strict(actual, desired, **tolerance):
+    """np.testing.assert_allclose(..., strict=True), which needs numpy 2.0; the floor is 1.24."""
+    assert (actual.shape, actual.dtype) == (desired.shape, desired.dtype)
+    np.testing.assert_allclose(actual, desired, **tolerance)
+
+
 ONLY_PADDING = "holds only padding"  # poolcli's error for a window without a real cell
 
 
@@ -379,7 +385,7 @@ def test_same_padding_follows_tensorflow(data, geometry, op, pad_mode):
     assert expected.shape == (*shape[:2], out_h, out_w)
     assert poolcli.output_shape(shape, **same) == expected.shape
     np.testing.assert_array_equal(reference_pool(x, op, **same), expected)
-    np.testing.assert_allclose(poolcli.pool(x, op, **same), expected, rtol=1e-12, strict=True)
+    assert_allclose_strict(poolcli.pool(x, op, **same), expected, rtol=1e-12)
 
 
 # --- the reference itself against torch -------------------------------------------------------
@@ -404,7 +410,7 @@ def test_reference_equals_torch(data, which):
             reference_pool(x, op, **g, pad_mode=pad_mode)
         return
     got = reference_pool(x, op, **g, pad_mode=pad_mode)
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0, strict=True)
+    assert_allclose_strict(got, expected, rtol=1e-12, atol=0)
 
 
 @settings(max_examples=MAX_EXAMPLES_REFERENCE_PREPADDED, deadline=None)
@@ -418,7 +424,7 @@ def test_reference_pad_modes_equal_torch_on_prepadded_input(data, case):
             reference_pool(x, op, **g, pad_mode=pad_mode)
         return
     got = reference_pool(x, op, **g, pad_mode=pad_mode)
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0, strict=True)
+    assert_allclose_strict(got, expected, rtol=1e-12, atol=0)
 
 
 @settings(max_examples=MAX_EXAMPLES_REFERENCE_OTHER_OPS, deadline=None)
@@ -446,4 +452,4 @@ def test_reference_sum_lp_median_equal_torch(data, geometry, op):
         columns = F.unfold(t, k, padding=g["padding"], stride=s)
         columns = columns.reshape(shape[0], shape[1], k[0] * k[1], -1)
         expected = torch.quantile(columns, 0.5, dim=2).reshape(got.shape).numpy()
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, strict=True)
+    assert_allclose_strict(got, expected, rtol=1e-12, atol=1e-12)
