@@ -4,6 +4,9 @@
                                 (mypy needs numpy, Pillow and click to check poolcli)
     python .ci/pins.py floors   each runtime dependency at its declared lowest version, as
                                 "name==X" constraints (from "name>=X")
+    python .ci/pins.py floors-tools
+                                the test extra's tools (pytest, hypothesis, ...), without the
+                                project's own extras: the floors venv adds full-depth itself
     python .ci/pins.py verify-floors
                                 run by the floors venv's Python: fails unless each of those is
                                 the version installed there
@@ -49,6 +52,11 @@ def floor_lines(project: dict) -> list[str]:
     return lines
 
 
+def floor_tool_lines(project: dict) -> list[str]:
+    own = name_of(project["name"])
+    return [req for req in project["optional-dependencies"]["test"] if name_of(req) != own]
+
+
 def release(version: str) -> tuple[int, ...]:
     """ "1.24" and "1.24.0" alike as (1, 24); a version that is not plain numbers fails."""
     if re.fullmatch(r"[0-9]+(\.[0-9]+)*", version) is None:
@@ -71,9 +79,14 @@ def verify_floors(project: dict) -> list[str]:
 
 
 def main() -> None:
-    modes = {"lint": lint_lines, "floors": floor_lines, "verify-floors": verify_floors}
+    modes = {
+        "lint": lint_lines,
+        "floors": floor_lines,
+        "floors-tools": floor_tool_lines,
+        "verify-floors": verify_floors,
+    }
     if len(sys.argv) != 2 or sys.argv[1] not in modes:
-        sys.exit("usage: python .ci/pins.py lint|floors|verify-floors")
+        sys.exit("usage: python .ci/pins.py lint|floors|floors-tools|verify-floors")
     project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
     print("\n".join(modes[sys.argv[1]](project)))
 

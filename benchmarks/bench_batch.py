@@ -21,7 +21,6 @@ two CPUs inside one Python process: threads (what poolcli.batch uses) and proces
 from __future__ import annotations
 
 import argparse
-import functools
 import io
 import os
 import shutil
@@ -37,8 +36,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from poolcli import batch, engine, imageio
-from poolcli.geometry import resolve
+from poolcli.batch import runner
+from poolcli.batch.console import Console
+from poolcli.batch.jobs import Job, Plan, Status
+from poolcli.batch.plan import plan
+from poolcli.batch.process import process
+from poolcli.batch.recipe import Recipe
+from poolcli.core import engine
+from poolcli.core.geometry import Window
+from poolcli.imaging.tasks import Pooling
+from poolcli.io import formats
+from poolcli.io import images as imageio
 
 WIDTH, HEIGHT = 640, 480
 
@@ -153,39 +161,33 @@ def compare_levels(files: list[Path]) -> None:
             f"{level:<16}{times[level]:>9.2f}{sizes[level] / 1e6:>10.2f}"
             f"{sizes[level] / sizes[6] - 1:>+8.1%}"
         )
-    print(f"poolcli uses compress_level={imageio._PNG_COMPRESS_LEVEL}")
-
-
-def _pool_max(array: np.ndarray, info: object) -> np.ndarray:
-    return engine.pool(array, "max", size=2)
+    print(f"poolcli uses compress_level={formats.PNG_COMPRESS_LEVEL}")
 
 
 def _single_threaded_engine() -> None:
-    engine.PARALLEL_MIN_CELLS = sys.maxsize
+    engine.PARALLEL_MIN_BYTES = sys.maxsize
 
 
-def _process_one(job: batch.Job, recipe: batch.Recipe) -> batch.Status:
-    return batch.process(job, recipe).status
+def _process_one(job: Job, recipe: Recipe) -> Status:
+    return process(job, recipe).status
 
 
 def compare_workers(source: Path, work: Path, repeat: int) -> None:
     """Threads against processes, two of each, for the same jobs and the same process()."""
     out = work / "workers"
-    recipe = batch.Recipe(
-        op="max", pool=_pool_max, geometry=functools.partial(resolve, size=(2, 2))
-    )
-    quiet = batch.Console(echo=lambda text, err: None, quiet=True)
+    recipe = Recipe(Pooling("max", Window.of(size=2)))  # plain data: it pickles to processes
+    quiet = Console(echo=lambda text, err: None, quiet=True)
 
-    def jobs() -> tuple[batch.Job, ...]:
+    def jobs() -> tuple[Job, ...]:
         if out.exists():
             shutil.rmtree(out)
-        return batch.plan([str(source)], op="max", output=str(out), format="png").jobs
+        return plan([str(source)], op="max", output=str(out), format="png").jobs
 
     def one_thread() -> None:
-        batch.run(batch.Plan(jobs(), True, str(out)), recipe, quiet, workers=1)
+        runner.run(Plan(jobs(), True, str(out)), recipe, quiet, runner=runner.ThreadRunner(1))
 
-    def threads() -> None:  # poolcli.batch: engine single-threaded in each worker
-        batch.run(batch.Plan(jobs(), True, str(out)), recipe, quiet, workers=2)
+    def threads() -> None:  # the thread runner: engine single-threaded in each worker
+        runner.run(Plan(jobs(), True, str(out)), recipe, quiet, runner=runner.ThreadRunner(2))
 
     def threads_engine_threaded() -> None:
         todo = jobs()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 import poolcli
-from poolcli.textbook import im2col
+from poolcli.teaching.textbook import im2col
 
 try:
     import torch

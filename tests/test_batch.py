@@ -57,7 +57,7 @@ class CallbackPooling(Pooling):
 
     callback: Callable[[np.ndarray, Any], np.ndarray] = pool_max
 
-    def apply(self, array: Any, info: Any) -> Any:
+    def apply(self, array: Any, info: Any, max_pixels: int | None = None) -> Any:
         return self.callback(array, info)
 
     def quick(self) -> None:

@@ -627,9 +627,9 @@ def test_explain_lp_and_stdin(folder: Path) -> None:
             "invalid value for --p: '0'; expected a number above 0, e.g. 2 or 0.5",
         ),
         (
-            ["--op", "mode"],
-            "invalid value for --op: 'mode' is not one of 'max', 'min', 'avg', 'sum', 'median', "
-            "'lp'",
+            ["--op", "mean"],
+            "invalid value for --op: 'mean' is not one of 'max', 'min', 'avg', 'sum', 'median', "
+            "'lp', 'mode'",
         ),
     ],
 )

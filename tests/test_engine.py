@@ -169,7 +169,7 @@ def test_a_fractional_pad_value_is_averaged_exactly():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(op="mean"), "op must be one of max, min, avg, sum, median, lp, got 'mean'"),
+        (dict(op="mean"), "op must be one of max, min, avg, sum, median, lp, mode, got 'mean'"),
         (dict(op="lp", p=0), "p must be a number above 0, got 0"),
         (dict(op="lp", p=-1.5), "p must be a number above 0, got -1.5"),
         (dict(op="avg", return_indices=True), 'return_indices needs op "max" and pad_mode'),

@@ -315,7 +315,7 @@ def test_a_16_by_16_matrix_is_fine():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"op": "mode"}, "op must be one of"),
+        ({"op": "mean"}, "op must be one of"),
         ({"op": "lp", "p": 0}, "p must be a number above 0, got 0"),
         ({"op": "lp", "p": -1.5}, "p must be a number above 0, got -1.5"),
         ({"size": 5}, "window 5 is larger than the padded height 4"),
@@ -326,3 +326,13 @@ def test_a_16_by_16_matrix_is_fine():
 def test_bad_arguments_are_pool_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         explain(**kwargs)
+
+
+def test_mode_is_explained_window_by_window():
+    """Each window of mode pooling says its sorted cells and how often the winner occurs."""
+    x = np.array([[1, 1, 2, 2], [2, 3, 2, 4], [5, 5, 5, 6], [6, 7, 6, 6]])
+    text = explain(x, "mode", size=2)
+    assert "mode of 1 1 2 3 = 1, 2 of 4 cells (ties: the smallest)" in text
+    assert "mode of 2 2 2 4 = 2, 3 of 4 cells (ties: the smallest)" in text
+    assert "mode of 5 5 6 7 = 5, 2 of 4 cells (ties: the smallest)" in text
+    assert "mode of 5 6 6 6 = 6, 3 of 4 cells (ties: the smallest)" in text

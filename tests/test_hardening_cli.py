@@ -499,7 +499,7 @@ def test_2_a_stop_leaves_another_runs_temporaries(
 
     @dataclass(frozen=True)
     class Signalling(Pooling):
-        def apply(self, array: Any, info: Any) -> Any:
+        def apply(self, array: Any, info: Any, max_pixels: int | None = None) -> Any:
             return signal_second(array, info)
 
         def quick(self) -> None:

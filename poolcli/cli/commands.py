@@ -257,7 +257,7 @@ def info_command(ctx: click.Context, /, inputs: tuple[str, ...], **options: Any)
 @click.argument("source", required=False, metavar="[INPUT]")
 @click.option(
     "--op",
-    type=click.Choice(("max", "min", "avg", "sum", "median", "lp")),
+    type=click.Choice(("max", "min", "avg", "sum", "median", "lp", "mode")),
     default="max",
     show_default=True,
     help="The pooling op.",

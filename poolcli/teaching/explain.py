@@ -61,7 +61,7 @@ def explain(
     matrix : 2-D array, optional
         At most 16×16, integers or floats; leading axes of length 1 are dropped, so a (1, 1, H,
         W) array loaded from a file works. By default the lectures' 4×4 example.
-    op : {"max", "min", "avg", "sum", "median", "lp"}
+    op : {"max", "min", "avg", "sum", "median", "lp", "mode"}
     size, stride, padding, dilation, ceil_mode, pad_mode, p
         As :func:`poolcli.pool` takes them.
 
@@ -318,6 +318,10 @@ def _how(op: str, cells: _Cells, taps: list[tuple[int, int]], result: np.generic
             return f"median of {listing} = {answer}, the middle one"
         pair = f"({_number(ordered[middle - 1])} + {_number(ordered[middle])}) / 2"
         return f"median of {listing} = {pair} = {answer}"
+    if op == "mode":
+        listing = " ".join(_number(v) for v in sorted(counted))
+        times = sum(v == result.item() for v in counted)
+        return f"mode of {listing} = {answer}, {times} of {len(counted)} cells (ties: the smallest)"
     power = _number(p)
     powers = " + ".join(f"{_absolute(v)}^{power}" for v in counted)
     return f"lp = ({powers})^(1/{power}) = {answer}"
