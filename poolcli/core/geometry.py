@@ -280,9 +280,10 @@ def as_pair(value: object, name: str, minimum: int = 1) -> tuple[int, int]:
 def _whole(item: object, name: str, value: object) -> int:
     """``item`` as an int when it is a whole number (numpy integers and 2.0 included)."""
     if not isinstance(item, bool):
+        if isinstance(item, int):  # the common case, before the slower checks
+            return item
         try:
-            if isinstance(item, SupportsIndex):
-                return operator.index(item)
+            return operator.index(cast(SupportsIndex, item))  # TypeError: not an integer type
         except TypeError:
             pass
         if isinstance(item, Real) and float(item).is_integer():
@@ -462,9 +463,12 @@ more than max_pixels (100000); use a smaller window or padding, or raise max_pix
 def _check_limit(max_pixels: object) -> int | None:
     if max_pixels is None:
         return None
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, SupportsIndex):
+    if isinstance(max_pixels, bool):
         raise ValueError(f"max_pixels must be a whole number or None, got {max_pixels!r}")
-    limit = operator.index(max_pixels)
+    try:
+        limit = operator.index(cast(SupportsIndex, max_pixels))
+    except TypeError:
+        raise ValueError(f"max_pixels must be a whole number or None, got {max_pixels!r}") from None
     if limit < 1:
         raise ValueError(f"max_pixels must be at least 1, got {limit}")
     return limit
