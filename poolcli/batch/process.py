@@ -137,35 +137,21 @@ def process(
         printed = report = None
         if isinstance(recipe.task, GlobalPooling):
             printed, report = _global_values(job, recipe.task, recipe, loaded[0], result, info)
-        if recipe.dry_run or target is None:
-            replaced = _replaces(target)
-            return _done(
-                job,
-                recipe,
-                target,
-                loaded[0],
-                result.shape,
-                geometry,
-                info,
-                None,
-                printed,
-                report,
-                replaced=replaced,
-            )
-        if target.matrix:
+        writes = target is not None and not recipe.dry_run
+        if writes and target is not None and target.matrix:
             matrix = images.format_matrix(result[0, 0])
             return _done(job, recipe, target, loaded[0], result.shape, geometry, info, matrix)
-        _check(stop)
-        destination = _destination(job, target, stdout)
         replaced = _replaces(target)
-        images.save_image(
-            destination,
-            result,
-            info,
-            format=target.format,
-            scale=None if geometry is None else geometry.stride,
-            **recipe.save.kwargs(),
-        )
+        if writes and target is not None:
+            _check(stop)
+            images.save_image(
+                _destination(job, target, stdout),
+                result,
+                info,
+                format=target.format,
+                scale=None if geometry is None else geometry.stride,
+                **recipe.save.kwargs(),
+            )
         return _done(
             job,
             recipe,
