@@ -10,7 +10,7 @@ from PIL import Image
 
 from poolcli.cli.run import FLAGS as CLI_FLAGS
 from poolcli.errors import OutputError
-from poolcli.io import formats
+from poolcli.io import formats, pictures
 from poolcli.io.metadata import ImageInfo
 from poolcli.io.modes import SAVE_MODES
 
@@ -110,7 +110,8 @@ _WRITTEN_BY_PILLOW = [
 def test_pillow_writes_every_mode_a_format_says_it_holds(name: str, mode: str) -> None:
     record = formats.by_name(name)
     stream = io.BytesIO()
-    Image.new(mode, (3, 2)).save(stream, format=record.pillow, **record.pillow_options())
+    picture = Image.new(mode, (3, 2))
+    pictures.save_with_pillow(stream, "x", record.pillow, [picture], record.pillow_options())
     stream.seek(0)
     with Image.open(stream) as back:
         assert back.format == record.pillow
