@@ -20,8 +20,7 @@ import fnmatch
 import functools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from poolcli.batch.jobs import PlanError
 
@@ -67,8 +66,7 @@ def image_extensions() -> frozenset[str]:
     return frozenset(extensions | {".npy"})
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """An input found: its path, its path below the output folder, how it was named."""
 
     path: str
@@ -76,8 +74,7 @@ class Found:
     walked: bool  # found by a folder walk or glob, not named directly
 
 
-@dataclass(frozen=True)
-class Root:
+class Root(NamedTuple):
     """A folder searched for images, and whether its subfolders were too."""
 
     path: str

@@ -16,16 +16,15 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from poolcli.imaging.tasks import Task
 
 __all__ = ["LoadOptions", "Recipe", "SaveOptions"]
 
 
-@dataclass(frozen=True)
-class LoadOptions:
+class LoadOptions(NamedTuple):
     """How an input is read: the keyword arguments of :func:`poolcli.load_image`."""
 
     max_pixels: int | None = None
@@ -36,8 +35,7 @@ class LoadOptions:
         return {"max_pixels": self.max_pixels, "frame": self.frame, "auto_orient": self.auto_orient}
 
 
-@dataclass(frozen=True)
-class SaveOptions:
+class SaveOptions(NamedTuple):
     """How a result is written, besides where and in which format: of :func:`poolcli.save_image`."""
 
     quality: int | None = None
@@ -82,8 +80,8 @@ class Recipe:
     """
 
     task: Task
-    load: LoadOptions = field(default_factory=LoadOptions)
-    save: SaveOptions = field(default_factory=SaveOptions)
+    load: LoadOptions = LoadOptions()
+    save: SaveOptions = SaveOptions()
     report: str | None = None
     dry_run: bool = False
     skip_existing: bool = False

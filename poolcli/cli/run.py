@@ -12,8 +12,7 @@ import dataclasses
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -40,8 +39,7 @@ FLAGS: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
-class Inputs:
+class Inputs(NamedTuple):
     """What the user named and where the results go, as parsed."""
 
     names: tuple[str, ...]
@@ -56,7 +54,7 @@ class Inputs:
     @classmethod
     def of(cls, names: tuple[str, ...], options: dict[str, Any]) -> Inputs:
         """The inputs of a command's parsed ``options`` (those it lacks keep their defaults)."""
-        fields = {field.name for field in dataclasses.fields(cls)} - {"names"}
+        fields = set(cls._fields) - {"names"}
         return cls(names=names, **{key: options[key] for key in fields if key in options})
 
 
