@@ -204,3 +204,15 @@ def test_standard_input_past_the_limits_worth_of_bytes_is_refused(op: str) -> No
     assert result.stdout_bytes == b""
     assert result.stderr.startswith("poolcli: <stdin>: more than 16777216 bytes")
     assert result.stderr.endswith("raise it with --max-pixels\n")
+
+
+def test_one_pooling_command_builds_no_other_command() -> None:
+    """Commands are built when asked for: `poolcli max` pays for no other command's options."""
+    code = (
+        "import sys, click\n"
+        "from poolcli.cli import main\n"
+        "assert main.get_command(click.Context(main), 'max') is not None\n"
+        "print(sorted(main.commands), 'poolcli.cli.family' in sys.modules)\n"
+    )
+    built = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert built.stdout == "['max'] False\n"

@@ -18,6 +18,8 @@ from poolcli.cli import interrupts
 # First of all: a Ctrl-C while the rest loads ends the poolcli program with 130, no traceback.
 interrupts.guard_import()
 
+import functools  # noqa: E402
+
 import click  # noqa: E402
 
 from poolcli import __version__  # noqa: E402
@@ -25,12 +27,31 @@ from poolcli.cli import commands  # noqa: E402
 from poolcli.cli.group import PoolcliGroup  # noqa: E402
 from poolcli.cli.texts import POOL_OPS  # noqa: E402
 
+FAMILY = ("global", "adaptive", "fractional", "compare", "info", "explain")
+
+
+def _family_command(name: str) -> click.Command:
+    from poolcli.cli import family
+
+    return family.COMMANDS[name]
+
+
+#: Every command, built when first asked for.
+COMMANDS = {
+    **{
+        op: functools.partial(commands.pool_command, op, summary)
+        for op, summary in POOL_OPS.items()
+    },
+    **{name: functools.partial(_family_command, name) for name in FAMILY},
+}
+
 __all__ = ["POOL_OPS", "main"]
 
 
 @click.group(
     "poolcli",
     cls=PoolcliGroup,
+    lazy=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, "--version", prog_name="poolcli", message="%(prog)s %(version)s")
@@ -47,16 +68,3 @@ def main() -> None:
       poolcli max photo.jpg                # writes photo.max.jpg, half as wide and high
       poolcli avg photo.jpg -k 4 -o small.png
     """
-
-
-for _op, _summary in POOL_OPS.items():
-    main.add_command(commands.pool_command(_op, _summary))
-for _command in (
-    commands.global_command,
-    commands.adaptive_command,
-    commands.fractional_command,
-    commands.compare_command,
-    commands.info_command,
-    commands.explain_command,
-):
-    main.add_command(_command)

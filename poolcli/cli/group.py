@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import click
@@ -76,11 +76,35 @@ class PoolcliGroup(click.Group):
     [COMMAND]`` is ``poolcli [COMMAND] --help``.
     """
 
+    def __init__(
+        self,
+        *args: Any,
+        lazy: Mapping[str, Callable[[], click.Command]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        #: Commands built when first asked for: ``poolcli max`` builds no other command's options.
+        self.lazy = dict(lazy or {})
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self.add_command(self.lazy[cmd_name](), cmd_name)
         command = super().get_command(ctx, cmd_name)
         if command is None and cmd_name == "help":
             return _help_command(self)
         return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else None
+        if name is not None and name != "help" and name not in {*self.commands, *self.lazy}:
+            for other in self.lazy:  # a mistyped command: suggest from all of them
+                self.get_command(ctx, other)
+        return super().resolve_command(ctx, args)
 
     def make_context(
         self,
