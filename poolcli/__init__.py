@@ -1,6 +1,6 @@
 """poolcli: downsample images and arrays by pooling.
 
-The public API of DESIGN.md §6. Submodules load on first use, so ``import poolcli`` (and the
+The public API (README.md, Python). Submodules load on first use, so ``import poolcli`` (and the
 command line's ``--help``) stays fast. ``pool``, ``global_pool`` and ``adaptive_pool`` also take
 Dask arrays (:mod:`poolcli.chunked`, the ``chunked`` extra) and give lazy Dask arrays.
 

@@ -1,4 +1,4 @@
-"""A slow, independent reference for pooling, written from DESIGN.md section 1 and nothing else.
+"""A slow, independent reference for pooling, written from the README's rules and nothing else.
 
 Every output value is computed by walking its window tap by tap in plain Python, deciding for each
 tap whether it counts and what it holds. Nothing from poolcli is used, so the engine can be checked
@@ -64,7 +64,7 @@ def explicit_padding(padding, shape_hw, size, stride, dilation):
 
 
 def output_length(length, size, stride, dilation, before, after, ceil_mode):
-    """Output size of one axis, as DESIGN.md section 1 states it."""
+    """Output size of one axis, as the README states it."""
     effective = dilation * (size - 1) + 1
     padded = length + before + after
     ratio = Fraction(padded - effective, stride)

@@ -13,7 +13,7 @@ MAX_EXAMPLES = 300
 
 
 def loop_im2col(x, fh, fw, stride, pad):
-    """The layout as DESIGN.md §3 describes it, one entry at a time."""
+    """The layout the textbook's im2col has, one entry at a time."""
     n_, c_, h, w = x.shape
     padded = np.zeros((n_, c_, h + 2 * pad, w + 2 * pad))
     padded[:, :, pad : pad + h, pad : pad + w] = x

@@ -317,11 +317,11 @@ def prepadded_cases(draw, large_windows=True, max_side=20):
 
 
 def expected_from_prepadded(x, op, g, pad_mode):
-    """The oracle cut to the size DESIGN.md gives, or None if a window holds only padding."""
+    """The oracle cut to the size poolcli's rule gives, or None if a window holds only padding."""
     full = prepadded_oracle(x, op, g, pad_mode)
     out_h, out_w = reference_shape(x.shape, g)
     # On the pre-padded input torch keeps a last ceil-mode window that starts in the trailing
-    # padding; DESIGN.md (and torch on unpadded input) drops it.
+    # padding; poolcli's rule (and torch on unpadded input) drops it.
     assert full.shape[2] - out_h in (0, 1) and full.shape[3] - out_w in (0, 1)
     expected = full[:, :, :out_h, :out_w]
     if not np.isfinite(expected).all():

@@ -1,7 +1,7 @@
 """Pooling to a size rather than by a window: global, adaptive and fractional max pooling.
 
 :func:`poolcli.pool` slides a window of a given size; these choose the windows from the output
-size instead (DESIGN.md section 2):
+size instead:
 
 - :func:`global_pool`: one window, the whole plane; (…, 1, 1) out.
 - :func:`adaptive_pool`: window ``i`` of an axis covers ``[floor(i·H/out), ceil((i+1)·H/out))``,
@@ -54,7 +54,7 @@ def _check_op(op: str) -> str:
 
 
 def _mean_dtype(dtype: np.dtype) -> np.dtype:
-    """DESIGN.md section 2: float64 stays float64, everything else averages to float32."""
+    """float64 stays float64, everything else averages to float32 (as pool does)."""
     return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
 
 

@@ -231,7 +231,7 @@ def pool(
         to max as p grows; median of an even count is the mean of the middle two. NaN in a
         window gives NaN (max and min: as PyTorch's, the NaN itself).
     size, stride, padding, dilation, ceil_mode, pad_mode
-        The geometry of DESIGN.md §1; see :func:`poolcli.core.geometry.resolve`.
+        The window's geometry; see :func:`poolcli.core.geometry.resolve`.
     p : float
         The power of lp, above 0.
     out : array, optional

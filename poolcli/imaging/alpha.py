@@ -5,7 +5,7 @@ What the command line calls between :func:`~poolcli.io.images.load_image` and
 nothing is written into it. The result is channel-last too ((N, C, oh, ow) as a view of an
 (N, oh, ow, C) buffer), which is what the encoder wants, so saving copies nothing more.
 
-Alpha (DESIGN.md §4): averaging ops work on premultiplied colour, so a fully transparent pixel,
+Alpha: averaging ops work on premultiplied colour, so a fully transparent pixel,
 whatever colour it stores, adds nothing to its neighbours' colour. A red pixel beside a fully
 transparent green one averages to half-transparent red, not to a muddy olive:
 

@@ -1,12 +1,12 @@
 """Images, .npy arrays and .csv/.txt matrices in and out as (N, C, H, W) arrays.
 
-Pillow reads and writes the pictures (DESIGN.md section 4). A loaded one-frame image comes back as
-a read-only view of the pixels Pillow decoded, laid out (1, C, H, W) by a transpose: nothing is
-copied into planar layout. An animated GIF, WebP or PNG, or a multi-page TIFF, loads every frame
-into one (N, H, W, C) buffer, returned the same way as an (N, C, H, W) view. Saving takes any
-(N, C, H, W) array, contiguous or not, and hands the encoder one contiguous (H, W, C) buffer per
-frame. :func:`read_header` tells the shape, mode and dtype load_image would give from the
-file's header alone, where the format allows.
+Pillow reads and writes the pictures, in the modes of the table below. A loaded one-frame image
+comes back as a read-only view of the pixels Pillow decoded, laid out (1, C, H, W) by a transpose:
+nothing is copied into planar layout. An animated GIF, WebP or PNG, or a multi-page TIFF, loads
+every frame into one (N, H, W, C) buffer, returned the same way as an (N, C, H, W) view. Saving
+takes any (N, C, H, W) array, contiguous or not, and hands the encoder one contiguous (H, W, C)
+buffer per frame. :func:`read_header` tells the shape, mode and dtype load_image would give from
+the file's header alone, where the format allows.
 
 Modes as loaded, and as written back:
 
