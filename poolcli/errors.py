@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-__all__ = ["InputError", "OutputError", "PoolcliError"]
+__all__ = ["InputError", "OutputError", "PoolcliError", "worded"]
 
 
 class PoolcliError(Exception):
@@ -51,6 +51,28 @@ class PoolcliError(Exception):
 
     def __reduce__(self) -> tuple[type[PoolcliError], tuple[object, ...]]:
         return type(self), (self._template, self.parameters)
+
+
+def worded(error: BaseException, flags: Mapping[str, str]) -> str:
+    """The message of any ``error`` with the library's parameters named as ``flags`` names them.
+
+    A poolcli error (or the one ``error`` was raised from) words the parameters it lists; any
+    other message has those of its words that are parameter names with an underscore replaced,
+    as no prose uses them (``pad_mode``, ``output_size``).
+
+    >>> worded(ValueError("use a pad_mode other than 'ignore'"), {"pad_mode": "--pad-mode"})
+    "use a --pad-mode other than 'ignore'"
+    >>> worded(InputError("a.gif", "pick one with {frame=K}", ("frame",)), {"frame": "--frame"})
+    'a.gif: pick one with --frame K'
+    """
+    source = error.__cause__ if isinstance(error.__cause__, PoolcliError) else error
+    if isinstance(source, PoolcliError):
+        return source.worded(flags)
+    text = str(error)
+    for parameter, word in flags.items():
+        if "_" in parameter:
+            text = re.sub(rf"\b{re.escape(parameter)}\b", word, text)
+    return text
 
 
 def _worded(template: str, parameters: tuple[str, ...], flags: Mapping[str, str]) -> str:

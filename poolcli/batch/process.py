@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import stat
 import threading
 from typing import Any, BinaryIO
@@ -42,7 +41,7 @@ from poolcli.batch.report import (
 )
 from poolcli.batch.text import printable
 from poolcli.core.geometry import Geometry
-from poolcli.errors import OutputError, PoolcliError
+from poolcli.errors import OutputError, PoolcliError, worded
 from poolcli.imaging.tasks import Comparison, GlobalPooling, Inspection
 from poolcli.io import formats
 
@@ -373,14 +372,8 @@ def _read_all(stream: BinaryIO, recipe: Recipe) -> bytes:
 
 def _message(name: str, error: Exception, flags: tuple[tuple[str, str], ...]) -> str:
     """``INPUT: reason``, the library's parameter names worded as the caller names them."""
-    text = str(error) if isinstance(error, PoolcliError) else f"{name}: {error}"
-    worded = getattr(error, "worded", None)
-    if flags and callable(worded):
-        return str(worded(dict(flags)))
-    for parameter, word in flags:
-        if "_" in parameter:  # a name no prose uses: output_size, pad_mode, max_pixels
-            text = re.sub(rf"\b{parameter}\b", word, text)
-    return text
+    text = worded(error, dict(flags))
+    return text if isinstance(error, PoolcliError) else f"{name}: {text}"
 
 
 def _check(stop: threading.Event | None) -> None:

@@ -9,13 +9,13 @@ the command line's exit statuses: a usage error (2) before any work, one line pe
 from __future__ import annotations
 
 import dataclasses
-import re
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
+from poolcli import errors
 from poolcli.batch.text import printable
 from poolcli.cli.group import CommandLineError
 from poolcli.errors import PoolcliError
@@ -131,14 +131,7 @@ def worded(error: BaseException) -> str:
     >>> worded(ValueError("use a pad_mode other than 'ignore'"))
     "use a --pad-mode other than 'ignore'"
     """
-    source = error.__cause__ if isinstance(error.__cause__, PoolcliError) else error
-    if isinstance(source, PoolcliError):
-        return source.worded(FLAGS)
-    text = str(error)
-    for parameter, word in FLAGS.items():
-        if "_" in parameter:  # a name no prose uses: output_size, pad_mode, max_pixels
-            text = re.sub(rf"\b{parameter}\b", word, text)
-    return text
+    return errors.worded(error, FLAGS)
 
 
 def stdout_is_terminal() -> bool:
