@@ -23,11 +23,16 @@ import functools  # noqa: E402
 import click  # noqa: E402
 
 from poolcli import __version__  # noqa: E402
-from poolcli.cli import commands  # noqa: E402
 from poolcli.cli.group import PoolcliGroup  # noqa: E402
 from poolcli.cli.texts import POOL_OPS  # noqa: E402
 
 FAMILY = ("global", "adaptive", "fractional", "compare", "info", "explain")
+
+
+def _pool_command(op: str, summary: str) -> click.Command:
+    from poolcli.cli import commands
+
+    return commands.pool_command(op, summary)
 
 
 def _family_command(name: str) -> click.Command:
@@ -38,10 +43,7 @@ def _family_command(name: str) -> click.Command:
 
 #: Every command, built when first asked for.
 COMMANDS = {
-    **{
-        op: functools.partial(commands.pool_command, op, summary)
-        for op, summary in POOL_OPS.items()
-    },
+    **{op: functools.partial(_pool_command, op, summary) for op, summary in POOL_OPS.items()},
     **{name: functools.partial(_family_command, name) for name in FAMILY},
 }
 
