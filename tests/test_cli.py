@@ -672,7 +672,7 @@ class TestFailures:
         self.fails(
             2,
             "invalid value for --format: 'sgi'; expected png, jpeg, webp, tiff, gif, npy, csv, "
-            "bmp, ppm, tga, ico or pcx",
+            "bmp, ppm, tga, ico, pcx, zarr or ome-zarr",
             "max",
             "photo.png",
             "--format",

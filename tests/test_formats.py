@@ -19,6 +19,7 @@ def test_choices_are_the_written_formats_in_their_order() -> None:
     assert formats.choices() == (
         *("png", "jpeg", "webp", "tiff", "gif", "npy", "csv"),
         *("bmp", "ppm", "tga", "ico", "pcx"),  # issue 11 item 13
+        *("zarr", "ome-zarr"),  # folders of chunks, written by poolcli.chunked
     )
     assert formats.result_choices() == ("png", "jpeg", "webp", "tiff", "gif", "npy")
 

@@ -9,8 +9,9 @@ count too); rule e imports modules in a fresh interpreter. The layers, bottom up
   ``poolcli.errors`` and itself only.
 - c. ``poolcli.io`` imports neither ``poolcli.imaging``, ``poolcli.batch`` nor ``poolcli.cli``;
   ``poolcli.imaging`` neither ``poolcli.batch`` nor ``poolcli.cli``; ``poolcli.batch`` not
-  ``poolcli.cli``; ``poolcli.chunked`` (Dask pooling, above core) not ``poolcli.api`` (the
-  public functions, above core and chunked); core and teaching import neither (rules a, b).
+  ``poolcli.cli``; ``poolcli.chunked`` (Dask pooling and the files read and written in parts,
+  above core and io) neither ``poolcli.api`` (the public functions, above core and chunked),
+  imaging, batch nor cli; core and teaching import neither (rules a, b).
 - d. No ``from X import _name`` across modules, except from a module whose own file name starts
   with an underscore, inside the importer's subpackage (such as ``core/_kernels.py``); such a
   module's names, private or not, are for its subpackage only.
@@ -168,7 +169,7 @@ FORBIDDEN = {
     "poolcli.io": ("poolcli.imaging", "poolcli.batch", "poolcli.cli"),
     "poolcli.imaging": ("poolcli.batch", "poolcli.cli"),
     "poolcli.batch": ("poolcli.cli",),
-    "poolcli.chunked": ("poolcli.api",),
+    "poolcli.chunked": ("poolcli.api", "poolcli.imaging", "poolcli.batch", "poolcli.cli"),
 }
 
 

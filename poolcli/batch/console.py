@@ -160,9 +160,10 @@ class Printer:
 class Progress:
     """`` 57/200 [######------------------]  41.2 images/s  0:03 left`` on one terminal line."""
 
-    def __init__(self, stream: TextIO, total: int) -> None:
+    def __init__(self, stream: TextIO, total: int, unit: str = "images") -> None:
         self.stream = stream
         self.total = total
+        self.unit = unit
         self.done = 0
         self.start = time.monotonic()
         self.last = 0.0
@@ -185,7 +186,7 @@ class Progress:
         if self.done and elapsed > 0:
             rate = self.done / elapsed
             left = (self.total - self.done) / rate
-            line += f"  {rate:.1f} images/s  {_duration(left)} left"
+            line += f"  {rate:.1f} {self.unit}/s  {_duration(left)} left"
         columns = shutil.get_terminal_size((80, 24)).columns
         line = line[: max(10, columns - 1)]
         self._write("\r" + line + " " * max(0, self.shown - len(line)))

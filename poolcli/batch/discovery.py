@@ -1,7 +1,8 @@
 """Finding inputs: folders walked, globs expanded, lists of paths read.
 
 Which files count as images when a folder or glob is searched: the extensions Pillow can open
-(:func:`image_extensions`, any case) and .npy. Hidden files and folders (a name starting with
+(:func:`image_extensions`, any case), .npy, and Zarr stores (folders, taken whole:
+:func:`~poolcli.io.formats.is_store`). Hidden files and folders (a name starting with
 ".") are left out, and links to folders are not followed, so a link loop cannot trap a walk. A
 file named directly is always an input, whatever its name.
 
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
 from poolcli.batch.jobs import PlanError
+from poolcli.io import formats
 
 __all__ = [
     "Found",
@@ -49,7 +51,7 @@ _MAGIC = frozenset("*?[")
 def image_extensions() -> frozenset[str]:
     """The extensions (lower case, with the dot) a folder walk or glob takes as images.
 
-    Those Pillow registers a format for that it can open, and .npy.
+    Those Pillow registers a format for that it can open, .npy, and .zarr.
 
     >>> {".png", ".jpg", ".jpeg", ".tif", ".webp", ".npy"} <= image_extensions()
     True
@@ -63,7 +65,7 @@ def image_extensions() -> frozenset[str]:
     extensions = {
         ext.lower() for ext, fmt in registered.items() if fmt in openable and fmt not in _NOT_IMAGES
     }
-    return frozenset(extensions | {".npy"})
+    return frozenset(extensions | {".npy", ".zarr"})
 
 
 class Found(NamedTuple):
@@ -123,10 +125,10 @@ def _walk(folder: str, recursive: bool) -> Iterator[tuple[str, str, str | None]]
             if entry.name.startswith("."):
                 continue
             relative = os.path.join(relative_dir, entry.name) if relative_dir else entry.name
-            if _entry_is_dir(entry):
+            if _entry_is_dir(entry) and not formats.is_store(entry.path):
                 if recursive and not entry.is_symlink():
                     subfolders.append(relative)
-            elif is_image_name(entry.name):
+            elif is_image_name(entry.name) or _entry_is_dir(entry):  # an image, or a store
                 yield os.path.join(folder, relative), relative, None
         stack.extend(reversed(subfolders))
 
@@ -164,7 +166,7 @@ def _glob(base: str, parts: list[str]) -> list[str]:
             if tail:
                 if _entry_is_dir(entry):
                     visit(_join(relative_dir, entry.name), tail)
-            elif not _entry_is_dir(entry):
+            elif not _entry_is_dir(entry) or formats.is_store(entry.path):
                 matches.append(_join(relative_dir, entry.name))
 
     visit("", parts)
@@ -214,7 +216,8 @@ def is_image_name(name: str) -> bool:
 
 
 def is_folder(name: str) -> bool:
-    return name != "-" and os.path.isdir(name)
+    """A folder to search for images: a folder that is no Zarr store."""
+    return name != "-" and os.path.isdir(name) and not formats.is_store(name)
 
 
 def is_glob(name: str) -> bool:

@@ -112,9 +112,12 @@ def names_folder(output: str) -> bool:
     """Whether the one input's ``output`` is a folder to write ``STEM.OP.EXT`` in: a folder
     that exists, or a name that ends in a slash (made if missing).
 
-    >>> names_folder("small/"), names_folder("small.png")
-    (True, False)
+    >>> names_folder("small/"), names_folder("small.png"), names_folder("small.zarr/")
+    (True, False, False)
     """
+    found = formats.for_path(output)
+    if found is not None and found.chunked:
+        return False  # a store is one output, even when it exists as a folder
     ends = output.endswith(os.sep) or (os.altsep is not None and output.endswith(os.altsep))
     return ends or os.path.isdir(output)
 
@@ -122,7 +125,8 @@ def names_folder(output: str) -> bool:
 def own_format(info: Any) -> str | None:
     """The --format an input is written back as, or None when it has none (a matrix, BMP)."""
     if info.kind == "array":
-        return "npy"
+        own = formats.by_pillow(info.format)
+        return own.name if own is not None and own.chunked else "npy"
     if info.kind == "image":
         return formats.written_back_as(info.format)
     return None
@@ -138,7 +142,7 @@ def renamed(path: str, op: str | None, format: str | None, info: Any = None) -> 
     """``path`` with the extension ``format`` gives it, else its own if it can be written, else
     that of the input's own format (told by ``info`` once loaded, else by the extension); and
     ``.OP`` before the extension when ``op`` is given."""
-    root, ext = os.path.splitext(path)
+    root, ext = formats.split_extension(path)
     if format is not None:
         ext = formats.extension(format)
     elif not writable(ext):

@@ -24,6 +24,7 @@ import io
 import os
 import stat
 import threading
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from poolcli.batch import naming
@@ -42,7 +43,7 @@ from poolcli.batch.report import (
 from poolcli.batch.text import printable
 from poolcli.core.geometry import Geometry
 from poolcli.errors import OutputError, PoolcliError, worded
-from poolcli.imaging.tasks import Comparison, GlobalPooling, Inspection
+from poolcli.imaging.tasks import Comparison, GlobalPooling, Inspection, Pooling
 from poolcli.io import formats
 
 __all__ = ["Stopped", "process"]
@@ -59,6 +60,7 @@ def process(
     stdin: BinaryIO | None = None,
     stdout: BinaryIO | None = None,
     stop: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Outcome:
     """Do ``recipe`` to the input of ``job``; its report and messages as an :class:`Outcome`.
 
@@ -71,7 +73,10 @@ def process(
     stdin, stdout : binary streams, optional
         Standard input and output, for ``-`` and a target without a path.
     stop : threading.Event, optional
-        Once set, the job ends before its next step (load, pool, save) as CANCELLED.
+        Once set, the job ends before its next step (load, pool, save) as CANCELLED; a chunked
+        job (:mod:`poolcli.batch.large`) before its next chunk.
+    progress : callable, optional
+        ``progress(done, total)``: the tasks of a chunked job done, as they are done.
 
     Returns
     -------
@@ -95,6 +100,8 @@ def process(
         return _skipped(job, recipe, target)
     if target is not None and (refused := _refusal(job, recipe, target)) is not None:
         return refused
+    if _goes_chunked(job, recipe, target):
+        return _process_large(job, recipe, target, stop, progress)
     loaded: tuple[tuple[int, ...], Any] | None = None
     try:
         _check(stop)
@@ -172,6 +179,120 @@ def process(
         return _failure(job, recipe, _message(job.name, error, recipe.flags), loaded)
     except MemoryError:
         return _failure(job, recipe, f"{job.name}: not enough memory", loaded)
+
+
+def _goes_chunked(job: Job, recipe: Recipe, target: Target | None) -> bool:
+    """Whether the job is pooled in chunks (:func:`poolcli.batch.large.goes_chunked`)."""
+    if job.source == "-" or not isinstance(recipe.task, Pooling):
+        return False
+    from poolcli.batch import large
+
+    return large.goes_chunked(
+        job.source, _output_format(job, target), recipe.memory_limit, _pixel_limit(recipe)
+    )
+
+
+def _output_format(job: Job, target: Target | None) -> str | None:
+    """The output's format name, when the job already knows it (else None)."""
+    if target is None:
+        named, path = job.format, job.output
+        if path is not None and (path == "-" or naming.names_folder(path)):
+            path = None
+    else:
+        named, path = target.format, target.path
+    found = formats.by_name(named) if named is not None else None
+    if found is None and path is not None:
+        found = formats.for_path(path)
+    return None if found is None else found.name
+
+
+def _process_large(
+    job: Job,
+    recipe: Recipe,
+    target: Target | None,
+    stop: threading.Event | None,
+    progress: Callable[[int, int], None] | None,
+) -> Outcome:
+    """The job of an input or output too large for memory, pooled in chunks."""
+    from poolcli.batch import large
+    from poolcli.chunked.stores import Stopped as ChunksStopped
+
+    task = recipe.task
+    assert isinstance(task, Pooling), "only pooling goes chunked"
+    loaded: tuple[tuple[int, ...], Any] | None = None
+    closing: Any = None
+    try:
+        _check(stop)
+        load = recipe.load
+        opened = large.open_large(job.source, load.level, load.frame, load.max_pixels)
+        closing = opened
+        loaded = (opened.shape, opened.info)
+        geometry = task.geometry(opened.shape, load.max_pixels)
+        if target is None:
+            decided = _decided_target(job, recipe, opened.info)
+            if isinstance(decided, Outcome):
+                return decided
+            target = decided
+        if target.path is None:
+            raise PlanError(f"{job.name} is pooled in chunks: give -o FILE, not standard output")
+        fmt = _output_format(job, target)
+        if fmt not in large.READ_IN_PARTS:
+            raise OutputError(
+                target.path,
+                f"a result pooled in chunks is written as .zarr, .ome.zarr, .tif or .npy, "
+                f"not {fmt}",
+            )
+        refused = _store_refusal(job, recipe, target)
+        if refused is not None:
+            return refused
+        out_shape = (*opened.shape[:2], *geometry.out_shape)
+        replaced = _replaces(target) or os.path.isdir(target.path)
+        if not recipe.dry_run:
+            large.write_large(
+                opened,
+                task,
+                geometry,
+                _destination(job, target, None),
+                fmt,
+                name=job.name,
+                zarr_format=recipe.save.zarr_format,
+                threads=recipe.threads,
+                stop=stop,
+                progress=progress,
+            )
+        return _done(
+            job, recipe, target, opened.shape, out_shape, geometry, opened.info, replaced=replaced
+        )
+    except (Stopped, ChunksStopped):
+        return Outcome(job.index, job.name, Status.CANCELLED)
+    except PlanError:
+        raise
+    except (PoolcliError, ValueError) as error:
+        return _failure(job, recipe, _message(job.name, error, recipe.flags), loaded)
+    except MemoryError:
+        return _failure(job, recipe, f"{job.name}: not enough memory", loaded)
+    finally:
+        if closing is not None:
+            closing.close()
+
+
+def _store_refusal(job: Job, recipe: Recipe, target: Target) -> Outcome | None:
+    """The FAILED outcome of a job whose output folder is there: a folder that is no Zarr store
+    is never replaced, a store only as a file would be (:func:`_refusal`)."""
+    path = target.path
+    if path is None or not os.path.isdir(path):
+        return None
+    if not formats.is_store(path, by_name=False) or os.path.islink(path):
+        error = OutputError(path, "is a folder that is no Zarr store; it is not replaced")
+    elif recipe.overwrite or target.named:
+        return None
+    else:
+        error = OutputError(
+            path,
+            "exists; replace it with {overwrite} or keep it with {skip_existing}",
+            ("overwrite", "skip_existing"),
+        )
+    return _failure(job, recipe, _message(job.name, error, recipe.flags), None)
 
 
 def _process_picture(

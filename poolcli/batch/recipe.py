@@ -30,6 +30,7 @@ class LoadOptions(NamedTuple):
     max_pixels: int | None = None
     frame: int | None = None
     auto_orient: bool = True
+    level: int | None = None  # the OME-Zarr level read (chunked inputs)
 
     def kwargs(self) -> dict[str, Any]:
         return {"max_pixels": self.max_pixels, "frame": self.frame, "auto_orient": self.auto_orient}
@@ -40,6 +41,7 @@ class SaveOptions(NamedTuple):
 
     quality: int | None = None
     strip: bool = False
+    zarr_format: int = 3  # Zarr outputs
 
     def kwargs(self) -> dict[str, Any]:
         return {"quality": self.quality, "strip": self.strip}
@@ -77,6 +79,11 @@ class Recipe:
         ``(("max_pixels", "--max-pixels"),)`` for the command line; empty: the library's names.
     terminal : bool
         Standard output is a terminal: image bytes are refused there.
+    memory_limit : int, optional
+        Bytes: a TIFF or .npy input larger than this decoded is pooled in chunks
+        (:mod:`poolcli.batch.large`); None: a quarter of the machine's memory.
+    threads : int, optional
+        Dask's local threads for chunked pooling; None: one per CPU.
     """
 
     task: Task
@@ -90,6 +97,8 @@ class Recipe:
     default_format: str | None = None
     flags: tuple[tuple[str, str], ...] = ()
     terminal: bool = False
+    memory_limit: int | None = None
+    threads: int | None = None
 
     @property
     def name(self) -> str:

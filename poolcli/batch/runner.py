@@ -27,7 +27,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import FrameType
 from typing import Any, BinaryIO, Protocol
@@ -92,10 +92,12 @@ class ThreadRunner:
         *,
         stdin: BinaryIO | None = None,
         stdout: BinaryIO | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.workers = default_workers() if workers is None else max(1, workers)
         self.stdin = stdin
         self.stdout = stdout
+        self.progress = progress  # of the chunks of a job pooled in chunks
         self.halt = threading.Event()
         self.pool: ThreadPoolExecutor | None = None
         self.pending: dict[int, tuple[Job, Future[Outcome]]] = {}  # by position, not yielded
@@ -111,7 +113,14 @@ class ThreadRunner:
         task = _process_alone if workers > 1 else process
 
         def work(position: int, job: Job) -> Outcome:
-            outcome = task(job, recipe, stdin=self.stdin, stdout=self.stdout, stop=self.halt)
+            outcome = task(
+                job,
+                recipe,
+                stdin=self.stdin,
+                stdout=self.stdout,
+                stop=self.halt,
+                progress=self.progress,
+            )
             with self.lock:
                 self.finished[position] = outcome
             return outcome

@@ -40,12 +40,19 @@ def recipe_of(task: Task, options: dict[str, Any], **extra: Any) -> Recipe:
             max_pixels=options.get("max_pixels"),
             frame=options.get("frame"),
             auto_orient=options.get("auto_orient", True),
+            level=options.get("level"),
         ),
-        save=SaveOptions(quality=options.get("quality"), strip=options.get("strip", False)),
+        save=SaveOptions(
+            quality=options.get("quality"),
+            strip=options.get("strip", False),
+            zarr_format=int(options.get("zarr_format") or 3),
+        ),
         report=options.get("report"),
         dry_run=options.get("dry_run", False),
         skip_existing=options.get("skip_existing", False),
         overwrite=options.get("overwrite", False),
+        memory_limit=options.get("memory_limit"),
+        threads=options.get("jobs"),
         **extra,
     )
 

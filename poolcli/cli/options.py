@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from poolcli.cli.group import REPORTS
-from poolcli.cli.types import FormatType, NumberType, PaddingType, PadModeType, window_pair
+from poolcli.cli.types import (
+    ByteSizeType,
+    FormatType,
+    NumberType,
+    PaddingType,
+    PadModeType,
+    window_pair,
+)
 from poolcli.io import formats as registry
 
 if TYPE_CHECKING:
@@ -271,9 +278,37 @@ def pooling_options(func: Callable[..., Any]) -> Callable[..., Any]:
             quiet_option(WRITE_QUIET_HELP),
             *batch_options(),
             *image_options(),
+            *chunked_options(),
         ]
     )
     return add(func)
+
+
+def chunked_options() -> list[Callable[..., Any]]:
+    """Images larger than memory: --memory-limit, --level, --zarr-format."""
+    return [
+        click.option(
+            "--memory-limit",
+            type=ByteSizeType(),
+            metavar="SIZE",
+            help="Pool a TIFF or .npy larger than SIZE decoded (e.g. 4G) in chunks, in bounded "
+            "memory; Zarr inputs and .zarr/.ome.zarr outputs always are.  "
+            "[default: a quarter of this machine's memory]",
+        ),
+        click.option(
+            "--level",
+            type=click.IntRange(min=0),
+            metavar="K",
+            help="Read resolution level K of an OME-Zarr input.  [default: 0, the full one]",
+        ),
+        click.option(
+            "--zarr-format",
+            type=click.Choice(["2", "3"]),
+            default="3",
+            show_default=True,
+            help="The Zarr format of .zarr and .ome.zarr outputs (2: OME-Zarr 0.4, 3: 0.5).",
+        ),
+    ]
 
 
 def resize_options() -> list[Callable[..., Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
@@ -36,6 +36,9 @@ FLAGS: Mapping[str, str] = {
     "quality": "--quality",
     "overwrite": "--overwrite",
     "skip_existing": "--skip-existing",
+    "alpha": "--alpha",
+    "level": "--level",
+    "memory_limit": "--memory-limit",
 }
 
 
@@ -112,7 +115,12 @@ def run_inputs(
         reports_to_stderr=one and bytes_out,
         summary=summary,
     )
-    threads = runner.ThreadRunner(inputs.jobs, stdin=sys.stdin.buffer, stdout=sys.stdout.buffer)
+    threads = runner.ThreadRunner(
+        inputs.jobs,
+        stdin=sys.stdin.buffer,
+        stdout=sys.stdout.buffer,
+        progress=chunk_progress() if one and console.progress is not None else None,
+    )
     try:
         done = runner.run(planned, recipe, console, runner=threads)
     except PlanError as error:  # the one input's output, decided once it was loaded
@@ -121,6 +129,23 @@ def run_inputs(
         click.echo(f"poolcli: {printable(worded(error))}", err=True)
         return 1
     return done.exit_status
+
+
+def chunk_progress() -> Callable[[int, int], None]:
+    """A progress bar over the chunks of one input pooled in chunks, on standard error."""
+    from poolcli.batch.console import Progress
+
+    bar: list[Progress] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(Progress(sys.stderr, total, unit="chunks"))
+        bar[0].total = total
+        bar[0].update(done)
+        if done >= total:
+            bar.pop().close()
+
+    return update
 
 
 def worded(error: BaseException) -> str:

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-__all__ = ["FormatType", "NumberType", "PadModeType", "PaddingType", "PairType", "window_pair"]
+__all__ = [
+    "ByteSizeType",
+    "FormatType",
+    "NumberType",
+    "PadModeType",
+    "PaddingType",
+    "PairType",
+    "window_pair",
+]
 
 if TYPE_CHECKING:
     ParamType = click.ParamType[Any]  # generic to type checkers; plain at run time (click 8.2)
@@ -150,3 +158,28 @@ class NumberType(ParamType):
         if not 0 < number < self.high:
             self.fail(f"{value!r}; expected {self.expected}", param, ctx)
         return number
+
+
+class ByteSizeType(ParamType):
+    """A size in bytes: ``4G``, ``512M``, ``1.5GiB``, ``300k`` or plain bytes (powers of 1024).
+
+    >>> ByteSizeType().convert("1.5G", None, None), ByteSizeType().convert("512", None, None)
+    (1610612736, 512)
+    """
+
+    name = "size"
+    UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().removesuffix("ib").removesuffix("b")
+        unit = text[-1:] if text[-1:] in self.UNITS else ""
+        number = text[: len(text) - len(unit)].strip()
+        try:
+            size = float(number) * self.UNITS[unit]
+        except ValueError:
+            size = -1.0
+        if not size >= 1 or size != size or size > 2**62:
+            self.fail(f"{value!r} is no size; give bytes or a size such as 512M or 4G", param, ctx)
+        return int(size)

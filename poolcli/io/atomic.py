@@ -22,6 +22,7 @@ import contextlib
 import functools
 import io
 import os
+import shutil
 import stat
 import tempfile
 import threading
@@ -31,7 +32,16 @@ from typing import IO, BinaryIO
 from poolcli.errors import OutputError
 from poolcli.io.streams import os_reason
 
-__all__ = ["Encoder", "remove_unfinished", "temporary_prefix", "unfinished", "write_output"]
+__all__ = [
+    "Encoder",
+    "commit",
+    "discard",
+    "remove_unfinished",
+    "reserve",
+    "temporary_prefix",
+    "unfinished",
+    "write_output",
+]
 
 #: Writes an output's bytes to the stream; the second argument is the output's name, for errors.
 Encoder = Callable[[IO[bytes], str], object]
@@ -93,11 +103,92 @@ def remove_unfinished(targets: Iterable[str | os.PathLike[str]] | None = None) -
             if wanted is not None and target not in wanted:
                 continue
             del _unfinished[temporary]
-            with contextlib.suppress(OSError):
-                if stat.S_ISREG(os.lstat(temporary).st_mode):
-                    os.unlink(temporary)
-                    removed.append(temporary)
+            if _remove(temporary):
+                removed.append(temporary)
     return removed
+
+
+def reserve(path: str, *, folder: bool = False) -> str:
+    """A new empty temporary file (or folder) beside ``path``, recorded as unfinished, for a
+    writer that writes in parts: it writes there, then :func:`commit` renames it into place, or
+    :func:`discard` (or :func:`remove_unfinished`, after a stop) removes it.
+
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "out.zarr")
+    >>> temporary = reserve(target, folder=True)
+    >>> os.path.basename(temporary).startswith(".out.zarr."), unfinished() == [temporary]
+    (True, True)
+    >>> commit(temporary, target); os.path.isdir(target), unfinished()
+    (True, [])
+    """
+    where = os.path.dirname(path) or "."
+    if not os.path.isdir(where):
+        raise OutputError(path, f"folder {where} does not exist")
+    prefix = temporary_prefix(path, _name_max(where))
+    try:
+        if folder:
+            temporary = tempfile.mkdtemp(dir=where, prefix=prefix, suffix=_SUFFIX)
+        else:
+            handle, temporary = tempfile.mkstemp(dir=where, prefix=prefix, suffix=_SUFFIX)
+            os.close(handle)
+    except OSError as exc:
+        raise OutputError(path, os_reason(exc)) from None
+    temporary = os.path.abspath(temporary)
+    with _lock:
+        _unfinished[temporary] = os.path.abspath(path)
+    return temporary
+
+
+def commit(temporary: str, path: str) -> None:
+    """Rename the finished ``temporary`` (from :func:`reserve`) to ``path``.
+
+    A file replaces what is there. A folder takes the place of nothing, or of a folder that
+    :func:`commit` may replace (the caller checked it is one it was asked to replace): the old
+    folder is moved aside, the new one renamed in, and then the old one removed.
+    """
+    with _lock:
+        if _unfinished.pop(temporary, None) is None:
+            raise OutputError(path, "stopped before it was written")
+        try:
+            if os.path.isdir(temporary):
+                os.chmod(temporary, 0o777 & ~_umask())
+                if os.path.isdir(path) and not os.path.islink(path):
+                    aside = tempfile.mkdtemp(
+                        dir=os.path.dirname(path) or ".", prefix=temporary_prefix(path)
+                    )
+                    os.rename(path, os.path.join(aside, "old"))
+                    os.rename(temporary, path)
+                    shutil.rmtree(aside, ignore_errors=True)
+                else:
+                    os.rename(temporary, path)
+            else:
+                os.chmod(temporary, 0o666 & ~_umask())
+                os.replace(temporary, path)
+        except OSError as exc:
+            _remove(temporary)
+            raise OutputError(path, os_reason(exc)) from None
+
+
+def discard(temporary: str) -> None:
+    """Remove ``temporary`` (from :func:`reserve`) if it is still this process's unfinished
+    file or folder; nothing else is ever removed."""
+    _discard(temporary)
+
+
+def _remove(temporary: str) -> bool:
+    """Remove a temporary file or folder of this process; whether it was there."""
+    try:
+        mode = os.lstat(temporary).st_mode
+    except OSError:
+        return False
+    if stat.S_ISDIR(mode):
+        shutil.rmtree(temporary, ignore_errors=True)
+        return True
+    if stat.S_ISREG(mode):
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+            return True
+    return False
 
 
 def temporary_prefix(path: str, name_max: int = 255) -> str:
@@ -165,8 +256,7 @@ def _discard(temporary: str) -> None:
     """Remove ``temporary`` if it is still this process's unfinished file."""
     with _lock:
         if _unfinished.pop(temporary, None) is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+            _remove(temporary)
 
 
 def _write_in_place(path: str, encode: Encoder) -> None:

@@ -8,8 +8,10 @@ format is adding a record to :data:`FORMATS`. numpy-free and Pillow-free.
 
 >>> by_name("jpeg").extension
 '.jpg'
->>> [f.name for f in FORMATS if f.writes]
-['png', 'jpeg', 'webp', 'tiff', 'gif', 'npy', 'csv', 'bmp', 'ppm', 'tga', 'ico', 'pcx']
+>>> [f.name for f in FORMATS if f.writes][:8]
+['png', 'jpeg', 'webp', 'tiff', 'gif', 'npy', 'csv', 'bmp']
+>>> [f.name for f in FORMATS if f.chunked]
+['zarr', 'ome-zarr']
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from poolcli.io.modes import SAVE_MODES, WIDE_MODES
 
 __all__ = [
     "FORMATS",
+    "ZARR_MARKERS",
     "PNG_COMPRESS_LEVEL",
     "Format",
     "by_name",
@@ -31,6 +34,8 @@ __all__ = [
     "choices",
     "extension",
     "for_path",
+    "is_store",
+    "split_extension",
     "format_holds",
     "frame_formats",
     "image_format_for",
@@ -100,6 +105,9 @@ class Format:
     #: Offered in messages: for standard output, and where no format can be told. The formats
     #: written only when named or when an input is in them are not.
     suggested: bool = True
+    #: A folder of chunks (Zarr), read and written in parts by :mod:`poolcli.chunked` (the
+    #: ``chunked`` extra), never whole and never to a stream.
+    chunked: bool = False
 
     @property
     def extension(self) -> str:
@@ -242,11 +250,24 @@ FORMATS: tuple[Format, ...] = (
         suggested=False,
     ),
     Format("pcx", "PCX", ("pcx",), modes=frozenset({"L", "RGB"}), lossless=True, suggested=False),
+    # Folders of chunks, for images larger than memory.
+    Format("zarr", "ZARR", ("zarr",), kind="array", lossless=True, suggested=False, chunked=True),
+    Format(
+        "ome-zarr",
+        "OME-ZARR",
+        ("ome.zarr",),
+        kind="array",
+        aliases=("omezarr",),
+        lossless=True,
+        suggested=False,
+        chunked=True,
+    ),
 )
 
 _BY_NAME = {name: f for f in FORMATS for name in (f.name, *f.aliases)}
 _BY_EXTENSION = {ext: f for f in FORMATS for ext in f.extensions}
 _BY_PILLOW = {pillow: f for f in FORMATS for pillow in (f.pillow, *f.read_from)}
+_LONG_EXTENSIONS = tuple(ext for ext in _BY_EXTENSION if "." in ext)
 
 
 def by_name(name: str) -> Format | None:
@@ -264,9 +285,50 @@ def for_path(path: str | os.PathLike[str]) -> Format | None:
 
     >>> for_path("photos/a.max.JPEG").name, for_path("m.txt").name, for_path("notes")
     ('jpeg', 'csv', None)
+    >>> for_path("slide.OME.zarr/").name, for_path("labels.zarr").name
+    ('ome-zarr', 'zarr')
     """
-    ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
-    return _BY_EXTENSION.get(ext)
+    name = os.fspath(path).rstrip("/" + os.sep).lower()
+    for ext in _LONG_EXTENSIONS:
+        if name.endswith("." + ext):
+            return _BY_EXTENSION[ext]
+    return _BY_EXTENSION.get(os.path.splitext(name)[1].lstrip("."))
+
+
+#: The files at the top of a Zarr store: format 3, and format 2's array and group.
+ZARR_MARKERS = ("zarr.json", ".zarray", ".zgroup")
+
+
+def is_store(path: str | os.PathLike[str], *, by_name: bool = True) -> bool:
+    """Whether ``path`` is a Zarr store, one input though a folder: named .zarr (or .ome.zarr),
+    or a folder holding Zarr's own metadata at its top (only that, with ``by_name`` False).
+
+    >>> is_store("scan.ome.zarr"), is_store(".")
+    (True, False)
+    >>> is_store("scan.ome.zarr", by_name=False)
+    False
+    """
+    found = for_path(path)
+    if by_name and found is not None and found.chunked:
+        return True
+    folder = os.fspath(path)
+    return any(os.path.isfile(os.path.join(folder, marker)) for marker in ZARR_MARKERS)
+
+
+def split_extension(path: str) -> tuple[str, str]:
+    """``path`` as (root, extension), as :func:`os.path.splitext` but knowing the extensions of
+    two parts (``.ome.zarr``) and a folder store's trailing slash.
+
+    >>> split_extension("scans/slide.ome.zarr/"), split_extension("a.b.png")
+    (('scans/slide', '.ome.zarr'), ('a.b', '.png'))
+    """
+    stripped = path.rstrip("/" + os.sep) or path
+    lower = stripped.lower()
+    for ext in _LONG_EXTENSIONS:
+        if lower.endswith("." + ext):
+            cut = len(stripped) - len(ext) - 1
+            return stripped[:cut], stripped[cut:]
+    return os.path.splitext(stripped)
 
 
 def by_pillow(pillow_format: str | None) -> Format | None:
@@ -295,8 +357,8 @@ def choices() -> tuple[str, ...]:
     """The ``--format`` values: every format poolcli writes, by its name. Its aliases (jpg,
     tif, ...) and any case name the same format: :func:`by_name` tells.
 
-    >>> choices()
-    ('png', 'jpeg', 'webp', 'tiff', 'gif', 'npy', 'csv', 'bmp', 'ppm', 'tga', 'ico', 'pcx')
+    >>> choices()[:6], choices()[-2:]
+    (('png', 'jpeg', 'webp', 'tiff', 'gif', 'npy'), ('zarr', 'ome-zarr'))
     """
     return tuple(f.name for f in FORMATS if f.writes)
 
@@ -421,7 +483,7 @@ PNG; name it small.png or drop format
     named = for_path(path_or_name)
     if wanted is None or named is None or named is wanted:
         return
-    root, ext = os.path.splitext(path_or_name)
+    root, ext = split_extension(path_or_name)
     raise OutputError(
         path_or_name,
         f"the name says {named.pillow} ({ext}) but {{format={format}}} asks for "

@@ -1,0 +1,232 @@
+"""Inputs and outputs too large for memory: which jobs go chunked, and the pooling of one.
+
+A job goes chunked (:func:`goes_chunked`) when its input is a Zarr store, when its output is
+one (``.zarr``, ``.ome.zarr``), or when its input is a TIFF or .npy whose decoded size passes
+the recipe's ``memory_limit`` (by default a quarter of this machine's memory) or whose pixels
+pass the pixel limit. It is then read in parts, pooled by :mod:`poolcli.chunked` on Dask's
+local threads, and written in parts under a temporary name (:mod:`poolcli.chunked.stores`).
+Only one chunked job computes at a time in a process: it has all the threads.
+
+The values written are those of the in-memory path: arrays (Zarr, .npy) hold the pooled values
+(float32 for the averages of integers), images (TIFF) are written back in the input's type,
+rounded half up, except sums and power means, written as float32. numpy-free at import.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from poolcli.errors import InputError, OutputError
+from poolcli.io import formats
+
+__all__ = [
+    "Large",
+    "default_memory_limit",
+    "goes_chunked",
+    "open_large",
+    "write_large",
+]
+
+#: Ops whose values stay in the input's range: written back to an image in its own type.
+IN_RANGE_OPS = frozenset({"max", "min", "avg", "median", "mode"})
+
+#: Formats read in parts (the others are decoded whole, under the pixel limit).
+READ_IN_PARTS = ("zarr", "ome-zarr", "tiff", "npy")
+
+_turn = threading.Lock()  # one chunked computation at a time
+
+
+def default_memory_limit() -> int:
+    """A quarter of this machine's memory, in bytes (4 GiB where it cannot be told).
+
+    >>> default_memory_limit() > 0
+    True
+    """
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
+
+
+def goes_chunked(
+    source: str,
+    output_format: str | None,
+    memory_limit: int | None,
+    max_pixels: int | None,
+) -> bool:
+    """Whether the job of ``source`` (a path, or ``-``) goes the chunked way.
+
+    ``output_format`` is the output's format name when known (``"zarr"``); ``memory_limit`` in
+    bytes (None: :func:`default_memory_limit`); ``max_pixels`` the pixel limit of the in-memory
+    path (None: none).
+
+    >>> goes_chunked("photo.jpg", None, None, None), goes_chunked("photo.jpg", "zarr", None, None)
+    (False, True)
+    """
+    if source == "-":
+        return False
+    found = formats.by_name(output_format) if output_format is not None else None
+    if (found is not None and found.chunked) or formats.is_store(source):
+        return True
+    read = formats.for_path(source)
+    if read is None or read.name not in READ_IN_PARTS or not os.path.isfile(source):
+        return False
+    from poolcli.chunked import sources
+
+    size = sources.decoded_bytes(source)
+    if size is None:
+        return False  # the in-memory path says what is wrong with it
+    limit = default_memory_limit() if memory_limit is None else memory_limit
+    if size > limit:
+        return True
+    pixels = sources.pixel_count(source)
+    return max_pixels is not None and pixels is not None and pixels > max_pixels
+
+
+@dataclass(frozen=True)
+class Large:
+    """An input opened for chunked pooling: its lazy (N, C, H, W) array and what it is."""
+
+    array: Any  # dask.array.Array
+    info: Any  # ImageInfo
+    tile: tuple[int, int]
+    compression: str | None
+    scale: tuple[float, float] | None
+    resources: tuple[Any, ...] = ()  # open files to close once written
+
+    def close(self) -> None:
+        for resource in self.resources:
+            resource.close()
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        n, c, h, w = (int(d) for d in self.array.shape)
+        return n, c, h, w
+
+
+def open_large(source: str, level: int | None, frame: int | None, max_pixels: int | None) -> Large:
+    """``source`` opened in parts when it is a format read so (Zarr, TIFF, .npy), else loaded
+    whole under ``max_pixels`` and seen as one chunk: a PNG pooled to a Zarr output."""
+    from poolcli.chunked import sources
+
+    if sources.kind_of(source) is not None:
+        opened = sources.open_source(source, level=level, frame=frame)
+        return Large(
+            opened.array,
+            opened.info,
+            opened.tile,
+            opened.compression,
+            opened.scale,
+            opened.resources,
+        )
+    if level is not None:
+        raise InputError(source, "{level} is for OME-Zarr inputs", ("level",))
+    import dask.array as da
+
+    from poolcli.io import images
+
+    array, info = images.load_image(source, max_pixels=max_pixels, frame=frame)
+    lazy = cast(Any, da).from_array(array, chunks=(1, array.shape[1], 2048, 2048))
+    return Large(lazy, info, (512, 512), None, None)
+
+
+def write_large(
+    large: Large,
+    task: Any,
+    geometry: Any,
+    path: str,
+    fmt: str,
+    *,
+    name: str,
+    zarr_format: int = 3,
+    threads: int | None = None,
+    stop: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Pool ``large`` by ``task`` (a :class:`~poolcli.imaging.tasks.Pooling`) over ``geometry``
+    and write the result to ``path`` in the format named ``fmt`` (``"zarr"``, ``"ome-zarr"``,
+    ``"tiff"`` or ``"npy"``).
+
+    Raises :class:`poolcli.chunked.stores.Stopped` once ``stop`` is set, having written
+    nothing; :class:`~poolcli.errors.OutputError` for an output that cannot be written;
+    :class:`~poolcli.errors.InputError` naming the input ``name`` for a part of it that cannot
+    be read (a truncated or corrupt tile).
+    """
+    import numpy as np
+
+    from poolcli import chunked
+    from poolcli.chunked import stores
+    from poolcli.imaging.alpha import AVERAGING_OPS, has_alpha
+
+    if task.alpha == "premultiply" and task.op in AVERAGING_OPS and has_alpha(large.info):
+        raise InputError(
+            path,
+            "alpha-weighted averages are not pooled in chunks; pool with {alpha=straight}, or "
+            "in memory (a TIFF under the memory limit)",
+            ("alpha",),
+        )
+    result: Any = chunked.pool(large.array, task.op, p=task.p, **task.window.kwargs())
+    if fmt == "tiff" and large.info.kind == "image":
+        source_dtype = np.dtype(large.info.dtype)
+        if task.op in IN_RANGE_OPS and result.dtype != source_dtype:
+            from poolcli.io import images
+
+            result = result.map_blocks(images.to_dtype, source_dtype, dtype=source_dtype)
+        elif result.dtype.kind == "f" and result.dtype != np.float32:
+            result = result.astype(np.float32)
+    tile = max(64, min(2048, max(large.tile) if min(large.tile) >= 64 else 512))
+    placement = stores.Placement(
+        scale=_times(geometry.stride, large.scale),
+        translation=_times(_centre(geometry), large.scale),
+        name=os.path.basename(formats.split_extension(path)[0]),
+        op=task.op,
+        metadata=(("producer", "poolcli"), ("version", _version()), ("op", task.op),
+                  ("window", dict(task.window.kwargs()))),
+    )  # fmt: skip
+    with _turn:
+        try:
+            stores.write(
+                result,
+                path,
+                fmt,
+                ndim=large.info.ndim,
+                tile=tile if fmt == "tiff" else min(tile, 1024),
+                zarr_format=zarr_format,
+                compression=large.compression if large.compression in ("zlib", "zstd") else None,
+                placement=placement,
+                threads=threads,
+                stop=stop,
+                progress=progress,
+            )
+        except (stores.Stopped, OutputError, MemoryError):
+            raise
+        except Exception as exc:  # the codecs' many ways of saying a part is corrupt
+            raise InputError(name, f"cannot be read: {exc}") from None
+
+
+def _centre(geometry: Any) -> tuple[float, float]:
+    """Where the centre of output pixel 0 lies, in input pixels: its window's centre."""
+    centres = []
+    for axis in (geometry.height, geometry.width):
+        extent = (axis.size - 1) * axis.dilation
+        centres.append(extent / 2 - axis.before)
+    return centres[0], centres[1]
+
+
+def _times(values: tuple[float, float], scale: tuple[float, float] | None) -> tuple[float, float]:
+    if scale is None:
+        return float(values[0]), float(values[1])
+    return float(values[0]) * scale[0], float(values[1]) * scale[1]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("poolcli-image")
+    except PackageNotFoundError:
+        return "unknown"
