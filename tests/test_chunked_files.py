@@ -402,3 +402,82 @@ def test_ctrl_c_stops_a_chunked_run_leaving_nothing(tmp_path) -> None:
     assert process.returncode == 130, stderr
     assert "interrupted by SIGINT" in stderr
     assert sorted(os.listdir(tmp_path)) == ["in.zarr"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The way chosen, the extra missing, progress
+
+
+def test_a_tiff_past_the_pixel_limit_goes_chunked_by_itself(tmp_path, monkeypatch) -> None:
+    from PIL import Image
+
+    values = noise((300, 410))
+    source = tiff(tmp_path / "in.tif", values, tile=(64, 64))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the in-memory path's guard
+    ok("max", str(source), "-k", "2", "-o", str(tmp_path / "out.tif"))
+    with tifffile.TiffFile(tmp_path / "out.tif") as written:
+        assert written.pages[0].is_tiled  # written in parts: the in-memory writer strips
+        np.testing.assert_array_equal(written.asarray(), poolcli.pool(values, "max"))
+
+
+def test_past_the_pixel_limit_a_png_says_how_to_pool_it_in_parts(tmp_path, monkeypatch) -> None:
+    from PIL import Image
+
+    Image.new("L", (50, 40)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    result = run("max", str(tmp_path / "big.png"))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"poolcli: {tmp_path / 'big.png'}: image has 2000 pixels, more than the limit of 1000; "
+        "raise it with --max-pixels; or convert it to a tiled TIFF, which is pooled in parts "
+        "(vips tiffsave IN OUT.tif --tile --bigtiff)\n"
+    )
+
+
+def test_other_commands_refuse_a_store_in_one_line(tmp_path) -> None:
+    zarr.create_array(store=str(tmp_path / "s.zarr"), shape=(8, 8), dtype="uint8")
+    result = run("global", str(tmp_path / "s.zarr"))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"poolcli: {tmp_path / 's.zarr'}: a Zarr store is pooled by max, min, avg, sum, "
+        "median, lp and mode\n"
+    )
+
+
+def test_without_the_chunked_extra_a_store_is_one_line(tmp_path) -> None:
+    zarr.create_array(store=str(tmp_path / "s.zarr"), shape=(8, 8), dtype="uint8")
+    np.save(tmp_path / "a.npy", noise((8, 8)))
+    code = (
+        "import sys\n"
+        "for name in ('dask', 'dask.array', 'zarr'):\n"
+        "    sys.modules[name] = None\n"
+        "from poolcli.cli import main\n"
+        "main()\n"
+    )
+    args = ["max", str(tmp_path / "s.zarr"), str(tmp_path / "a.npy"), "-o", str(tmp_path / "o")]
+    finished = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
+    )
+    assert finished.returncode == 1
+    assert finished.stderr.splitlines()[0] == (
+        f"poolcli: {tmp_path / 's.zarr'}: is pooled in parts, which needs the chunked extra: "
+        "pip install 'poolcli-image[chunked]'"
+    )
+    assert os.listdir(tmp_path / "o") == ["a.npy"]  # the batch went on
+
+
+def test_progress_reaches_the_total(tmp_path) -> None:
+    from poolcli.batch.jobs import Job, Target
+    from poolcli.batch.process import process
+    from poolcli.batch.recipe import Recipe
+    from poolcli.imaging.tasks import Pooling
+
+    stored = zarr.create_array(store=str(tmp_path / "s.zarr"), shape=(3000, 2500),
+                               chunks=(500, 500), dtype="uint8")  # fmt: skip
+    stored[:] = noise((3000, 2500))
+    calls: list[tuple[int, int]] = []
+    job = Job(0, str(tmp_path / "s.zarr"), "s.zarr", Target(str(tmp_path / "o.zarr")))
+    outcome = process(job, Recipe(Pooling("max")), progress=lambda d, t: calls.append((d, t)))
+    assert outcome.status.value == "done"
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and calls[-1][0] == calls[-1][1] > 1

@@ -75,7 +75,10 @@ def goes_chunked(
     read = formats.for_path(source)
     if read is None or read.name not in READ_IN_PARTS or not os.path.isfile(source):
         return False
-    from poolcli.chunked import sources
+    try:
+        from poolcli.chunked import sources
+    except ImportError:  # without the chunked extra, files too large fail on the pixel limit
+        return False
 
     size = sources.decoded_bytes(source)
     if size is None:

@@ -93,6 +93,9 @@ def process(
     """
     if job.error is not None:
         return _failure(job, recipe, f"{job.name}: {job.error}", None)
+    if not isinstance(recipe.task, Pooling) and formats.is_store(job.source):
+        reason = "a Zarr store is pooled by max, min, avg, sum, median, lp and mode"
+        return _failure(job, recipe, f"{job.name}: {reason}", None)
     if isinstance(recipe.task, Inspection):
         return _inspect(job, recipe, recipe.task, stdin)
     target = job.target
@@ -176,9 +179,24 @@ def process(
     except PlanError:
         raise
     except (PoolcliError, ValueError) as error:
-        return _failure(job, recipe, _message(job.name, error, recipe.flags), loaded)
+        message = _message(job.name, error, recipe.flags) + _in_parts_hint(job, recipe, error)
+        return _failure(job, recipe, message, loaded)
     except MemoryError:
         return _failure(job, recipe, f"{job.name}: not enough memory", loaded)
+
+
+def _in_parts_hint(job: Job, recipe: Recipe, error: Exception) -> str:
+    """How to pool an image past the default pixel limit in a format decoded only whole."""
+    over = isinstance(error, PoolcliError) and "max_pixels" in error.parameters
+    if not over or recipe.load.max_pixels is not None or not isinstance(recipe.task, Pooling):
+        return ""
+    found = formats.for_path(job.source)
+    if found is not None and found.name == "tiff":
+        return ", or install the chunked extra to pool it in parts: " + CHUNKED_INSTALL
+    return (
+        "; or convert it to a tiled TIFF, which is pooled in parts "
+        "(vips tiffsave IN OUT.tif --tile --bigtiff)"
+    )
 
 
 def _goes_chunked(job: Job, recipe: Recipe, target: Target | None) -> bool:
@@ -190,6 +208,11 @@ def _goes_chunked(job: Job, recipe: Recipe, target: Target | None) -> bool:
     return large.goes_chunked(
         job.source, _output_format(job, target), recipe.memory_limit, _pixel_limit(recipe)
     )
+
+
+CHUNKED_INSTALL = "pip install 'poolcli-image[chunked]'"
+#: What a chunked job says when the chunked extra is not installed.
+NEEDS_CHUNKED = "is pooled in parts, which needs the chunked extra: " + CHUNKED_INSTALL
 
 
 def _output_format(job: Job, target: Target | None) -> str | None:
@@ -214,9 +237,11 @@ def _process_large(
     progress: Callable[[int, int], None] | None,
 ) -> Outcome:
     """The job of an input or output too large for memory, pooled in chunks."""
-    from poolcli.batch import large
-    from poolcli.chunked.stores import Stopped as ChunksStopped
-
+    try:
+        from poolcli.batch import large
+        from poolcli.chunked.stores import Stopped as ChunksStopped
+    except ImportError:
+        return _failure(job, recipe, f"{job.name}: {NEEDS_CHUNKED}", None)
     task = recipe.task
     assert isinstance(task, Pooling), "only pooling goes chunked"
     loaded: tuple[tuple[int, ...], Any] | None = None
@@ -227,7 +252,7 @@ def _process_large(
         opened = large.open_large(job.source, load.level, load.frame, load.max_pixels)
         closing = opened
         loaded = (opened.shape, opened.info)
-        geometry = task.geometry(opened.shape, load.max_pixels)
+        geometry = task.geometry(opened.shape, None)  # the memory is bounded, not the pixels
         if target is None:
             decided = _decided_target(job, recipe, opened.info)
             if isinstance(decided, Outcome):
