@@ -6,7 +6,8 @@ temporary name beside the output (:func:`poolcli.io.atomic.reserve`) and renamed
 once complete: a failed or stopped write leaves neither a partial output nor its temporary.
 
 - ``zarr``: a Zarr array (format 3, or 2), chunks of ``tile`` squared, zstd-compressed (format
-  3: ``dimension_names``), of the rank the input had (leading axes of length 1 dropped).
+  3: ``dimension_names``, and chunks in shards of about 2048 squared), of the rank the input
+  had (leading axes of length 1 dropped).
 - ``ome-zarr``: an OME-Zarr image of one level (0.5 on Zarr 3, 0.4 on Zarr 2), axes ``c, y, x``
   (``t, c, y, x`` for several frames), with its scale and translation in the input's pixels.
 - ``tiff``: tiled, BigTIFF when past 4 GiB, written band by band of tiles; frames as pages.
@@ -43,8 +44,11 @@ __all__ = ["DEFAULT_TILE", "Placement", "Stopped", "compute", "write"]
 
 #: The spatial chunk (Zarr) or tile (TIFF) side of outputs whose input has none to follow.
 DEFAULT_TILE = 512
-#: About how many bytes of the result a band of a TIFF or .npy output holds.
-BAND_BYTES = 2**26
+#: About how many bytes of the result a band of a TIFF or .npy output holds: one band is
+#: computed while the one before is written.
+BAND_BYTES = 2**24
+#: Zarr format 3 outputs: the side of a shard (one file of chunks).
+SHARD_SIDE = 2048
 #: Past this many bytes a TIFF is written as BigTIFF (classic TIFF's offsets end at 4 GiB).
 BIGTIFF_FROM = 2**32 - 2**25
 
@@ -144,7 +148,7 @@ def write(
         Chunk (Zarr) or tile (TIFF) side.
     zarr_format : {3, 2}
     compression : str, optional
-        ``"zstd"`` or ``"zlib"`` (TIFF: ``"zlib"`` by default, Zarr: ``"zstd"``), or ``"none"``.
+        ``"zstd"``, ``"zlib"`` or ``"none"``; by default none for TIFF, zstd for Zarr.
     placement : Placement
         OME-Zarr's scale and translation, and what its metadata names.
     threads, stop, progress
@@ -200,8 +204,9 @@ def _squeezed(result: da.Array, ndim: int) -> da.Array:
 
 
 def _aligned(array: da.Array, chunks: Sequence[int]) -> da.Array:
-    """``array`` rechunked so that each of its chunks holds whole ``chunks`` of the store (about
-    2048 cells a spatial side), so that parallel writes never share a chunk of the store."""
+    """``array`` rechunked so that each of its chunks holds whole ``chunks`` of the store (the
+    shards, where it has them), about 2048 cells a spatial side: parallel writes never share
+    a chunk (or a shard) of the store."""
     target = tuple(
         min(int(size), chunk * (max(1, 2048 // chunk) if axis >= array.ndim - 2 else 1))
         for axis, (size, chunk) in enumerate(zip(array.shape, chunks, strict=True))
@@ -218,6 +223,12 @@ def _zarr_array(
     chunks = tuple(
         min(int(n), options.tile) if axis >= array.ndim - 2 else 1
         for axis, n in enumerate(array.shape)
+    )
+    # Format 3 groups chunks into shards of about 2048 squared, one file each: writing a file
+    # per chunk costs more than computing it.
+    shards = tuple(
+        min(int(n), c * max(1, SHARD_SIDE // c)) if axis >= array.ndim - 2 else 1
+        for axis, (n, c) in enumerate(zip(array.shape, chunks, strict=True))
     )
     compression = options.compression or "zstd"
     compressors: Any
@@ -236,6 +247,7 @@ def _zarr_array(
         name=name,
         shape=tuple(int(n) for n in array.shape),
         chunks=chunks,
+        shards=shards if options.zarr_format == 3 and shards != chunks else None,
         dtype=array.dtype,
         compressors=compressors,
         zarr_format=options.zarr_format,  # type: ignore[arg-type]
@@ -245,7 +257,7 @@ def _zarr_array(
 
 
 def _store(array: da.Array, target: Any, options: _Options) -> None:
-    aligned = _aligned(array, target.chunks)
+    aligned = _aligned(array, target.shards or target.chunks)
     stored = _dask.store(aligned, target, lock=False, compute=False)
     options.compute(stored)
 
@@ -367,7 +379,7 @@ def _write_tiff(result: da.Array, temporary: str, options: _Options) -> None:
     dtype = np.dtype(result.dtype)
     tile = max(16, options.tile // 16 * 16)
     rows = _band_rows(result, tile)
-    compression = options.compression or "zlib"
+    compression = options.compression or "none"
     photometric = "rgb" if channels in (3, 4) else "minisblack"
     extrasamples = ("unassalpha",) if channels in (2, 4) else None
 
