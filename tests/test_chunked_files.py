@@ -481,3 +481,26 @@ def test_progress_reaches_the_total(tmp_path) -> None:
     assert outcome.status.value == "done"
     done = [d for d, _ in calls]
     assert done == sorted(done) and calls[-1][0] == calls[-1][1] > 1
+
+
+@pytest.mark.parametrize("fmt", ["zarr", "ome-zarr", "tiff", "npy"])
+@pytest.mark.parametrize(
+    ("shape", "chunks", "tile"),
+    [((1, 1, 1500, 1250), (1, 1, 700, 300), 500), ((2, 3, 7, 2049), (1, 3, 7, 1000), 512),
+     ((1, 2, 4100, 33), (1, 1, 1024, 33), 64)],
+)  # fmt: skip
+def test_writers_round_trip_any_shape(tmp_path, fmt, shape, chunks, tile) -> None:
+    import dask.array as da
+
+    values = noise(shape, "uint16")
+    path = tmp_path / ("out." + {"ome-zarr": "ome.zarr", "tiff": "tif"}.get(fmt, fmt))
+    stores.write(da.from_array(values, chunks=chunks), str(path), fmt, tile=tile)
+    if fmt == "npy":
+        got = np.load(path)
+    elif fmt == "tiff":
+        got = tifffile.imread(path).reshape(shape[0], shape[2], shape[3], shape[1])
+        got = got.transpose(0, 3, 1, 2)
+    else:
+        got = read_zarr(path).reshape(shape)
+    np.testing.assert_array_equal(got, values)
+    assert os.listdir(tmp_path) == [path.name]

@@ -227,7 +227,7 @@ def _zarr_array(
     # Format 3 groups chunks into shards of about 2048 squared, one file each: writing a file
     # per chunk costs more than computing it.
     shards = tuple(
-        min(int(n), c * max(1, SHARD_SIDE // c)) if axis >= array.ndim - 2 else 1
+        c * max(1, min(SHARD_SIDE // c, -(-int(n) // c))) if axis >= array.ndim - 2 else 1
         for axis, (n, c) in enumerate(zip(array.shape, chunks, strict=True))
     )
     compression = options.compression or "zstd"
