@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -241,7 +242,10 @@ def _process_large(
         from poolcli.batch import large
         from poolcli.chunked.stores import Stopped as ChunksStopped
     except ImportError:
-        return _failure(job, recipe, f"{job.name}: {NEEDS_CHUNKED}", None)
+        needs = NEEDS_CHUNKED
+        if sys.version_info < (3, 11):
+            needs += " (with Python 3.11 or later: zarr 3 needs it)"
+        return _failure(job, recipe, f"{job.name}: {needs}", None)
     task = recipe.task
     assert isinstance(task, Pooling), "only pooling goes chunked"
     loaded: tuple[tuple[int, ...], Any] | None = None
