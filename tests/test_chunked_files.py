@@ -8,6 +8,7 @@ TIFF or .npy the chunked way.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -504,3 +505,18 @@ def test_writers_round_trip_any_shape(tmp_path, fmt, shape, chunks, tile) -> Non
         got = read_zarr(path).reshape(shape)
     np.testing.assert_array_equal(got, values)
     assert os.listdir(tmp_path) == [path.name]
+
+
+@pytest.mark.parametrize("name", ["tiled rgb", "16-bit grey, zlib", "pages"])
+def test_reports_are_those_of_the_in_memory_path(tmp_path, name) -> None:
+    make, options = TIFFS[name]
+    source = tiff(tmp_path / "in.tif", make(), **options)
+    reports = []
+    for limit in ("100G", "1"):
+        result = run("avg", str(source), "-k", "3", "-s", "2", "-o", str(tmp_path / "o.npy"),
+                     "--report", "json", "--memory-limit", limit, "--overwrite")  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        report = json.loads(result.stdout)
+        report.pop("replaced", None)
+        reports.append(report)
+    assert reports[0] == reports[1]
