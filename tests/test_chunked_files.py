@@ -333,12 +333,19 @@ def test_standard_output_is_refused_for_a_store(tmp_path) -> None:
     assert result.exit_code == 2 and "give -o FILE" in result.stderr
 
 
-def test_alpha_averages_are_refused_in_chunks_unless_straight(tmp_path) -> None:
-    source = tiff(tmp_path / "in.tif", noise((64, 64, 4)), photometric="rgb", extrasamples=[2])
-    result = run("avg", str(source), "-o", str(tmp_path / "o.zarr"))
-    assert result.exit_code == 1 and "--alpha" in result.stderr
-    ok("avg", str(source), "-o", str(tmp_path / "o.zarr"), "--alpha", "straight")
-    ok("max", str(source), "-o", str(tmp_path / "m.zarr"))
+@pytest.mark.parametrize("op", ["avg", "sum", "lp", "max"])
+@pytest.mark.parametrize(
+    "geometry", [["-k", "2"], ["-k", "3", "-s", "2", "-p", "1", "--pad-mode", "120"]]
+)
+@pytest.mark.parametrize("alpha", ["premultiply", "straight"])
+def test_alpha_in_chunks_as_in_memory(tmp_path, op, geometry, alpha) -> None:
+    values = noise((97, 130, 4))
+    values[..., 3][values[..., 3] < 60] = 0  # fully transparent pixels too
+    source = tiff(tmp_path / "in.tif", values, photometric="rgb", extrasamples=[2], tile=(32, 32))
+    options = [*geometry, "--alpha", alpha, "--overwrite"]
+    ok(op, str(source), *options, "-o", str(tmp_path / "memory.npy"))
+    ok(op, str(source), *options, "-o", str(tmp_path / "chunks.npy"), "--memory-limit", "1")
+    same(np.load(tmp_path / "chunks.npy"), np.load(tmp_path / "memory.npy"), op)
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "lots", "1.5Q"])

@@ -163,16 +163,15 @@ def write_large(
 
     from poolcli import chunked
     from poolcli.chunked import stores
-    from poolcli.imaging.alpha import AVERAGING_OPS, has_alpha
+    from poolcli.imaging import alpha
 
-    if task.alpha == "premultiply" and task.op in AVERAGING_OPS and has_alpha(large.info):
-        raise InputError(
-            path,
-            "alpha-weighted averages are not pooled in chunks; pool with {alpha=straight}, or "
-            "in memory (a TIFF under the memory limit)",
-            ("alpha",),
-        )
-    result: Any = chunked.pool(large.array, task.op, p=task.p, **task.window.kwargs())
+    array = large.array
+    kwargs = {**task.window.kwargs(), "p": task.p}
+    result: Any
+    if alpha.premultiplies(task.op, large.info, array.shape[1], array.dtype, task.alpha):
+        result = pool_premultiplied(array, task.op, kwargs)
+    else:
+        result = chunked.pool(array, task.op, **kwargs)
     if fmt == "tiff" and large.info.kind == "image":
         source_dtype = np.dtype(large.info.dtype)
         if task.op in IN_RANGE_OPS and result.dtype != source_dtype:
@@ -209,6 +208,47 @@ def write_large(
             raise
         except Exception as exc:  # the codecs' many ways of saying a part is corrupt
             raise InputError(name, f"cannot be read: {exc}") from None
+
+
+def pool_premultiplied(array: Any, op: str, kwargs: dict[str, Any]) -> Any:
+    """The lazy pooling of an (N, C, H, W) Dask image whose last channel is alpha, by an
+    averaging ``op``, as :func:`poolcli.imaging.alpha.pool_image` pools it in memory:
+    premultiplied colour and alpha pooled, then the colour divided by the alpha stored."""
+    import numpy as np
+
+    from poolcli import chunked
+    from poolcli.core import engine
+    from poolcli.imaging import alpha
+
+    dtype = engine.result_dtype(op, array.dtype)
+    highest = alpha.alpha_highest(array.dtype)
+
+    def premultiplied(block: np.ndarray) -> np.ndarray:
+        work = np.empty(block.shape, dtype)
+        for frame in range(block.shape[0]):
+            alpha.premultiply_into(block[frame], highest, work[frame])
+        return work
+
+    def divided(block: np.ndarray) -> np.ndarray:
+        colour = block.copy()
+        inverse = np.empty(block.shape[2:], block.dtype)
+        for frame in range(block.shape[0]):
+            alpha.divide_by_alpha(colour[frame], highest, inverse)
+        return colour
+
+    whole = array.rechunk({1: -1})  # each block holds every channel of its pixels
+    work = whole.map_blocks(premultiplied, dtype=dtype)
+    colour_pad = alpha.colour_padding(kwargs.get("pad_mode", "ignore"), highest)
+    pooled: Any
+    if colour_pad is None:
+        pooled = chunked.pool(work, op, **kwargs)
+    else:
+        import dask.array as da
+
+        colour = chunked.pool(work[:, :-1], op, **{**kwargs, "pad_mode": colour_pad})
+        coverage = chunked.pool(work[:, -1:], op, **kwargs)
+        pooled = cast(Any, da).concatenate([colour, coverage], axis=1).rechunk({1: -1})
+    return pooled.map_blocks(divided, dtype=pooled.dtype)
 
 
 def _centre(geometry: Any) -> tuple[float, float]:

@@ -230,6 +230,8 @@ def _zarr_array(
         c * max(1, min(SHARD_SIDE // c, -(-int(n) // c))) if axis >= array.ndim - 2 else 1
         for axis, (n, c) in enumerate(zip(array.shape, chunks, strict=True))
     )
+    # Zstandard level 1: on float32 results about twice level 3's speed for 3 % more bytes;
+    # writing, not pooling, bounds the speed of a Zarr output.
     compression = options.compression or "zstd"
     compressors: Any
     if compression == "none":
@@ -237,11 +239,11 @@ def _zarr_array(
     elif options.zarr_format == 2:
         import numcodecs  # type: ignore[import-untyped]
 
-        compressors = numcodecs.Zstd(level=3) if compression == "zstd" else numcodecs.Zlib(6)
+        compressors = numcodecs.Zstd(level=1) if compression == "zstd" else numcodecs.Zlib(6)
     else:
         from zarr.codecs import GzipCodec, ZstdCodec
 
-        compressors = ZstdCodec(level=3) if compression == "zstd" else GzipCodec(level=6)
+        compressors = ZstdCodec(level=1) if compression == "zstd" else GzipCodec(level=6)
     return zarr.create_array(
         store=store,
         name=name,

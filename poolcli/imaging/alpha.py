@@ -42,7 +42,17 @@ from poolcli.core import adaptive, engine
 from poolcli.core.geometry import output_shape
 from poolcli.io.images import ImageInfo
 
-__all__ = ["ALPHA_MODES", "AVERAGING_OPS", "has_alpha", "pool_image"]
+__all__ = [
+    "ALPHA_MODES",
+    "AVERAGING_OPS",
+    "alpha_highest",
+    "colour_padding",
+    "divide_by_alpha",
+    "has_alpha",
+    "pool_image",
+    "premultiplies",
+    "premultiply_into",
+]
 
 #: Ops whose value is a weighted sum of the window's cells: with alpha they pool premultiplied
 #: colour.
@@ -127,13 +137,7 @@ def pool_image(
     x = np.asarray(array)
     if x.ndim != 4:
         raise ValueError(f"array must have 4 dimensions (N, C, H, W), got shape {x.shape}")
-    premultiply = (
-        alpha == "premultiply"
-        and op in AVERAGING_OPS
-        and has_alpha(info)
-        and x.shape[1] in (2, 4)
-        and x.dtype.kind in "uf"
-    )
+    premultiply = premultiplies(op, info, x.shape[1], x.dtype, alpha)
     pool, out_hw = _pooling(op, x.shape, options)
     if info.kind != "image" and not premultiply:
         return pool(x)
@@ -142,15 +146,54 @@ def pool_image(
     out = np.empty((n, *out_hw, c), dtype).transpose(0, 3, 1, 2)
     if not premultiply:
         return pool(x, out=out)
-    highest = float(np.iinfo(x.dtype).max) if x.dtype.kind == "u" else 1.0
-    pad_mode = options.get("pad_mode", "ignore")
+    highest = alpha_highest(x.dtype)
     pool_colour = pool
-    if isinstance(pad_mode, Real) and not isinstance(pad_mode, bool):
-        # A padded cell is a pixel of colour v and alpha v: premultiplied, v * v / max.
-        coverage = min(max(float(pad_mode), 0.0), highest) / highest
-        pool_colour = _pooling(op, x.shape, {**options, "pad_mode": float(pad_mode) * coverage})[0]
+    colour_pad = colour_padding(options.get("pad_mode", "ignore"), highest)
+    if colour_pad is not None:
+        pool_colour = _pooling(op, x.shape, {**options, "pad_mode": colour_pad})[0]
     _pool_premultiplied(x, highest, out, pool_colour, pool)
     return out
+
+
+def premultiplies(op: str, info: ImageInfo, channels: int, dtype: Any, alpha: str) -> bool:
+    """Whether ``op`` pools premultiplied colour for an image of ``info`` (``channels``
+    channels of ``dtype``) with ``alpha`` ("premultiply" or "straight").
+
+    >>> premultiplies("avg", ImageInfo("image", "PNG", "RGBA", "RGBA", "uint8", 1), 4, np.uint8,
+    ...               "premultiply")
+    True
+    """
+    return (
+        alpha == "premultiply"
+        and op in AVERAGING_OPS
+        and has_alpha(info)
+        and channels in (2, 4)
+        and np.dtype(dtype).kind in "uf"
+    )
+
+
+def alpha_highest(dtype: Any) -> float:
+    """The alpha of an opaque pixel: the largest value of an unsigned dtype, 1.0 for floats.
+
+    >>> alpha_highest(np.uint16), alpha_highest(np.float32)
+    (65535.0, 1.0)
+    """
+    kind = np.dtype(dtype)
+    return float(np.iinfo(kind).max) if kind.kind == "u" else 1.0
+
+
+def colour_padding(pad_mode: Any, highest: float) -> float | None:
+    """The padding of premultiplied colour for a numeric ``pad_mode`` v: a padded cell is a
+    pixel of colour v and alpha v, so its premultiplied colour is v * v / highest (alpha
+    clipped to [0, highest]); None for other pad modes, which pad colour as alpha.
+
+    >>> colour_padding(255, 255.0), colour_padding(0.5, 1.0), colour_padding("zero", 255.0)
+    (255.0, 0.25, None)
+    """
+    if not isinstance(pad_mode, Real) or isinstance(pad_mode, bool):
+        return None
+    coverage = min(max(float(pad_mode), 0.0), highest) / highest
+    return float(pad_mode) * coverage
 
 
 def _pooling(
@@ -208,22 +251,45 @@ def _pool_premultiplied(
     colour, alpha = work[:, :-1], work[:, -1:]
     inverse = np.empty(out.shape[2:], out.dtype)
     for index in range(x.shape[0]):
-        frame = x[index]
-        weight = work[0, -1]
-        np.divide(frame[-1], highest, out=weight, dtype=out.dtype)  # exact 1 where opaque
-        for channel in range(channels - 1):
-            np.multiply(frame[channel], weight, out=work[0, channel], dtype=out.dtype)
-        np.copyto(weight, frame[-1], casting="unsafe")  # the alpha plane itself
+        premultiply_into(x[index], highest, work[0])
         target = out[index : index + 1]
         if pool_colour is pool_alpha:
             pool_alpha(work, out=target)
         else:
             pool_colour(colour, out=target[:, :-1])
             pool_alpha(alpha, out=target[:, -1:])
-        # Divide by the coverage stored, min(alpha, max) / max; none stored: colour 0.
-        np.minimum(target[0, -1], highest, out=inverse)
-        with np.errstate(divide="ignore"):
-            np.divide(highest, inverse, out=inverse)
-        inverse[np.isinf(inverse)] = 0
-        for channel in range(channels - 1):
-            np.multiply(target[0, channel], inverse, out=target[0, channel])
+        divide_by_alpha(target[0], highest, inverse)
+
+
+def premultiply_into(frame: np.ndarray, highest: float, work: np.ndarray) -> None:
+    """Write one (C, H, W) frame with alpha last into ``work`` (same shape, the op's float type)
+    as premultiplied colour, colour * alpha / highest, and its alpha.
+
+    >>> work = np.empty((2, 1, 2), np.float32)
+    >>> premultiply_into(np.array([[[200, 200]], [[255, 51]]], np.uint8), 255.0, work)
+    >>> work[:, 0]
+    array([[200.,  40.],
+           [255.,  51.]], dtype=float32)
+    """
+    weight = work[-1]
+    np.divide(frame[-1], highest, out=weight, dtype=work.dtype)  # exact 1 where opaque
+    for channel in range(frame.shape[0] - 1):
+        np.multiply(frame[channel], weight, out=work[channel], dtype=work.dtype)
+    np.copyto(weight, frame[-1], casting="unsafe")  # the alpha plane itself
+
+
+def divide_by_alpha(pooled: np.ndarray, highest: float, inverse: np.ndarray) -> None:
+    """Turn one pooled (C, h, w) frame of premultiplied colour and alpha back into colour, in
+    place: divided by the coverage stored, min(alpha, highest) / highest; where none is stored,
+    colour 0. ``inverse`` is (h, w) scratch of the frame's type.
+
+    >>> pooled = np.array([[[40.0, 9.0]], [[51.0, 0.0]]], np.float32)
+    >>> divide_by_alpha(pooled, 255.0, np.empty((1, 2), np.float32)); pooled[0]
+    array([[200.,   0.]], dtype=float32)
+    """
+    np.minimum(pooled[-1], highest, out=inverse)
+    with np.errstate(divide="ignore"):
+        np.divide(highest, inverse, out=inverse)
+    inverse[np.isinf(inverse)] = 0
+    for channel in range(pooled.shape[0] - 1):
+        np.multiply(pooled[channel], inverse, out=pooled[channel])
