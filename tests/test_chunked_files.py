@@ -527,3 +527,28 @@ def test_reports_are_those_of_the_in_memory_path(tmp_path, name) -> None:
         report.pop("replaced", None)
         reports.append(report)
     assert reports[0] == reports[1]
+
+
+def test_standard_input_to_a_store(tmp_path) -> None:
+    import io
+
+    from PIL import Image
+
+    values = noise((30, 40, 3))
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, format="PNG")
+    result = run("max", "-", "-o", str(tmp_path / "o.zarr"), input=buffer.getvalue())
+    assert result.exit_code == 0, result.stderr
+    expected = poolcli.pool(values.transpose(2, 0, 1)[np.newaxis], "max")
+    same(read_zarr(tmp_path / "o.zarr"), expected, "max")
+
+
+def test_other_commands_refuse_a_store_output_in_one_line(tmp_path) -> None:
+    np.save(tmp_path / "a.npy", noise((8, 8)))
+    result = run("global", str(tmp_path / "a.npy"), "-o", str(tmp_path / "g.zarr"))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"poolcli: {tmp_path / 'a.npy'}: ZARR outputs are written by max, min, avg, sum, "
+        "median, lp and mode\n"
+    )
+    assert not (tmp_path / "g.zarr").exists()

@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from poolcli.errors import InputError, OutputError
 from poolcli.io import formats
@@ -64,13 +64,15 @@ def goes_chunked(
     bytes (None: :func:`default_memory_limit`); ``max_pixels`` the pixel limit of the in-memory
     path (None: none).
 
-    >>> goes_chunked("photo.jpg", None, None, None), goes_chunked("photo.jpg", "zarr", None, None)
+    >>> goes_chunked("photo.jpg", None, None, None), goes_chunked("-", "zarr", None, None)
     (False, True)
     """
+    found = formats.by_name(output_format) if output_format is not None else None
+    if found is not None and found.chunked:
+        return True
     if source == "-":
         return False
-    found = formats.by_name(output_format) if output_format is not None else None
-    if (found is not None and found.chunked) or formats.is_store(source):
+    if formats.is_store(source):
         return True
     read = formats.for_path(source)
     if read is None or read.name not in READ_IN_PARTS or not os.path.isfile(source):
@@ -111,12 +113,15 @@ class Large:
         return n, c, h, w
 
 
-def open_large(source: str, level: int | None, frame: int | None, max_pixels: int | None) -> Large:
-    """``source`` opened in parts when it is a format read so (Zarr, TIFF, .npy), else loaded
-    whole under ``max_pixels`` and seen as one chunk: a PNG pooled to a Zarr output."""
+def open_large(
+    source: str | BinaryIO, level: int | None, frame: int | None, max_pixels: int | None
+) -> Large:
+    """``source`` (a path, or standard input) opened in parts when it is a format read so
+    (Zarr, TIFF, .npy), else loaded whole under ``max_pixels`` and seen as one chunk: a PNG
+    pooled to a Zarr output."""
     from poolcli.chunked import sources
 
-    if sources.kind_of(source) is not None:
+    if isinstance(source, str) and sources.kind_of(source) is not None:
         opened = sources.open_source(source, level=level, frame=frame)
         return Large(
             opened.array,
@@ -126,8 +131,9 @@ def open_large(source: str, level: int | None, frame: int | None, max_pixels: in
             opened.scale,
             opened.resources,
         )
+    name = source if isinstance(source, str) else "<stdin>"
     if level is not None:
-        raise InputError(source, "{level} is for OME-Zarr inputs", ("level",))
+        raise InputError(name, "{level} is for OME-Zarr inputs", ("level",))
     import dask.array as da
 
     from poolcli.io import images

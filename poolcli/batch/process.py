@@ -94,9 +94,14 @@ def process(
     """
     if job.error is not None:
         return _failure(job, recipe, f"{job.name}: {job.error}", None)
-    if not isinstance(recipe.task, Pooling) and formats.is_store(job.source):
-        reason = "a Zarr store is pooled by max, min, avg, sum, median, lp and mode"
-        return _failure(job, recipe, f"{job.name}: {reason}", None)
+    if not isinstance(recipe.task, Pooling):
+        if formats.is_store(job.source):
+            reason = f"a Zarr store is pooled by {CHUNKED_COMMANDS}"
+            return _failure(job, recipe, f"{job.name}: {reason}", None)
+        fmt = formats.by_name(_output_format(job, job.target) or "")
+        if fmt is not None and fmt.chunked:
+            reason = f"{fmt.pillow} outputs are written by {CHUNKED_COMMANDS}"
+            return _failure(job, recipe, f"{job.name}: {reason}", None)
     if isinstance(recipe.task, Inspection):
         return _inspect(job, recipe, recipe.task, stdin)
     target = job.target
@@ -105,7 +110,7 @@ def process(
     if target is not None and (refused := _refusal(job, recipe, target)) is not None:
         return refused
     if _goes_chunked(job, recipe, target):
-        return _process_large(job, recipe, target, stop, progress)
+        return _process_large(job, recipe, target, stdin, stop, progress)
     loaded: tuple[tuple[int, ...], Any] | None = None
     try:
         _check(stop)
@@ -200,9 +205,13 @@ def _in_parts_hint(job: Job, recipe: Recipe, error: Exception) -> str:
     )
 
 
+#: The commands that pool in chunks.
+CHUNKED_COMMANDS = "max, min, avg, sum, median, lp and mode"
+
+
 def _goes_chunked(job: Job, recipe: Recipe, target: Target | None) -> bool:
     """Whether the job is pooled in chunks (:func:`poolcli.batch.large.goes_chunked`)."""
-    if job.source == "-" or not isinstance(recipe.task, Pooling):
+    if not isinstance(recipe.task, Pooling):
         return False
     from poolcli.batch import large
 
@@ -234,6 +243,7 @@ def _process_large(
     job: Job,
     recipe: Recipe,
     target: Target | None,
+    stdin: BinaryIO | None,
     stop: threading.Event | None,
     progress: Callable[[int, int], None] | None,
 ) -> Outcome:
@@ -253,7 +263,10 @@ def _process_large(
     try:
         _check(stop)
         load = recipe.load
-        opened = large.open_large(job.source, load.level, load.frame, load.max_pixels)
+        source: Any = stdin if job.source == "-" else job.source
+        if source is None:
+            raise ValueError("standard input is not available here")
+        opened = large.open_large(source, load.level, load.frame, load.max_pixels)
         closing = opened
         loaded = (opened.shape, opened.info)
         geometry = task.geometry(opened.shape, None)  # the memory is bounded, not the pixels
