@@ -129,12 +129,33 @@ def test_npy_input_read_by_memory_map_to_npy(tmp_path) -> None:
     same(np.load(tmp_path / "out.npy"), poolcli.pool(values, "avg", size=3, stride=2), "avg")
 
 
-def test_source_is_lazy_for_npy_and_zarr(tmp_path) -> None:
-    np.save(tmp_path / "a.npy", noise((50, 60)))
-    opened = sources.open_source(str(tmp_path / "a.npy"))
-    assert opened.array.shape == (1, 1, 50, 60)
-    held = [v for v in dict(opened.array.__dask_graph__()).values() if isinstance(v, np.ndarray)]
-    assert held and all(isinstance(v, np.memmap) for v in held)  # read from the file, by parts
+@pytest.mark.parametrize("suffix", ["npy", "tif"])
+def test_a_source_pickles_as_its_path_and_reads_in_another_process(tmp_path, suffix) -> None:
+    import io
+    import pickle
+
+    values = noise((600, 700))
+    path = tmp_path / f"a.{suffix}"
+    if suffix == "npy":
+        np.save(path, values)
+    else:
+        tiff(path, values, tile=(128, 128))
+    opened = sources.open_source(str(path))
+    assert opened.array.shape == (1, 1, 600, 700)
+    graph = pickle.dumps(dict(opened.array.__dask_graph__()))
+    assert len(graph) < values.nbytes // 20  # the path travels, not the pixels
+    pooled = poolcli.pool(opened.array, "max", size=3)
+    pickled = pickle.dumps(pooled)
+    opened.close()
+    code = (
+        "import pickle, sys, numpy as np, dask\n"
+        "array = pickle.loads(sys.stdin.buffer.read())\n"
+        "np.save(sys.stdout.buffer, dask.compute(array, scheduler='sync')[0])\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code], input=pickled, capture_output=True)
+    assert child.returncode == 0, child.stderr.decode()
+    got = np.load(io.BytesIO(child.stdout))
+    np.testing.assert_array_equal(got[0, 0], poolcli.pool(values, "max", size=3))
 
 
 # ---------------------------------------------------------------------------------------------

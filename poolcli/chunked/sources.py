@@ -24,9 +24,11 @@ would give it, and :func:`decoded_bytes` tells from the header alone how large i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +42,7 @@ from poolcli.io.streams import os_reason
 
 __all__ = [
     "CHUNK_PIXELS",
+    "FileArray",
     "Source",
     "decoded_bytes",
     "kind_of",
@@ -234,6 +237,82 @@ def _from_sliceable(
     return array
 
 
+class FileArray:
+    """A TIFF (through tifffile's Zarr store) or a .npy (through a memory map), read by slicing
+    and opened on its first read in each process: it pickles as its path, so that Dask's workers,
+    in other processes or on other machines with the same files, open the file themselves
+    (tifffile's store holds an open file, which does not pickle).
+
+    >>> import os, pickle, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.npy")
+    >>> np.save(path, np.arange(6).reshape(2, 3))
+    >>> values = pickle.loads(pickle.dumps(FileArray(path, "npy", (2, 3), np.dtype(int), (1, 3))))
+    >>> values[1:, 1:].tolist()
+    [[4, 5]]
+    """
+
+    def __init__(
+        self,
+        path: str,
+        kind: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        chunks: tuple[int, ...],
+    ) -> None:
+        self.path = os.path.abspath(path)
+        self.kind = kind
+        self.shape = shape
+        self.dtype = dtype
+        self.chunks = chunks
+        self.ndim = len(shape)
+        self._opened: tuple[Any, Any] | None = None  # (the values, what to close)
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_opened"] = None
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        stat = os.stat(self.path)
+        return ("poolcli-file", self.path, self.kind, stat.st_size, stat.st_mtime_ns)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.asarray(self._values()[key])
+
+    def _values(self) -> Any:
+        with self._lock:
+            if self._opened is None:
+                self._opened = _open_file(self.path, self.kind)
+            return self._opened[0]
+
+    def close(self) -> None:
+        """Close the file, if this process opened it; a later read opens it again."""
+        with self._lock:
+            if self._opened is not None and self._opened[1] is not None:
+                self._opened[1].close()
+            self._opened = None
+
+
+def _open_file(path: str, kind: str) -> tuple[Any, Any]:
+    if kind == "npy":
+        return np.load(path, mmap_mode="r", allow_pickle=False), None
+    import tifffile
+    import zarr
+
+    store = tifffile.imread(path, aszarr=True, series=0, level=0)
+    try:
+        return zarr.open(store=store, mode="r"), store
+    except BaseException:
+        store.close()
+        raise
+
+
 def _open_npy(path: str) -> Source:
     try:
         values = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -248,9 +327,12 @@ def _open_npy(path: str) -> Source:
         )
     rows = max(1, min(values.shape[-2], CHUNK_PIXELS // max(1, values.shape[-1])))
     storage = (*(1 for _ in values.shape[:-2]), rows, values.shape[-1])
-    array = _as_nchw(_from_sliceable(values, storage), values.ndim)
-    info = _array_info(array, None, values.ndim)
-    return Source(array, info, (min(512, array.shape[-2]), min(512, array.shape[-1])))
+    reader = FileArray(path, "npy", values.shape, values.dtype, storage)
+    del values
+    array = _as_nchw(_from_sliceable(reader, storage), reader.ndim)
+    info = _array_info(array, None, reader.ndim)
+    tile = (min(512, array.shape[-2]), min(512, array.shape[-1]))
+    return Source(array, info, tile, resources=(reader,))
 
 
 def _array_info(array: da.Array, fmt: str | None, ndim: int) -> ImageInfo:
@@ -370,7 +452,6 @@ def _level_scale(dataset: dict[str, Any], ndim: int) -> tuple[float, float] | No
 
 def _open_tiff(path: str) -> Source:
     import tifffile
-    import zarr
 
     with open(path, "rb"):  # a missing or unreadable file is an OSError, said plainly
         pass
@@ -390,12 +471,9 @@ def _open_tiff(path: str) -> Source:
         compression = _tiff_compression(page)
     if "Y" not in axes or "X" not in axes or axes.index("X") != axes.index("Y") + 1:
         raise InputError(path, f"unsupported TIFF layout {axes}")
-    store = tifffile.imread(path, aszarr=True, series=0, level=0)
-    try:
-        values: Any = zarr.open(store=store, mode="r")
-    except BaseException:
-        store.close()
-        raise
+    opened, store = _open_file(path, "tiff")
+    with contextlib.closing(store):
+        values = FileArray(path, "tiff", tuple(opened.shape), opened.dtype, tuple(opened.chunks))
     storage = tuple(int(n) for n in values.chunks)
     samples = axes.index("S") if "S" in axes else None
     y = axes.index("Y")
@@ -417,7 +495,7 @@ def _open_tiff(path: str) -> Source:
         dtype=np.dtype(array.dtype).name,
         frames=n,
     )
-    return Source(array, info, tile, compression, resources=(store,))
+    return Source(array, info, tile, compression, resources=(values,))
 
 
 def _tiff_compression(page: Any) -> str | None:
