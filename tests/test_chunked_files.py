@@ -573,3 +573,27 @@ def test_other_commands_refuse_a_store_output_in_one_line(tmp_path) -> None:
         "median, lp and mode\n"
     )
     assert not (tmp_path / "g.zarr").exists()
+
+
+@pytest.mark.parametrize("suffix", ["tif", "npy"])
+def test_a_small_tiff_or_npy_is_pooled_without_dask(tmp_path, suffix) -> None:
+    path = tmp_path / f"a.{suffix}"
+    if suffix == "npy":
+        np.save(path, noise((40, 30)))
+    else:
+        tiff(path, noise((40, 30)), tile=(16, 16))
+    code = (
+        "import sys\n"
+        "from poolcli.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print('dask' in sys.modules)\n"
+    )
+    args = ["max", str(path), "-o", str(tmp_path / f"o.{suffix}")]
+    finished = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
+    )
+    assert finished.stdout.strip() == "False", finished.stderr
+    assert (tmp_path / f"o.{suffix}").is_file()

@@ -25,6 +25,7 @@ from poolcli.io import formats
 
 __all__ = [
     "Large",
+    "decoded_size",
     "default_memory_limit",
     "goes_chunked",
     "open_large",
@@ -77,19 +78,64 @@ def goes_chunked(
     read = formats.for_path(source)
     if read is None or read.name not in READ_IN_PARTS or not os.path.isfile(source):
         return False
+    found_size = decoded_size(source)
+    if found_size is None:
+        return False  # the in-memory path says what is wrong with it
+    size, pixels = found_size
+    if size > (default_memory_limit() if memory_limit is None else memory_limit):
+        return True
+    return max_pixels is not None and pixels > max_pixels
+
+
+def decoded_size(path: str) -> tuple[int, int] | None:
+    """(bytes, pixels) of a TIFF or .npy at ``path`` decoded (every frame), from its header:
+    Pillow's for a TIFF, numpy's for a .npy (neither decodes a pixel, nor imports Dask); None
+    when neither can tell.
+
+    >>> import os, tempfile
+    >>> from PIL import Image
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.tif")
+    >>> Image.new("RGB", (30, 20)).save(path)
+    >>> decoded_size(path)
+    (1800, 600)
+    """
+    found = formats.for_path(path)
+    try:
+        if found is not None and found.name == "npy":
+            from poolcli.io import images
+
+            header = images.read_header(path)
+            n, c, h, w = header.shape
+            return n * c * h * w * _itemsize(header.dtype), n * h * w
+        from PIL import Image
+
+        from poolcli.io import pictures
+
+        with pictures.pixel_limit(None), Image.open(path) as img:
+            frames = int(getattr(img, "n_frames", 1))
+            width, height = img.size
+            bands = len(img.getbands())
+            wide = pictures.wide_colour(img) is not None or img.mode.startswith("I;16")
+            sample = 2 if wide else 4 if img.mode in ("I", "F") else 1
+    except Exception:  # no header Pillow or numpy reads: tifffile's may (a float RGB TIFF)
+        return _tiff_size(path)
+    return frames * width * height * bands * sample, frames * width * height
+
+
+def _tiff_size(path: str) -> tuple[int, int] | None:
+    """As :func:`decoded_size`, by tifffile (the chunked extra); None without it."""
     try:
         from poolcli.chunked import sources
-    except ImportError:  # without the chunked extra, files too large fail on the pixel limit
-        return False
+    except ImportError:
+        return None
+    size, pixels = sources.decoded_bytes(path), sources.pixel_count(path)
+    return None if size is None or pixels is None else (size, pixels)
 
-    size = sources.decoded_bytes(source)
-    if size is None:
-        return False  # the in-memory path says what is wrong with it
-    limit = default_memory_limit() if memory_limit is None else memory_limit
-    if size > limit:
-        return True
-    pixels = sources.pixel_count(source)
-    return max_pixels is not None and pixels is not None and pixels > max_pixels
+
+def _itemsize(dtype: str) -> int:
+    import numpy as np
+
+    return int(np.dtype(dtype).itemsize)
 
 
 @dataclass(frozen=True)
