@@ -575,6 +575,24 @@ def test_other_commands_refuse_a_store_output_in_one_line(tmp_path) -> None:
     assert not (tmp_path / "g.zarr").exists()
 
 
+def test_a_chunked_run_starts_no_distributed(tmp_path) -> None:
+    np.save(tmp_path / "a.npy", noise((3, 40, 30)))
+    code = (
+        "import sys\n"
+        "from poolcli.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print('distributed' in sys.modules, 'dask' in sys.modules)\n"
+    )
+    args = ["avg", str(tmp_path / "a.npy"), "-k", "3", "-o", str(tmp_path / "o.zarr")]
+    finished = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
+    )
+    assert finished.stdout.split() == ["False", "True"], finished.stderr  # its import: 0.3 s
+
+
 @pytest.mark.parametrize("suffix", ["tif", "npy"])
 def test_a_small_tiff_or_npy_is_pooled_without_dask(tmp_path, suffix) -> None:
     path = tmp_path / f"a.{suffix}"

@@ -288,7 +288,7 @@ def pool_premultiplied(array: Any, op: str, kwargs: dict[str, Any]) -> Any:
             alpha.divide_by_alpha(colour[frame], highest, inverse)
         return colour
 
-    whole = array.rechunk({1: -1})  # each block holds every channel of its pixels
+    whole = array.rechunk({1: -1}, method="tasks")  # each block holds every channel of its pixels
     work = whole.map_blocks(premultiplied, dtype=dtype)
     colour_pad = alpha.colour_padding(kwargs.get("pad_mode", "ignore"), highest)
     pooled: Any
@@ -299,7 +299,9 @@ def pool_premultiplied(array: Any, op: str, kwargs: dict[str, Any]) -> Any:
 
         colour = chunked.pool(work[:, :-1], op, **{**kwargs, "pad_mode": colour_pad})
         coverage = chunked.pool(work[:, -1:], op, **kwargs)
-        pooled = cast(Any, da).concatenate([colour, coverage], axis=1).rechunk({1: -1})
+        pooled = (
+            cast(Any, da).concatenate([colour, coverage], axis=1).rechunk({1: -1}, method="tasks")
+        )
     return pooled.map_blocks(divided, dtype=pooled.dtype)
 
 

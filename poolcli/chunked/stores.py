@@ -211,7 +211,7 @@ def _aligned(array: da.Array, chunks: Sequence[int]) -> da.Array:
         min(int(size), chunk * (max(1, 2048 // chunk) if axis >= array.ndim - 2 else 1))
         for axis, (size, chunk) in enumerate(zip(array.shape, chunks, strict=True))
     )
-    rechunked: da.Array = cast(Any, array).rechunk(target)
+    rechunked: da.Array = cast(Any, array).rechunk(target, method="tasks")
     return rechunked
 
 
