@@ -217,6 +217,14 @@ def adaptive_windows(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, stops
 
 
+@overload
+def adaptive_output_size(output_size: object, shape_hw: tuple[int, int]) -> tuple[int, int]: ...
+
+
+@overload
+def adaptive_output_size(output_size: object, shape_hw: tuple[int, ...]) -> tuple[int, ...]: ...
+
+
 def adaptive_output_size(output_size: object, shape_hw: tuple[int, ...]) -> tuple[int, ...]:
     """The (height, width) :func:`adaptive_pool` gives over an input of ``shape_hw``, or the
     (depth, height, width) over a volume of (D, H, W), or the (length,) over a signal.

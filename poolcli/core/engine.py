@@ -652,7 +652,7 @@ class _Plan:
                 )
             self.source_dtype = np.dtype(np.float64)
         self.accumulator = self.source_dtype
-        cells = math.prod(geometry.size)
+        cells = math.prod(geometry.sizes)
         if reduction.accumulates:
             self.accumulator = _accumulator_dtype(self.source_dtype, cells)
         if reduction.kind in ("mean", "median"):
@@ -681,7 +681,7 @@ class _Plan:
         spatial = len(self.geometry.axes)
         cells = math.prod(source.shape[1 + spatial :])
         if self.reduction.kind == "median":
-            per_row = width.out * math.prod(self.geometry.size)
+            per_row = width.out * math.prod(self.geometry.sizes)
         else:
             per_row = (width.padded_length + width.overhang) * height.stride
             if self.depth is not None and self._pads_volume:
@@ -833,7 +833,7 @@ class _Plan:
         spatial = len(axes)
         block, rest = padded.shape[0], padded.shape[1 + spatial :]
         steps, channel = padded.strides[1 : 1 + spatial], padded.strides[1 + spatial :]
-        shape = (block, *destination.shape[1 : 1 + spatial], *rest, *self.geometry.size)
+        shape = (block, *destination.shape[1 : 1 + spatial], *rest, *self.geometry.sizes)
         strides = (
             padded.strides[0],
             *(step * axis.stride for step, axis in zip(steps, axes, strict=True)),

@@ -185,16 +185,42 @@ class Geometry:
         return tuple(side for axis in self.axes for side in (axis.before, axis.after))
 
     @property
-    def size(self) -> tuple[int, ...]:
+    def sizes(self) -> tuple[int, ...]:
+        """The window's size along every axis."""
         return tuple(axis.size for axis in self.axes)
 
     @property
-    def stride(self) -> tuple[int, ...]:
+    def strides(self) -> tuple[int, ...]:
+        """The stride along every axis."""
         return tuple(axis.stride for axis in self.axes)
 
     @property
-    def dilation(self) -> tuple[int, ...]:
+    def dilations(self) -> tuple[int, ...]:
+        """The dilation along every axis."""
         return tuple(axis.dilation for axis in self.axes)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of a plane's window; :attr:`sizes` for any number of axes."""
+        return self._pair(self.sizes, "size")
+
+    @property
+    def stride(self) -> tuple[int, int]:
+        """(height, width) of a plane's stride; :attr:`strides` for any number of axes."""
+        return self._pair(self.strides, "stride")
+
+    @property
+    def dilation(self) -> tuple[int, int]:
+        """(height, width) of a plane's dilation; :attr:`dilations` for any number of axes."""
+        return self._pair(self.dilations, "dilation")
+
+    def _pair(self, values: tuple[int, ...], name: str) -> tuple[int, int]:
+        if len(values) != 2:
+            raise AttributeError(
+                f"a geometry of {len(values)} ax{'es' if len(values) > 1 else 'is'} has no "
+                f"(height, width) {name}; use {name}s"
+            )
+        return (values[0], values[1])
 
     @property
     def ceil_mode(self) -> bool:
@@ -732,10 +758,10 @@ def window_rows(geometry: Geometry) -> list[tuple[str, str]]:
     """(label, value) rows of the window: its size, stride, padding, dilation and rounding."""
     sides = PAD_SIDES[len(geometry.axes)]
     return [
-        ("window", _by(geometry.size)),
-        ("stride", _by(geometry.stride)),
+        ("window", _by(geometry.sizes)),
+        ("stride", _by(geometry.strides)),
         ("padding", f"{', '.join(map(str, geometry.padding))}  ({', '.join(sides)})"),
-        ("dilation", _by(geometry.dilation)),
+        ("dilation", _by(geometry.dilations)),
         ("rounding", "ceil" if geometry.ceil_mode else "floor"),
     ]
 

@@ -69,7 +69,7 @@ def mode_pool(x4: np.ndarray, geometry: Geometry) -> np.ndarray:
     maps = [_index_map(axis, geometry.pad_mode) for axis in axes]
     planes = x4.reshape(-1, *x4.shape[2:])
     out = np.empty((len(planes), *geometry.out_shape), x4.dtype)
-    cells = math.prod(geometry.size)
+    cells = math.prod(geometry.sizes)
     # Tiles of output cells: whole runs of the last axis, as many of the others as fit.
     budget = max(1, TILE_BYTES // (cells * x4.dtype.itemsize))
     steps = []
