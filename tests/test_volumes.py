@@ -186,6 +186,24 @@ def test_long_windows_and_uint8_sums_in_volumes():
     np.testing.assert_array_equal(total, x[..., :8, :8, :8].sum(axis=(2, 3, 4), keepdims=True))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_strided_signal_windows_equal_a_loop(dtype):
+    """Max and min of four taps and more, strided: the taps are gathered before they fold."""
+    rng = np.random.default_rng(4)
+    x = rng.integers(-5, 5, (2, 3, 41)).astype(dtype)
+    x[0, 1, 7] = np.nan
+    for op, size, stride in (("max", 4, 4), ("min", 5, 3), ("max", 6, 2), ("max", 4, 1)):
+        params = dict(
+            size=(size,),
+            stride=(stride,),
+            dilation=(1,),
+            padding=(0, 2),
+            ceil_mode=True,
+            pad_mode="ignore",
+        )
+        check_against_loop(x, op, params, ((0, 2),))
+
+
 def test_tiles_and_threads_give_the_one_result(monkeypatch):
     """Tiny tiles and every call parallel: volumes cut into rows of single depth slices."""
     rng = np.random.default_rng(6)
