@@ -22,9 +22,9 @@ F = torch.nn.functional
 
 # Hypothesis examples per test: enough to reach ceil mode, dilation and padding together, few
 # enough that the file runs in seconds.
-MAX_EXAMPLES_MAX = 150
-MAX_EXAMPLES_AVG = 150
-MAX_EXAMPLES_OTHER = 60
+MAX_EXAMPLES_MAX = 100
+MAX_EXAMPLES_AVG = 100
+MAX_EXAMPLES_OTHER = 40
 
 
 @st.composite
