@@ -3,7 +3,9 @@
 The engine is im2col-backed in the sense of the lectures: every output cell reduces one column of
 the im2col matrix of its plane. It never builds that matrix. A plane is reduced in two separable
 passes over strided views of the (padded) input, first down the rows, then across the columns, one
-tile of output rows at a time, so the only temporaries are a tile of the row pass.
+tile of output rows at a time, so the only temporaries are a tile of the row pass. A volume
+(a window of three values) gets one more pass, down its depth, before the other two, its tiles
+output rows of a few depth slices; a signal (a window of one value) pools as a plane of one row.
 
 Examples
 --------
