@@ -28,6 +28,7 @@ add 16777216 (as many as the plane has, and at least 2**24); use a smaller windo
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import sys
@@ -175,26 +176,26 @@ class Geometry:
         """The axes' names: ("length",), ("height", "width") or ("depth", "height", "width")."""
         return AXIS_NAMES[len(self.axes)]
 
-    @property
+    @functools.cached_property
     def out_shape(self) -> tuple[int, ...]:
         return tuple(axis.out for axis in self.axes)
 
-    @property
+    @functools.cached_property
     def padding(self) -> tuple[int, ...]:
         """Padding as (before, after) per axis: (top, bottom, left, right) in 2-D."""
         return tuple(side for axis in self.axes for side in (axis.before, axis.after))
 
-    @property
+    @functools.cached_property
     def sizes(self) -> tuple[int, ...]:
         """The window's size along every axis."""
         return tuple(axis.size for axis in self.axes)
 
-    @property
+    @functools.cached_property
     def strides(self) -> tuple[int, ...]:
         """The stride along every axis."""
         return tuple(axis.stride for axis in self.axes)
 
-    @property
+    @functools.cached_property
     def dilations(self) -> tuple[int, ...]:
         """The dilation along every axis."""
         return tuple(axis.dilation for axis in self.axes)
