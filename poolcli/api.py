@@ -211,7 +211,8 @@ def adaptive_pool(x: Any, output_size: adaptive.OutputSize, op: str = "avg") -> 
 
 
 _DASK_NOTE = """
-    A Dask array gives a lazy Dask array (:mod:`poolcli.chunked`, the ``chunked`` extra)."""
+    A Dask array gives a lazy Dask array (:mod:`poolcli.chunked`, the ``chunked`` extra); Dask
+    arrays pool planes (two axes) only, for now."""
 
 for _public, _core in ((pool, engine.pool), (global_pool, adaptive.global_pool)):
     _public.__doc__ = (_core.__doc__ or "") + _DASK_NOTE
