@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from poolcli.core import adaptive, engine
-from poolcli.core.geometry import PaddingLike, PadMode, PairLike
+from poolcli.core.geometry import PaddingLike, PadMode, PairLike, window_axes
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -36,6 +36,15 @@ def is_dask(x: object) -> bool:
     False
     """
     return hasattr(x, "__dask_graph__") and type(x).__module__.startswith("dask.")
+
+
+def _planes_only(axes: int) -> None:
+    """Dask arrays pool planes only, for now: a clear error for a volume's or a signal's window."""
+    if axes != 2:
+        raise ValueError(
+            f"a Dask array pools two axes (a plane) for now, not {axes}: pool its chunks with "
+            f"poolcli.pool, or compute it first"
+        )
 
 
 def _refuse_lazy(x: object) -> None:
@@ -132,6 +141,7 @@ def pool(
     if is_dask(x):
         if out is not None:
             raise ValueError("out is for arrays in memory; a Dask array gives a Dask array")
+        _planes_only(window_axes(size))
         from poolcli import chunked
 
         return chunked.pool(
@@ -163,20 +173,21 @@ def pool(
 
 
 @overload
-def global_pool(x: da.Array, op: str = "avg") -> da.Array: ...
+def global_pool(x: da.Array, op: str = "avg", axes: int = 2) -> da.Array: ...
 
 
 @overload
-def global_pool(x: npt.ArrayLike, op: str = "avg") -> np.ndarray: ...
+def global_pool(x: npt.ArrayLike, op: str = "avg", axes: int = 2) -> np.ndarray: ...
 
 
-def global_pool(x: Any, op: str = "avg") -> Any:
+def global_pool(x: Any, op: str = "avg", axes: int = 2) -> Any:
     if is_dask(x):
+        _planes_only(axes)
         from poolcli import chunked
 
         return chunked.global_pool(x, op)
     _refuse_lazy(x)
-    return adaptive.global_pool(x, op)
+    return adaptive.global_pool(x, op, axes)
 
 
 @overload
@@ -191,6 +202,7 @@ def adaptive_pool(
 
 def adaptive_pool(x: Any, output_size: adaptive.OutputSize, op: str = "avg") -> Any:
     if is_dask(x):
+        _planes_only(len(output_size) if isinstance(output_size, (tuple, list)) else 2)
         from poolcli import chunked
 
         return chunked.adaptive_pool(x, output_size, op)
@@ -199,7 +211,8 @@ def adaptive_pool(x: Any, output_size: adaptive.OutputSize, op: str = "avg") -> 
 
 
 _DASK_NOTE = """
-    A Dask array gives a lazy Dask array (:mod:`poolcli.chunked`, the ``chunked`` extra)."""
+    A Dask array gives a lazy Dask array (:mod:`poolcli.chunked`, the ``chunked`` extra); Dask
+    arrays pool planes (two axes) only, for now."""
 
 for _public, _core in ((pool, engine.pool), (global_pool, adaptive.global_pool)):
     _public.__doc__ = (_core.__doc__ or "") + _DASK_NOTE

@@ -4,6 +4,10 @@
 size instead:
 
 - :func:`global_pool`: one window, the whole plane; (…, 1, 1) out.
+
+Each pools the last two axes by default; an ``output_size`` or window of three values (depth,
+height, width) pools a volume's three, PyTorch's 3-D pooling (``axes=3`` for global_pool), and
+adaptive and global pooling take signals too (one value, ``axes=1``).
 - :func:`adaptive_pool`: window ``i`` of an axis covers ``[floor(i·H/out), ceil((i+1)·H/out))``,
   PyTorch's AdaptiveAvgPool2d / AdaptiveMaxPool2d rule. Neighbouring windows differ in length by
   at most one and may overlap by one cell.
@@ -31,20 +35,22 @@ array([[2, 2, 3],
 
 from __future__ import annotations
 
+import math
 from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from poolcli.core.engine import check_input, parallel_workers, shared_executor
-from poolcli.core.geometry import PairLike, as_pair
+from poolcli.core.geometry import AXIS_NAMES, PairLike, as_axes, window_axes
 
 __all__ = ["adaptive_pool", "fractional_max_pool", "global_pool"]
 
 OPS = ("avg", "max")
 
-#: The output size of adaptive pooling: one int, or (height, width) where None keeps the input's.
-OutputSize = int | tuple[int | None, int | None] | list[int | None]
+#: The output size of adaptive pooling: one int, or (height, width) where None keeps the input's
+#: (one value per axis: (length,) or (depth, height, width) for 1 or 3 axes).
+OutputSize = int | tuple[int | None, ...] | list[int | None]
 
 
 def _check_op(op: str) -> str:
@@ -62,14 +68,17 @@ def _mean_dtype(dtype: np.dtype) -> np.dtype:
 # Global
 
 
-def global_pool(x: npt.ArrayLike, op: str = "avg") -> np.ndarray:
+def global_pool(x: npt.ArrayLike, op: str = "avg", axes: int = 2) -> np.ndarray:
     """Pool each (n, c) plane of ``x`` to a single value: its mean or its maximum.
 
     Parameters
     ----------
     x : array of shape (H, W), (C, H, W) or (N, C, H, W)
-        Any integer or floating dtype, any memory layout.
+        Any integer or floating dtype, any memory layout. With ``axes=3``, volumes (D, H, W) up
+        to (N, C, D, H, W); with ``axes=1``, signals (L,) up to (N, C, L).
     op : {"avg", "max"}
+    axes : {2, 3, 1}
+        How many trailing axes are pooled.
 
     Returns
     -------
@@ -89,17 +98,34 @@ def global_pool(x: npt.ArrayLike, op: str = "avg") -> np.ndarray:
     array([127.5 ,  63.75,  63.75], dtype=float32)
     >>> global_pool(np.ones((2, 3, 5, 4)), "max").shape
     (2, 3, 1, 1)
+    >>> global_pool(np.ones((2, 1, 4, 5, 6)), axes=3).shape
+    (2, 1, 1, 1, 1)
     """
     _check_op(op)
-    array = check_input(x)
+    if axes not in AXIS_NAMES:
+        raise ValueError(f"axes must be 1, 2 or 3 (the spatial axes pooled), got {axes!r}")
+    array = check_input(x, axes)
+    spatial = tuple(range(-axes, 0))
     if op == "max":
-        largest: np.ndarray = array.max(axis=(-2, -1), keepdims=True)
+        largest: np.ndarray = array.max(axis=spatial, keepdims=True)
         return largest
-    if array.dtype.kind == "f":
+    if axes != 2:
+        # A volume whose planes follow each other in memory sums as planes of D*H rows; a
+        # signal as planes of one row.
+        leading, lengths = array.shape[:-axes], array.shape[-axes:]
+        if axes == 1:
+            plane = array[..., None, :]
+        elif lengths[0] == 1 or array.strides[-3] == lengths[1] * array.strides[-2]:
+            plane = array.reshape(*leading, lengths[0] * lengths[1], lengths[2])
+        else:
+            plane = None
+        if plane is not None:
+            return global_pool(plane, op).reshape(*leading, *(1,) * axes)
+    if array.dtype.kind == "f" and axes == 2:
         total = _float_sums(array)
     else:
-        total = array.sum(axis=(-2, -1), keepdims=True, dtype=np.float64)
-    total /= array.shape[-2] * array.shape[-1]
+        total = array.sum(axis=spatial, keepdims=True, dtype=np.float64)
+    total /= math.prod(array.shape[-axes:])
     return total.astype(_mean_dtype(array.dtype), copy=False)
 
 
@@ -191,25 +217,42 @@ def adaptive_windows(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, stops
 
 
-def adaptive_output_size(output_size: object, shape_hw: tuple[int, int]) -> tuple[int, int]:
-    """The (height, width) :func:`adaptive_pool` gives over an input of ``shape_hw``.
+@overload
+def adaptive_output_size(output_size: object, shape_hw: tuple[int, int]) -> tuple[int, int]: ...
 
-    ``output_size`` is an int, or a pair whose None entries keep the input's size.
+
+@overload
+def adaptive_output_size(output_size: object, shape_hw: tuple[int, ...]) -> tuple[int, ...]: ...
+
+
+def adaptive_output_size(output_size: object, shape_hw: tuple[int, ...]) -> tuple[int, ...]:
+    """The (height, width) :func:`adaptive_pool` gives over an input of ``shape_hw``, or the
+    (depth, height, width) over a volume of (D, H, W), or the (length,) over a signal.
+
+    ``output_size`` is an int, or one value per axis whose None entries keep the input's size.
 
     >>> adaptive_output_size((3, None), (5, 7))
     (3, 7)
+    >>> adaptive_output_size(2, (4, 5, 6))
+    (2, 2, 2)
     """
-    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:
+    shape = tuple(shape_hw)
+    if isinstance(output_size, (tuple, list)) and len(output_size) == len(shape):
         output_size = tuple(
-            size if item is None else item for item, size in zip(output_size, shape_hw, strict=True)
+            size if item is None else item for item, size in zip(output_size, shape, strict=True)
         )
-    out = as_pair(output_size, "output_size")
-    if out[0] > shape_hw[0] or out[1] > shape_hw[1]:
+    out = as_axes(output_size, "output_size", len(shape))
+    if any(item > length for item, length in zip(out, shape, strict=True)):
+        names = " x ".join(AXIS_NAMES[len(shape)])
         raise ValueError(
-            f"output_size {out[0]}x{out[1]} is larger than the input {shape_hw[0]}x{shape_hw[1]} "
-            f"(height x width); adaptive pooling only shrinks"
+            f"output_size {_by(out)} is larger than the input {_by(shape)} ({names}); "
+            f"adaptive pooling only shrinks"
         )
     return out
+
+
+def _by(values: tuple[int, ...]) -> str:
+    return "x".join(str(value) for value in values)
 
 
 #: Windows of at most this many cells are reduced one tap at a time (one gather per tap); longer
@@ -266,6 +309,22 @@ def _reduce_taps(
     return np.moveaxis(result, -1, axis)
 
 
+def _output_axes(output_size: object, x: object) -> int:
+    """How many trailing axes an adaptive ``output_size`` pools: two for an int, else its
+    length; a ValueError when the input has fewer dimensions."""
+    if not isinstance(output_size, (tuple, list)):
+        return 2
+    axes = len(output_size)
+    ndim = np.ndim(x)  # type: ignore[arg-type]
+    if axes not in AXIS_NAMES or ndim < axes:
+        raise ValueError(
+            f"output_size takes one int or a pair (height, width), or 1 or 3 values (length,) or "
+            f"(depth, height, width) for signals or volumes; got {output_size!r} for an input "
+            f"of {ndim} dimensions"
+        )
+    return axes
+
+
 def _sum_dtype(dtype: np.dtype, cells: int) -> np.dtype:
     """Where sums of ``cells`` values accumulate: exactly for integers (in float32 while every
     sum stays below 2**24, else in int64 or, for 64-bit integers, float64), and in the input's
@@ -284,9 +343,12 @@ def adaptive_pool(x: npt.ArrayLike, output_size: OutputSize, op: str = "avg") ->
     Parameters
     ----------
     x : array of shape (H, W), (C, H, W) or (N, C, H, W)
-        Any integer or floating dtype.
+        Any integer or floating dtype. Volumes (D, H, W) up to (N, C, D, H, W) with an
+        ``output_size`` of three values, signals (L,) up to (N, C, L) with one.
     output_size : int or (int or None, int or None)
         Output height and width, each from 1 up to the input's; None keeps the input's size.
+        Three values (depth, height, width) pool the last three axes, as PyTorch's
+        adaptive_avg_pool3d / adaptive_max_pool3d; one value ``(length,)`` the last one.
     op : {"avg", "max"}
 
     Returns
@@ -319,22 +381,30 @@ def adaptive_pool(x: npt.ArrayLike, output_size: OutputSize, op: str = "avg") ->
            [15.5, 17. , 18.5]])
     >>> adaptive_pool(x, (2, None), "max").shape
     (2, 5)
+    >>> adaptive_pool(np.ones((2, 4, 6, 8)), (1, 2, 2)).shape
+    (2, 1, 2, 2)
     """
     _check_op(op)
-    array = check_input(x)
-    out_h, out_w = adaptive_output_size(output_size, array.shape[-2:])
+    axes = _output_axes(output_size, x)
+    array = check_input(x, axes)
+    out = adaptive_output_size(output_size, array.shape[-axes:])
+    # The last axis first, then outwards: for a plane, along the width, then the height.
+    passes = [(-1 - i, out[-1 - i]) for i in range(axes)]
     if op == "max":
-        columns = _reduce_windows(np.maximum, array, out_w, axis=-1)
+        largest = array
+        for axis, length in passes:
+            largest = _reduce_windows(np.maximum, largest, length, axis=axis)
         # The passes leave strided views (every other reduceat window, a moved axis); the result
         # is a new array in C order, like pool's.
-        return np.ascontiguousarray(_reduce_windows(np.maximum, columns, out_h, axis=-2))
-    starts, stops = adaptive_windows(array.shape[-2], out_h)
-    rows = stops - starts
-    starts, stops = adaptive_windows(array.shape[-1], out_w)
-    counts: np.ndarray = np.multiply.outer(rows, stops - starts)
+        return np.ascontiguousarray(largest)
+    counts: np.ndarray = np.ones((), dtype=np.int64)
+    for length, out_length in zip(array.shape[-axes:], out, strict=True):
+        starts, stops = adaptive_windows(length, out_length)
+        counts = np.multiply.outer(counts, stops - starts)
     accumulator = _sum_dtype(array.dtype, int(counts.max()))
-    sums = _reduce_windows(np.add, array, out_w, axis=-1, dtype=accumulator)
-    sums = _reduce_windows(np.add, sums, out_h, axis=-2, dtype=accumulator)
+    sums = array
+    for axis, length in passes:
+        sums = _reduce_windows(np.add, sums, length, axis=axis, dtype=accumulator)
     # One rounding: an exact sum divides once, in float64 unless it fits float32 exactly.
     division = np.float64 if accumulator.kind in "iu" else accumulator
     means: np.ndarray = np.divide(sums, counts, dtype=division)
@@ -347,18 +417,20 @@ def adaptive_pool(x: npt.ArrayLike, output_size: OutputSize, op: str = "avg") ->
 
 def _fraction_size(
     output_size: PairLike | None,
-    ratio: float | tuple[float, float] | None,
-    size: tuple[int, int],
-    shape_hw: tuple[int, int],
-) -> tuple[int, int]:
-    """The output (height, width) from exactly one of ``output_size`` and ``ratio``, checked."""
+    ratio: float | tuple[float, ...] | None,
+    size: tuple[int, ...],
+    shape_hw: tuple[int, ...],
+) -> tuple[int, ...]:
+    """The output (height, width) (or (depth, height, width)) from exactly one of
+    ``output_size`` and ``ratio``, checked."""
     if output_size is not None and ratio is None:
-        out = as_pair(output_size, "output_size")
+        out = as_axes(output_size, "output_size", len(size))
     elif output_size is None and ratio is not None:
         out = _ratio_size(ratio, shape_hw)
     else:
         raise ValueError("give exactly one of output_size and ratio")
-    for name, length, window, result in zip(("height", "width"), shape_hw, size, out, strict=True):
+    names = AXIS_NAMES[len(size)]
+    for name, length, window, result in zip(names, shape_hw, size, out, strict=True):
         if result + window - 1 > length:
             raise ValueError(
                 f"output {name} {result} with a window of {window} needs an input {name} of at "
@@ -367,19 +439,25 @@ def _fraction_size(
     return out
 
 
-def _ratio_size(ratio: float | tuple[float, float], shape_hw: tuple[int, int]) -> tuple[int, int]:
+def _ratio_size(ratio: float | tuple[float, ...], shape_hw: tuple[int, ...]) -> tuple[int, ...]:
     """The output (height, width) of ``ratio`` times the input's, checked."""
-    ratios = tuple(ratio) if isinstance(ratio, (tuple, list)) else (ratio, ratio)
-    if len(ratios) != 2:
-        raise ValueError(f"ratio takes one number or a pair (height, width), got {ratio!r}")
+    count = len(shape_hw)
+    ratios = tuple(ratio) if isinstance(ratio, (tuple, list)) else (ratio,) * count
+    if len(ratios) != count:
+        if count == 2:
+            raise ValueError(f"ratio takes one number or a pair (height, width), got {ratio!r}")
+        raise ValueError(
+            f"ratio takes one number or {count} ({', '.join(AXIS_NAMES[count])}), got {ratio!r}"
+        )
     for item in ratios:
         if isinstance(item, bool) or not isinstance(item, (int, float, np.number)):
             raise ValueError(f"ratio must be a number between 0 and 1, got {ratio!r}")
         if not 0 < item < 1:
             raise ValueError(f"ratio must be between 0 and 1 (exclusive), got {item!r}")
     # PyTorch's rule: int(input * ratio), in double precision.
-    out = (int(shape_hw[0] * float(ratios[0])), int(shape_hw[1] * float(ratios[1])))
-    for name, length, item, result in zip(("height", "width"), shape_hw, ratios, out, strict=True):
+    out = tuple(int(length * float(item)) for length, item in zip(shape_hw, ratios, strict=True))
+    names = AXIS_NAMES[count]
+    for name, length, item, result in zip(names, shape_hw, ratios, out, strict=True):
         if result < 1:
             raise ValueError(
                 f"ratio {item!r} leaves no output {name}: int({length} * {item!r}) = 0"
@@ -388,10 +466,14 @@ def _ratio_size(ratio: float | tuple[float, float], shape_hw: tuple[int, int]) -
 
 
 def _samples(
-    samples: npt.ArrayLike | None, seed: int | None, planes: tuple[int, ...], dtype: np.dtype
+    samples: npt.ArrayLike | None,
+    seed: int | None,
+    planes: tuple[int, ...],
+    dtype: np.dtype,
+    axes: int = 2,
 ) -> np.ndarray:
-    """The (N, C, 2) samples in ``dtype``: given (and checked) or drawn from ``seed``."""
-    shape = (*planes, 2)
+    """The (N, C, axes) samples in ``dtype``: given (and checked) or drawn from ``seed``."""
+    shape = (*planes, axes)
     if samples is None:
         return np.random.default_rng(seed).random(shape).astype(dtype)
     if seed is not None:
@@ -401,7 +483,7 @@ def _samples(
         raise ValueError(f"samples must hold floats in [0, 1), got dtype {array.dtype}")
     if array.shape != shape:
         raise ValueError(
-            f"samples must have shape {shape} (N, C, 2) for this input, got {array.shape}"
+            f"samples must have shape {shape} (N, C, {axes}) for this input, got {array.shape}"
         )
     if not np.all((array >= 0) & (array < 1)):
         bad = array[~((array >= 0) & (array < 1))].flat[0].item()
@@ -475,7 +557,7 @@ def fractional_max_pool(
     x: npt.ArrayLike,
     size: PairLike = 2,
     output_size: PairLike | None = None,
-    ratio: float | tuple[float, float] | None = None,
+    ratio: float | tuple[float, ...] | None = None,
     seed: int | None = None,
     samples: npt.ArrayLike | None = None,
     *,
@@ -488,7 +570,7 @@ def fractional_max_pool(
     x: npt.ArrayLike,
     size: PairLike = 2,
     output_size: PairLike | None = None,
-    ratio: float | tuple[float, float] | None = None,
+    ratio: float | tuple[float, ...] | None = None,
     seed: int | None = None,
     samples: npt.ArrayLike | None = None,
     *,
@@ -501,7 +583,7 @@ def fractional_max_pool(
     x: npt.ArrayLike,
     size: PairLike = 2,
     output_size: PairLike | None = None,
-    ratio: float | tuple[float, float] | None = None,
+    ratio: float | tuple[float, ...] | None = None,
     seed: int | None = None,
     samples: npt.ArrayLike | None = None,
     *,
@@ -513,7 +595,7 @@ def fractional_max_pool(
     x: npt.ArrayLike,
     size: PairLike = 2,
     output_size: PairLike | None = None,
-    ratio: float | tuple[float, float] | None = None,
+    ratio: float | tuple[float, ...] | None = None,
     seed: int | None = None,
     samples: npt.ArrayLike | None = None,
     *,
@@ -530,7 +612,8 @@ def fractional_max_pool(
     x : array of shape (H, W), (C, H, W) or (N, C, H, W)
         Any integer or floating dtype.
     size : int or (int, int), default 2
-        Window height and width.
+        Window height and width; three values (depth, height, width) pool the last three axes
+        of a volume, (D, H, W) up to (N, C, D, H, W), as PyTorch's fractional_max_pool3d.
     output_size : int or (int, int), optional
         Output height and width.
     ratio : float or (float, float), optional
@@ -542,10 +625,11 @@ def fractional_max_pool(
     samples : array of shape (N, C, 2), optional
         The samples themselves, floats in [0, 1): ``samples[n, c, 0]`` places the windows along
         the width, ``samples[n, c, 1]`` along the height, as PyTorch's ``_random_samples``. For
-        a 2-D or 3-D input, N (and C) are 1.
+        a 2-D or 3-D input, N (and C) are 1. For volumes (N, C, 3): depth, height and width, in
+        that order (PyTorch's 3-D layout).
     return_indices : bool, default False
         Also return each maximum's flat index ``h * W + w`` in its input plane (int64), as
-        PyTorch's ``return_indices``.
+        PyTorch's ``return_indices`` (``(d * H + h) * W + w`` in a volume).
 
     Returns
     -------
@@ -576,24 +660,46 @@ def fractional_max_pool(
     >>> fractional_max_pool(np.ones((1, 3, 10, 10)), 2, ratio=0.7, seed=1).shape
     (1, 3, 7, 7)
     """
-    array = check_input(x)
-    window = as_pair(size, "size")
-    height, width = array.shape[-2:]
-    out_h, out_w = _fraction_size(output_size, ratio, window, (height, width))
-    x4 = array.reshape((1,) * (4 - array.ndim) + array.shape)
+    axes = window_axes(size)
+    if axes == 1:
+        raise ValueError(f"fractional max pooling takes 2 or 3 axes, got size {size!r}")
+    array = check_input(x, axes)
+    window = as_axes(size, "size", axes)
+    lengths = array.shape[-axes:]
+    out = _fraction_size(output_size, ratio, window, lengths)
+    full = array.reshape((1,) * (axes + 2 - array.ndim) + array.shape)
     dtype = np.dtype(np.float64) if array.dtype == np.float64 else np.dtype(np.float32)
-    u = _samples(samples, seed, x4.shape[:2], dtype)
-    rows = fractional_starts(u[:, :, 1], height, out_h, window[0], dtype)
-    cols = fractional_starts(u[:, :, 0], width, out_w, window[1], dtype)
+    u = _samples(samples, seed, full.shape[:2], dtype, axes)
+    # PyTorch's sample layout: (width, height) for planes, (depth, height, width) for volumes.
+    order = (1, 0) if axes == 2 else (0, 1, 2)
+
+    def spread(values: np.ndarray, axis: int) -> np.ndarray:
+        # (N, C, out) starts of one axis, broadcast along the others.
+        shape = [*values.shape[:2], *(1,) * axes]
+        shape[2 + axis] = values.shape[2]
+        return values.reshape(shape)
+
+    starts = [
+        spread(fractional_starts(u[:, :, order[i]], lengths[i], out[i], window[i], dtype), i)
+        for i in range(axes)
+    ]
     nan_aware = array.dtype.kind == "f"
-    # Across each row first, then down the columns: the first maximum in row-major window order
-    # wins ties (the other order would find the first in column-major order).
-    across, col_tap = _max_taps(x4, cols[:, :, None, :], window[1], axis=3, nan_aware=nan_aware)
-    values, row_tap = _max_taps(across, rows[:, :, :, None], window[0], axis=2, nan_aware=nan_aware)
-    values = values.reshape(array.shape[:-2] + (out_h, out_w))
+    # The last axis first, then outwards: the first maximum in row-major window order wins ties
+    # (the other order would find the first in column-major order).
+    values, taps = full, {}
+    for i in reversed(range(axes)):
+        values, taps[i] = _max_taps(values, starts[i], window[i], axis=2 + i, nan_aware=nan_aware)
+    values = values.reshape(array.shape[:-axes] + out)
     if not return_indices:
         return values
-    best_rows = rows[:, :, :, None] + row_tap
-    best_cols = cols[:, :, None, :] + np.take_along_axis(col_tap, best_rows, axis=2)
-    indices = (best_rows * width + best_cols).reshape(values.shape)
-    return values, indices
+    # Each axis's best tap was taken where the axes before it were still whole: look it up at
+    # the best cells of those axes.
+    grid = np.indices(full.shape[:2] + out, sparse=True)
+    best: list[np.ndarray] = []
+    for i in range(axes):
+        index = (*grid[:2], *best, *grid[2 + i :])
+        best.append(starts[i] + taps[i][index])
+    flat = best[0]
+    for i in range(1, axes):
+        flat = flat * lengths[i] + best[i]
+    return values, flat.reshape(values.shape)

@@ -23,6 +23,9 @@ array([[1, 2],
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
 from poolcli.core.geometry import AxisGeometry, Geometry
@@ -38,7 +41,8 @@ def mode_pool(x4: np.ndarray, geometry: Geometry) -> np.ndarray:
     """The mode of every window of ``geometry`` over each plane of an (N, C, H, W) array.
 
     ``geometry`` is :func:`~poolcli.core.geometry.resolve` of ``x4.shape[-2:]``. Returns an
-    (N, C, out_h, out_w) array of ``x4``'s dtype.
+    (N, C, out_h, out_w) array of ``x4``'s dtype. A geometry of three axes takes an
+    (N, C, D, H, W) array, of one axis an (N, C, L) one.
 
     >>> import numpy as np
     >>> from poolcli.core.geometry import resolve
@@ -47,35 +51,45 @@ def mode_pool(x4: np.ndarray, geometry: Geometry) -> np.ndarray:
     array([[[[1., 1.]]]])
     >>> mode_pool(np.array([[[[3, 3, 1]]]]), resolve((1, 3), size=(1, 2), padding=(0, 1)))
     array([[[[3, 1]]]])
+    >>> mode_pool(np.array([[[1, 2, 2, 3, 3, 3]]]), resolve((6,), size=(3,)))
+    array([[[2, 3]]])
     """
     x4 = np.asarray(x4)
-    if x4.ndim != 4:
-        raise ValueError(f"mode_pool takes an (N, C, H, W) array, got shape {x4.shape}")
-    if x4.shape[-2:] != (geometry.height.length, geometry.width.length):
+    axes = geometry.axes
+    if x4.ndim != len(axes) + 2:
+        letters = {1: "L", 2: "H, W", 3: "D, H, W"}[len(axes)]
+        raise ValueError(f"mode_pool takes an (N, C, {letters}) array, got shape {x4.shape}")
+    lengths = tuple(axis.length for axis in axes)
+    if x4.shape[2:] != lengths:
         raise ValueError(
-            f"the geometry is for planes of {geometry.height.length}x{geometry.width.length}, "
-            f"got {x4.shape[-2]}x{x4.shape[-1]}"
+            f"the geometry is for planes of {'x'.join(map(str, lengths))}, "
+            f"got {'x'.join(map(str, x4.shape[2:]))}"
         )
     fill = _fill(geometry, x4.dtype)
-    row_map = _index_map(geometry.height, geometry.pad_mode)
-    col_map = _index_map(geometry.width, geometry.pad_mode)
-    height, width = geometry.height, geometry.width
+    maps = [_index_map(axis, geometry.pad_mode) for axis in axes]
     planes = x4.reshape(-1, *x4.shape[2:])
-    out = np.empty((len(planes), height.out, width.out), x4.dtype)
-    cells = height.size * width.size
-    tile_cells = max(1, TILE_BYTES // (cells * x4.dtype.itemsize))
-    cols = min(width.out, tile_cells)
-    rows = max(1, min(height.out, tile_cells // cols))
+    out = np.empty((len(planes), *geometry.out_shape), x4.dtype)
+    cells = math.prod(geometry.sizes)
+    # Tiles of output cells: whole runs of the last axis, as many of the others as fit.
+    budget = max(1, TILE_BYTES // (cells * x4.dtype.itemsize))
+    steps = []
+    for axis in reversed(axes):
+        steps.append(max(1, min(axis.out, budget)))
+        budget = max(1, budget // steps[-1])
+    steps.reverse()
     for plane in range(len(planes)):
-        for first in range(0, height.out, rows):
-            stop = min(first + rows, height.out)
-            for left in range(0, width.out, cols):
-                right = min(left + cols, width.out)
-                values, counted = _windows(
-                    planes[plane], row_map, col_map, geometry, (first, stop), (left, right), fill
-                )
-                out[plane, first:stop, left:right] = _modes(values, counted)
-    return out.reshape(*x4.shape[:2], height.out, width.out)
+        starts = itertools.product(
+            *(range(0, axis.out, step) for axis, step in zip(axes, steps, strict=True))
+        )
+        for corner in starts:
+            spans = [
+                (start, min(start + step, axis.out))
+                for start, step, axis in zip(corner, steps, axes, strict=True)
+            ]
+            values, counted = _windows(planes[plane], maps, geometry, spans, fill)
+            window_cells: tuple[int | slice, ...] = (plane, *(slice(*span) for span in spans))
+            out[window_cells] = _modes(values, counted)
+    return out.reshape(*x4.shape[:2], *geometry.out_shape)
 
 
 def _fill(geometry: Geometry, dtype: np.dtype) -> int | float | None:
@@ -114,29 +128,34 @@ def _index_map(axis: AxisGeometry, pad_mode: object) -> np.ndarray:
 
 def _windows(
     plane: np.ndarray,
-    row_map: np.ndarray,
-    col_map: np.ndarray,
+    maps: list[np.ndarray],
     geometry: Geometry,
-    rows: tuple[int, int],
-    cols: tuple[int, int],
+    spans: list[tuple[int, int]],
     fill: int | float | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The cells of output cells ``rows`` x ``cols`` as (r, c, k) values and counted flags."""
-    height, width = geometry.height, geometry.width
-    row_ids = _taps(height, *rows)
-    col_ids = _taps(width, *cols)
-    source_rows, source_cols = row_map[row_ids], col_map[col_ids]
-    # (r, kh) rows by (c, kw) columns -> (r, c, kh, kw) cells.
-    rows_at = np.maximum(source_rows, 0)[:, None, :, None]
-    values = plane[rows_at, np.maximum(source_cols, 0)[:, None]]
-    real_rows, real_cols = source_rows >= 0, source_cols >= 0
-    counted = real_rows[:, None, :, None] & real_cols[None, :, None, :]
+    """The cells of the output cells ``spans`` (one (first, stop) per axis), as (r, c, k)
+    values and counted flags in 2-D ((d, r, c, k) in 3-D)."""
+    axes = geometry.axes
+    count = len(axes)
+    sources = [m[_taps(axis, *span)] for m, axis, span in zip(maps, axes, spans, strict=True)]
+
+    def spread(ids: np.ndarray, position: int) -> np.ndarray:
+        # (windows, size) of axis ``position`` -> windows at ``position``, size at count + it.
+        shape = [1] * (2 * count)
+        shape[position], shape[count + position] = ids.shape
+        return ids.reshape(shape)
+
+    values = plane[tuple(spread(np.maximum(ids, 0), i) for i, ids in enumerate(sources))]
+    counted = np.ones((1,) * (2 * count), bool)
+    for i, ids in enumerate(sources):
+        counted = counted & spread(ids >= 0, i)
     if fill is not None:
-        padded_rows, padded_cols = source_rows != _OVERHANG, source_cols != _OVERHANG
-        inside = padded_rows[:, None, :, None] & padded_cols[None, :, None, :]
+        inside = np.ones((1,) * (2 * count), bool)
+        for i, ids in enumerate(sources):
+            inside = inside & spread(ids != _OVERHANG, i)
         values = np.where(inside & ~counted, values.dtype.type(fill), values)
         counted = inside
-    shape = (*values.shape[:2], -1)
+    shape = (*values.shape[:count], -1)
     counted = np.broadcast_to(counted, values.shape).reshape(shape)
     return values.reshape(shape), counted
 

@@ -17,20 +17,26 @@ array([[0, 2, 0, 0],
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from poolcli.core.geometry import as_pair
+from poolcli.core.geometry import AXIS_NAMES, as_axes, check_rank
 
 __all__ = ["max_unpool"]
 
 
 def max_unpool(
-    values: npt.ArrayLike, indices: npt.ArrayLike, output_size: int | Sequence[int]
+    values: npt.ArrayLike,
+    indices: npt.ArrayLike,
+    output_size: int | Sequence[int],
+    *,
+    axes: int = 2,
 ) -> np.ndarray:
-    """Put pooled values back where they came from, zeros elsewhere: PyTorch's MaxUnpool2d.
+    """Put pooled values back where they came from, zeros elsewhere: PyTorch's MaxUnpool2d
+    (MaxUnpool3d with ``axes=3``, MaxUnpool1d with ``axes=1``).
 
     Parameters
     ----------
@@ -43,6 +49,10 @@ def max_unpool(
     output_size : int, (H, W), or a shape ending in (H, W)
         The plane size to restore, usually the pooled input's ``x.shape``. Leading axes, when
         given, must match those of ``values``.
+    axes : {2, 3, 1}
+        The spatial axes: 3 for volumes, values of (d, h, w) up to (N, C, d, h, w), indices
+        ``(z * H + y) * W + x`` and an ``output_size`` of (D, H, W) or a shape ending in it;
+        1 for signals.
 
     Returns
     -------
@@ -64,44 +74,55 @@ def max_unpool(
            [0, 0, 0, 3],
            [0, 0, 2, 0],
            [0, 4, 0, 0]])
+    >>> max_unpool(np.array([[[5]]]), np.array([[[7]]]), (2, 2, 2), axes=3)[1]
+    array([[0, 0],
+           [0, 5]])
     """
     values = np.asarray(values)
     indices = np.asarray(indices)
-    if values.ndim not in (2, 3, 4):
+    if axes not in AXIS_NAMES:
+        raise ValueError(f"axes must be 1, 2 or 3 (the spatial axes), got {axes!r}")
+    if axes == 2 and values.ndim not in (2, 3, 4):
         raise ValueError(
             f"values must have 2, 3 or 4 dimensions (h, w / C, h, w / N, C, h, w), "
             f"got shape {values.shape}"
         )
+    check_rank(values.shape, axes, "values")
     if indices.shape != values.shape:
         raise ValueError(
             f"indices must have the shape of values {values.shape}, got {indices.shape}"
         )
     if indices.dtype.kind not in "iu":
         raise ValueError(f"indices must be integers, got dtype {indices.dtype}")
-    leading = values.shape[:-2]
-    height, width = _plane_size(output_size, values.shape)
-    plane = height * width
+    leading = values.shape[:-axes]
+    lengths = _plane_size(output_size, values.shape, axes)
+    plane = math.prod(lengths)
     if indices.size and (indices.min() < 0 or indices.max() >= plane):
         bad = indices[(indices < 0) | (indices >= plane)].flat[0]
+        extent = {1: "signal", 2: "plane", 3: "volume"}[axes]
         raise ValueError(
-            f"indices must lie in [0, {plane}) for an output plane of {height}x{width}, got {bad}"
+            f"indices must lie in [0, {plane}) for an output {extent} of "
+            f"{'x'.join(map(str, lengths))}, got {bad}"
         )
     flat_values = values.reshape(*leading, -1)
     out = np.zeros((*leading, plane), dtype=values.dtype)
     np.put_along_axis(out, indices.reshape(*leading, -1).astype(np.intp), flat_values, axis=-1)
-    return out.reshape(*leading, height, width)
+    return out.reshape(*leading, *lengths)
 
 
-def _plane_size(output_size: int | Sequence[int], shape: tuple[int, ...]) -> tuple[int, int]:
+def _plane_size(
+    output_size: int | Sequence[int], shape: tuple[int, ...], axes: int = 2
+) -> tuple[int, ...]:
     """(H, W) from ``output_size``: an int, (H, W), or a shape ending in (H, W) whose leading
-    axes end like those of ``shape``, the shape of the values."""
-    if isinstance(output_size, (tuple, list)) and len(output_size) > 2:
+    axes end like those of ``shape``, the shape of the values ((D, H, W) for three axes)."""
+    if isinstance(output_size, (tuple, list)) and len(output_size) > axes:
         size = tuple(output_size)
-        leading = shape[:-2]
-        if len(size) > len(shape) or size[:-2] != leading[len(leading) - len(size) + 2 :]:
+        leading = shape[:-axes]
+        if len(size) > len(shape) or size[:-axes] != leading[len(leading) - len(size) + axes :]:
+            letters = {1: "(L,)", 2: "(H, W)", 3: "(D, H, W)"}[axes]
             raise ValueError(
                 f"output_size {size} does not match values of shape {shape}; "
-                f"give (H, W) or a shape ending in it"
+                f"give {letters} or a shape ending in it"
             )
-        return as_pair(size[-2:], "output_size")
-    return as_pair(output_size, "output_size")
+        return as_axes(size[-axes:], "output_size", axes)
+    return as_axes(output_size, "output_size", axes)
