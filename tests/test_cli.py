@@ -600,12 +600,13 @@ class TestFailures:
             2, "invalid value for --size: '0'; size must be at least 1", "max", "nope.png", "-k0"
         )
 
-    @pytest.mark.parametrize("value", ["2x", "axb", "3x2x1", "x2", "1.5", ""])
+    @pytest.mark.parametrize("value", ["2x", "axb", "3x2x1x1", "x2", "1.5", ""])
     def test_malformed_size(self, value: str) -> None:
-        """Sizes that are not K or KHxKW."""
+        """Sizes that are not K, KHxKW or KDxKHxKW."""
         self.fails(
             2,
-            f"invalid value for --size: '{value}'; expected K or KHxKW, e.g. 3 or 3x2",
+            f"invalid value for --size: '{value}'; expected K, KHxKW or KDxKHxKW, "
+            "e.g. 3, 3x2 or 2x2x2",
             "max",
             "photo.png",
             "--size",
@@ -616,16 +617,17 @@ class TestFailures:
         """A stride that is not S or SHxSW."""
         self.fails(
             2,
-            "invalid value for --stride: '2y2'; expected S or SHxSW, e.g. 3 or 3x2",
+            "invalid value for --stride: '2y2'; expected S, SHxSW or SDxSHxSW, "
+            "e.g. 3, 3x2 or 2x2x2",
             "max",
             "photo.png",
             "-s",
             "2y2",
         )
 
-    @pytest.mark.parametrize("value", ["1,2", "a", "1x2x3", "1,2,3,4,5"])
+    @pytest.mark.parametrize("value", ["1,", "a", "1x2x3x4", "1,2,3,4,5", "1,2,3,4,5,6,7,8"])
     def test_malformed_padding(self, value: str) -> None:
-        """Padding that is not P, PHxPW, T,B,L,R, same or valid."""
+        """Padding that is not P, PHxPW, T,B,L,R, same or valid (nor a volume's forms)."""
         self.fails(
             2,
             f"invalid value for --padding: '{value}'; expected P, PHxPW, T,B,L,R, same or valid",

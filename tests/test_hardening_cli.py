@@ -26,7 +26,7 @@ from poolcli.batch import runner
 from poolcli.batch.plan import plan as make_plan
 from poolcli.batch.recipe import Recipe
 from poolcli.cli import POOL_OPS
-from poolcli.cli.types import PairType
+from poolcli.cli.types import AxesType
 from poolcli.core.geometry import Window
 from poolcli.imaging.tasks import Pooling
 
@@ -227,7 +227,7 @@ def test_8_ctrl_c_inside_option_parsing_is_130_not_aborted(
     def interrupted(*args: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(PairType, "convert", interrupted)
+    monkeypatch.setattr(AxesType, "convert", interrupted)
     result = run("max", "photo.png", "-k", "3")
     assert (result.exit_code, result.stdout) == (130, "")
     assert result.stderr == "poolcli: interrupted by SIGINT before any input was read\n"
@@ -235,14 +235,14 @@ def test_8_ctrl_c_inside_option_parsing_is_130_not_aborted(
 
 
 def test_8_a_real_sigint_while_click_parses(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = PairType.convert
+    original = AxesType.convert
 
-    def signalled(self: PairType, *args: Any) -> Any:
+    def signalled(self: AxesType, *args: Any) -> Any:
         os.kill(os.getpid(), signal.SIGINT)
         return original(self, *args)
 
     handler = signal.getsignal(signal.SIGINT)
-    monkeypatch.setattr(PairType, "convert", signalled)
+    monkeypatch.setattr(AxesType, "convert", signalled)
     result = run("max", "photo.png", "-k", "3")
     assert (result.exit_code, result.stdout) == (130, "")
     assert result.stderr == "poolcli: interrupted by SIGINT before any input was read\n"

@@ -260,9 +260,9 @@ def test_global_pool_of_volumes_and_signals_equals_torch():
 @given(st.data(), st.sampled_from([np.float32, np.float64]))
 def test_fractional_max_pool3d_equals_torch_with_its_samples(data, dtype):
     size = tuple(data.draw(st.integers(1, 3)) for _ in range(3))
-    shape = tuple(data.draw(st.integers(k, 9)) for k in size)
-    out = tuple(
-        data.draw(st.integers(1, length - k + 1)) for length, k in zip(shape, size, strict=True)
+    shape = tuple(data.draw(st.integers(k + 1, 9)) for k in size)
+    out = tuple(  # torch takes out + k - 1 < length only
+        data.draw(st.integers(1, length - k)) for length, k in zip(shape, size, strict=True)
     )
     x = data.draw(values((2, 2, *shape), dtype))
     samples = np.random.default_rng(data.draw(st.integers(0, 99))).random((2, 2, 3)).astype(dtype)

@@ -154,9 +154,9 @@ class Large:
             resource.close()
 
     @property
-    def shape(self) -> tuple[int, int, int, int]:
-        n, c, h, w = (int(d) for d in self.array.shape)
-        return n, c, h, w
+    def shape(self) -> tuple[int, ...]:
+        """(N, C, H, W), or (N, C, D, H, W) for a volume of 5 axes."""
+        return tuple(int(d) for d in self.array.shape)
 
 
 def open_large(
@@ -197,6 +197,7 @@ def write_large(
     fmt: str,
     *,
     name: str,
+    memory_limit: int | None = None,
     zarr_format: int = 3,
     threads: int | None = None,
     stop: threading.Event | None = None,
@@ -220,7 +221,9 @@ def write_large(
     array = large.array
     kwargs = {**task.window.kwargs(), "p": task.p}
     result: Any
-    if alpha.premultiplies(task.op, large.info, array.shape[1], array.dtype, task.alpha):
+    if task.window.axes != 2:
+        result = _pooled_in_memory(large, task, name, fmt, memory_limit)
+    elif alpha.premultiplies(task.op, large.info, array.shape[1], array.dtype, task.alpha):
         result = pool_premultiplied(array, task.op, kwargs)
     else:
         result = chunked.pool(array, task.op, **kwargs)
@@ -234,7 +237,7 @@ def write_large(
             result = result.astype(np.float32)
     tile = max(64, min(2048, max(large.tile) if min(large.tile) >= 64 else 512))
     placement = stores.Placement(
-        scale=_times(geometry.stride, large.scale),
+        scale=_times(_plane_strides(geometry), large.scale),
         translation=_times(_centre(geometry), large.scale),
         name=os.path.basename(formats.split_extension(path)[0]),
         op=task.op,
@@ -255,11 +258,37 @@ def write_large(
                 threads=threads,
                 stop=stop,
                 progress=progress,
+                volume=task.window.axes == 3,
             )
         except (stores.Stopped, OutputError, MemoryError):
             raise
         except Exception as exc:  # the codecs' many ways of saying a part is corrupt
             raise InputError(name, f"cannot be read: {exc}") from None
+
+
+def _pooled_in_memory(
+    large: Large, task: Any, name: str, fmt: str, memory_limit: int | None
+) -> Any:
+    """A signal's or a volume's pooling, in memory (Dask arrays are pooled over planes only):
+    the input read whole, if it fits ``memory_limit``, and pooled by the engine; the result a
+    Dask array of one chunk, for the writers."""
+    import dask.array as da
+
+    if fmt not in ("zarr", "npy"):
+        raise OutputError(
+            name, f"a window of {task.window.axes} axes over a chunked input writes .zarr or .npy"
+        )
+    limit = default_memory_limit() if memory_limit is None else memory_limit
+    if large.array.nbytes > limit:
+        raise InputError(
+            name,
+            f"windows of 1 or 3 axes are pooled in memory, and it holds {large.array.nbytes} "
+            f"bytes, more than the {{memory_limit}} of {limit}",
+            ("memory_limit",),
+        )
+    values = large.array.compute(scheduler="sync")
+    result = task.apply(values, large.info, None)
+    return cast(Any, da).from_array(result, chunks=result.shape)
 
 
 def pool_premultiplied(array: Any, op: str, kwargs: dict[str, Any]) -> Any:
@@ -306,12 +335,15 @@ def pool_premultiplied(array: Any, op: str, kwargs: dict[str, Any]) -> Any:
 
 
 def _centre(geometry: Any) -> tuple[float, float]:
-    """Where the centre of output pixel 0 lies, in input pixels: its window's centre."""
-    centres = []
-    for axis in (geometry.height, geometry.width):
-        extent = (axis.size - 1) * axis.dilation
-        centres.append(extent / 2 - axis.before)
-    return centres[0], centres[1]
+    """Where the centre of output pixel 0 lies, in input pixels (y, x): its window's centre."""
+    centres = [((axis.size - 1) * axis.dilation) / 2 - axis.before for axis in geometry.axes]
+    return (0.0, *centres)[-2:] if len(centres) == 1 else (centres[-2], centres[-1])
+
+
+def _plane_strides(geometry: Any) -> tuple[float, float]:
+    """The stride on (y, x): the last two axes' (1 on y for a signal)."""
+    strides = [float(axis.stride) for axis in geometry.axes]
+    return (1.0, strides[0]) if len(strides) == 1 else (strides[-2], strides[-1])
 
 
 def _times(values: tuple[float, float], scale: tuple[float, float] | None) -> tuple[float, float]:

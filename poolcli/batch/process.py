@@ -43,11 +43,11 @@ from poolcli.batch.report import (
 )
 from poolcli.batch.text import printable
 from poolcli.core.geometry import Geometry
-from poolcli.errors import OutputError, PoolcliError, worded
+from poolcli.errors import InputError, OutputError, PoolcliError, worded
 from poolcli.imaging.tasks import Comparison, GlobalPooling, Inspection, Pooling
 from poolcli.io import formats
 
-__all__ = ["Stopped", "process"]
+__all__ = ["Stopped", "pooled_shape", "process"]
 
 
 class Stopped(Exception):
@@ -115,7 +115,7 @@ def process(
     try:
         _check(stop)
         source: Any = stdin if job.source == "-" else job.source
-        quick = recipe.task.quick()
+        quick = None if recipe.load.volume else recipe.task.quick()
         if quick is not None:
             if not isinstance(source, str):  # read once, for whichever way takes it
                 source = io.BytesIO(_read_all(source, recipe))
@@ -129,7 +129,9 @@ def process(
 
         if target is not None and target.path is not None:
             formats.image_format_for(target.path, target.format)  # fail before reading
-        array, info = images.load_image(source, **recipe.load.kwargs())
+        axes = _window_axes(recipe)
+        array, info = images.load_image(source, **recipe.load.kwargs(), volumes=axes == 3)
+        array = _as_volume(job, recipe, array, info, axes)
         loaded = (array.shape, info)
         limit = _pixel_limit(recipe)
         geometry = recipe.task.geometry(array.shape, limit)
@@ -139,7 +141,7 @@ def process(
                 return decided
             target = decided
         if recipe.dry_run and geometry is not None:
-            out_shape = (*array.shape[:-2], *geometry.out_shape)
+            out_shape = pooled_shape(array.shape, geometry)
             replaced = _replaces(target)
             return _done(
                 job, recipe, target, array.shape, out_shape, geometry, info, replaced=replaced
@@ -161,10 +163,10 @@ def process(
             _check(stop)
             images.save_image(
                 _destination(job, target, stdout),
-                result,
+                result[0].swapaxes(0, 1) if recipe.load.volume else result,  # depth as frames
                 info,
                 format=target.format,
-                scale=None if geometry is None else geometry.stride,
+                scale=None if geometry is None else _plane_scale(geometry),
                 **recipe.save.kwargs(),
             )
         return _done(
@@ -207,6 +209,50 @@ def _in_parts_hint(job: Job, recipe: Recipe, error: Exception) -> str:
 
 #: The commands that pool in chunks.
 CHUNKED_COMMANDS = "max, min, avg, sum, median, lp and mode"
+
+
+def _window_axes(recipe: Recipe) -> int:
+    """How many trailing axes the recipe's window pools (2 for tasks without a window)."""
+    window = getattr(recipe.task, "window", None)
+    return 2 if window is None else int(window.axes)
+
+
+def _as_volume(job: Job, recipe: Recipe, array: Any, info: Any, axes: int) -> Any:
+    """The loaded (N, C, H, W) ``array`` as the window pools it: with ``recipe.load.volume``
+    its frames are the depth of one volume, (1, C, N, H, W). A window of three axes over an
+    image's (C, H, W) would pool its channels together: refused (InputError)."""
+    if recipe.load.volume:
+        if axes != 3:
+            raise InputError(
+                job.name, "{volume} reads a volume: give a window of 3 axes (-k 2x2x2)", ("volume",)
+            )
+        return array.swapaxes(0, 1)[None]
+    if axes == 3 and info.kind != "array":
+        raise InputError(
+            job.name,
+            "a window of 3 axes pools a volume: read the frames of an image as its depth with "
+            "{volume}, or give a .npy or Zarr array of 3 or more axes",
+            ("volume",),
+        )
+    return array
+
+
+def _plane_scale(geometry: Geometry) -> tuple[float, float]:
+    """How much smaller the output's pixels are than the input's, (height, width): what the
+    resolution (DPI) is divided by."""
+    strides = geometry.strides
+    return (1.0, float(strides[0])) if len(strides) == 1 else (strides[-2], strides[-1])
+
+
+def pooled_shape(shape: tuple[int, ...], geometry: Geometry) -> tuple[int, ...]:
+    """The shape pooling an array of ``shape`` over ``geometry`` gives: leading axes kept.
+
+    >>> from poolcli.core.geometry import resolve
+    >>> pooled_shape((1, 3, 8, 8, 8), resolve((8, 8, 8), size=(2, 2, 2)))
+    (1, 3, 4, 4, 4)
+    """
+    kept = len(shape) - len(geometry.out_shape)
+    return (*shape[:kept], *geometry.out_shape)
 
 
 def _goes_chunked(job: Job, recipe: Recipe, target: Target | None) -> bool:
@@ -287,7 +333,7 @@ def _process_large(
         refused = _store_refusal(job, recipe, target)
         if refused is not None:
             return refused
-        out_shape = (*opened.shape[:2], *geometry.out_shape)
+        out_shape = pooled_shape(opened.shape, geometry)
         replaced = _replaces(target) or os.path.isdir(target.path)
         if not recipe.dry_run:
             large.write_large(
@@ -297,6 +343,7 @@ def _process_large(
                 _destination(job, target, None),
                 fmt,
                 name=job.name,
+                memory_limit=recipe.memory_limit,
                 zarr_format=recipe.save.zarr_format,
                 threads=recipe.threads,
                 stop=stop,
@@ -369,7 +416,7 @@ def _process_picture(
     if not quick.writes(fmt, picture.mode):
         return None
     in_shape = (1, len(picture.getbands()), picture.height, picture.width)
-    out_shape = (*in_shape[:2], *geometry.out_shape)
+    out_shape = pooled_shape(in_shape, geometry)
     if recipe.dry_run:
         replaced = _replaces(target)
         return _done(job, recipe, target, in_shape, out_shape, geometry, info, replaced=replaced)
@@ -619,7 +666,8 @@ def _done(
     elif recipe.report == "json":
         lines = json_report(job.name, in_shape, recipe.op_name, geometry, **facts)
         report = json_line({**lines, "replaced": True} if replaced else lines)
-    change = None if output is None else size_change(output, in_shape, out_shape)
+    axes = 3 if geometry is not None and len(geometry.axes) == 3 else 2
+    change = None if output is None else size_change(output, in_shape, out_shape, axes)
     return Outcome(
         job.index,
         job.name,

@@ -31,6 +31,7 @@ class LoadOptions(NamedTuple):
     frame: int | None = None
     auto_orient: bool = True
     level: int | None = None  # the OME-Zarr level read (chunked inputs)
+    volume: bool = False  # the frames of an image are the depth of a volume, not N
 
     def kwargs(self) -> dict[str, Any]:
         return {"max_pixels": self.max_pixels, "frame": self.frame, "auto_orient": self.auto_orient}

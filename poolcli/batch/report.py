@@ -106,7 +106,7 @@ def text_report(
     out_shape = _output_shape(input_shape, geometry, output_shape)
     rows = [
         ("input", printable(input_name)),
-        ("input shape", f"{_shape(input_shape)}  (N, C, H, W)"),
+        ("input shape", f"{_shape(input_shape)}  {_axes_label(input_shape)}"),
     ]
     if mode is not None:
         rows.append(("mode", mode))
@@ -117,7 +117,7 @@ def text_report(
         rows += [*window_rows(geometry), ("pad mode", _pad_mode_text(geometry.pad_mode))]
     rows += [
         ("output", "-" if output_name is None else printable(output_name)),
-        ("output shape", f"{_shape(out_shape)}  (N, C, H, W)"),
+        ("output shape", f"{_shape(out_shape)}  {_axes_label(out_shape)}"),
     ]
     return _lines(rows, geometry)
 
@@ -273,36 +273,45 @@ def json_line(report: dict[str, Any]) -> str:
     return json.dumps(report, separators=(",", ":"))
 
 
-def size_change(name: str, before: Sequence[int], after: Sequence[int]) -> str:
+def size_change(name: str, before: Sequence[int], after: Sequence[int], axes: int = 2) -> str:
     """``photo.max.jpg (700x1024 -> 350x512)``: height x width, as every size poolcli reads
-    (``-k 2x3``) and prints.
+    (``-k 2x3``) and prints; depth x height x width for ``axes`` 3.
 
     >>> size_change("photo.max.jpg", (1, 3, 700, 1024), (1, 3, 350, 512))
     'photo.max.jpg (700x1024 -> 350x512)'
+    >>> size_change("stack.max.tif", (1, 1, 40, 64, 64), (1, 1, 20, 32, 32), axes=3)
+    'stack.max.tif (40x64x64 -> 20x32x32)'
     """
-    return f"{name} ({before[-2]}x{before[-1]} -> {after[-2]}x{after[-1]})"
+    shown = 3 if axes == 3 else 2
+    return f"{name} ({_by(tuple(before[-shown:]))} -> {_by(tuple(after[-shown:]))})"
 
 
 def _window_json(geometry: Geometry, **before_formulas: Any) -> dict[str, Any]:
     return {
-        "size": list(geometry.size),
-        "stride": list(geometry.stride),
+        "size": list(geometry.sizes),
+        "stride": list(geometry.strides),
         "padding": list(geometry.padding),
-        "dilation": list(geometry.dilation),
+        "dilation": list(geometry.dilations),
         "ceil_mode": geometry.ceil_mode,
         "pad_mode": geometry.pad_mode,
         **before_formulas,
-        "formula_h": geometry.height.formula("H"),
-        "formula_w": geometry.width.formula("W"),
+        **{f"formula_{letter.lower()}": formula for letter, formula in _formulas(geometry)},
     }
+
+
+def _formulas(geometry: Geometry) -> list[tuple[str, str]]:
+    """(axis letter, its output-size formula) for each axis: D, H, W; H, W; or L."""
+    letters = {1: "L", 2: "HW", 3: "DHW"}[len(geometry.axes)]
+    return [
+        (letter, axis.formula(letter)) for letter, axis in zip(letters, geometry.axes, strict=True)
+    ]
 
 
 def _lines(rows: list[tuple[str, str]], geometry: Geometry | None = None) -> str:
     """The rows, labels aligned; then the size formula of each axis of ``geometry``."""
     lines = [f"{label:<{_LABEL_WIDTH}}{value}" for label, value in rows]
     if geometry is not None:
-        lines.append(geometry.height.formula("H"))
-        lines.append(geometry.width.formula("W"))
+        lines += [formula for _, formula in _formulas(geometry)]
     return "\n".join(lines)
 
 
@@ -313,15 +322,21 @@ def _output_shape(
         return tuple(int(n) for n in output_shape)
     if geometry is None:
         raise ValueError("a report without a geometry needs the output shape")
-    return (*(int(n) for n in input_shape[:-2]), *geometry.out_shape)
+    kept = len(input_shape) - len(geometry.out_shape)
+    return (*(int(n) for n in input_shape[:kept]), *geometry.out_shape)
+
+
+def _axes_label(shape: Sequence[int]) -> str:
+    """What the axes of a loaded shape are: (N, C, H, W), or (N, C, D, H, W) for a volume."""
+    return "(N, C, D, H, W)" if len(shape) == 5 else "(N, C, H, W)"
 
 
 def _shape(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(int(n)) for n in shape) + ")"
 
 
-def _by(pair: tuple[int, int]) -> str:
-    return f"{pair[0]}x{pair[1]}"
+def _by(values: tuple[int, ...]) -> str:
+    return "x".join(str(int(value)) for value in values)
 
 
 def _pad_mode_text(pad_mode: PadMode) -> str:

@@ -266,11 +266,13 @@ class FileArray:
         self.chunks = chunks
         self.ndim = len(shape)
         self._opened: tuple[Any, Any] | None = None  # (the values, what to close)
+        self._closed = False
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_opened"] = None
+        state["_closed"] = False
         del state["_lock"]
         return state
 
@@ -287,16 +289,20 @@ class FileArray:
 
     def _values(self) -> Any:
         with self._lock:
+            if self._closed:
+                raise ValueError(f"{self.path} was closed")
             if self._opened is None:
                 self._opened = _open_file(self.path, self.kind)
             return self._opened[0]
 
     def close(self) -> None:
-        """Close the file, if this process opened it; a later read opens it again."""
+        """Close the file, if this process opened it, for good: a task still running after a
+        failed computation cannot open it again (a copy unpickled elsewhere opens its own)."""
         with self._lock:
             if self._opened is not None and self._opened[1] is not None:
                 self._opened[1].close()
             self._opened = None
+            self._closed = True
 
 
 def _open_file(path: str, kind: str) -> tuple[Any, Any]:
@@ -320,10 +326,11 @@ def _open_npy(path: str) -> Source:
         raise InputError(path, f"corrupt or truncated .npy file: {exc}") from None
     if not isinstance(values, np.ndarray):
         raise InputError(path, "not a .npy file")
-    if values.ndim not in (2, 3, 4):
+    if values.ndim not in (2, 3, 4, 5):
         raise InputError(
             path,
-            f"array has {values.ndim} dimensions; expected 2 (H, W), 3 (C, H, W) or 4 (N, C, H, W)",
+            f"array has {values.ndim} dimensions; expected 2 (H, W), 3 (C, H, W), "
+            "4 (N, C, H, W) or 5 (N, C, D, H, W)",
         )
     rows = max(1, min(values.shape[-2], CHUNK_PIXELS // max(1, values.shape[-1])))
     storage = (*(1 for _ in values.shape[:-2]), rows, values.shape[-1])
@@ -374,10 +381,11 @@ def _open_zarr(path: str, level: int | None) -> Source:
 
 
 def _plain_zarr(path: str, values: Any) -> Source:
-    if values.ndim not in (2, 3, 4):
+    if values.ndim not in (2, 3, 4, 5):
         raise InputError(
             path,
-            f"array has {values.ndim} dimensions; expected 2 (H, W), 3 (C, H, W) or 4 (N, C, H, W)",
+            f"array has {values.ndim} dimensions; expected 2 (H, W), 3 (C, H, W), "
+            "4 (N, C, H, W) or 5 (N, C, D, H, W)",
         )
     storage = tuple(int(n) for n in values.chunks)
     array = _as_nchw(_from_sliceable(values, storage), values.ndim)

@@ -140,6 +140,7 @@ def write(
     threads: int | None = None,
     stop: threading.Event | None = None,
     progress: ProgressHook | None = None,
+    volume: bool = False,
 ) -> None:
     """Compute the (N, C, H, W) ``result`` and write it to ``path`` as ``fmt``.
 
@@ -158,6 +159,9 @@ def write(
         OME-Zarr's scale and translation, and what its metadata names.
     threads, stop, progress
         As :func:`compute` takes them.
+    volume : bool
+        The last three axes of ``result`` are (D, H, W): Zarr's ``dimension_names`` say
+        ``z, y, x``; ``result`` may then have 5 axes, (N, C, D, H, W), for zarr and npy.
 
     Raises
     ------
@@ -166,14 +170,19 @@ def write(
     Stopped
         When ``stop`` was set before the write was complete; nothing is left of it either.
     """
-    if result.ndim != 4:
-        raise ValueError(f"result must be (N, C, H, W), got shape {result.shape}")
+    if result.ndim != 4 and not (result.ndim == 5 and fmt in ("zarr", "npy")):
+        raise ValueError(
+            f"result must be (N, C, H, W) (or (N, C, D, H, W) for zarr and npy), "
+            f"got shape {result.shape}"
+        )
     writer = _WRITERS.get(fmt)
     if writer is None:
         raise ValueError(f"fmt must be one of {', '.join(_WRITERS)}, got {fmt!r}")
     folder = fmt in ("zarr", "ome-zarr")
     temporary = atomic.reserve(path, folder=folder)
-    options = _Options(ndim, tile, zarr_format, compression, placement, threads, stop, progress)
+    options = _Options(
+        ndim, tile, zarr_format, compression, placement, threads, stop, progress, volume
+    )
     try:
         writer(result, temporary, options)
     except BaseException as exc:
@@ -194,6 +203,7 @@ class _Options:
     threads: int | None
     stop: threading.Event | None
     progress: ProgressHook | None
+    volume: bool = False
 
     def compute(self, *collections: Any) -> tuple[Any, ...]:
         return compute(*collections, threads=self.threads, stop=self.stop, progress=self.progress)
@@ -271,7 +281,8 @@ def _store(array: da.Array, target: Any, options: _Options) -> None:
 
 def _write_zarr(result: da.Array, temporary: str, options: _Options) -> None:
     array = _squeezed(result, options.ndim)
-    dims = ("n", "c", "y", "x")[4 - array.ndim :]
+    names = ("n", "c", "z", "y", "x") if options.volume else ("n", "c", "y", "x")
+    dims = names[len(names) - array.ndim :]
     target = _zarr_array(temporary, None, array, options, dims)
     _store(array, target, options)
 
@@ -357,6 +368,8 @@ def _write_npy(result: da.Array, temporary: str, options: _Options) -> None:
     dtype = np.dtype(array.dtype)
     header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
               "shape": tuple(int(n) for n in array.shape)}  # fmt: skip
+    if result.ndim == 5:  # the same bytes as (N * C, D, H, W), written plane by plane
+        result = cast(Any, result).reshape((-1, *result.shape[2:]))
     _, channels, height, width = (int(n) for n in result.shape)
     rows = _band_rows(result, 1)
     with open(temporary, "wb") as stream:

@@ -41,6 +41,7 @@ def recipe_of(task: Task, options: dict[str, Any], **extra: Any) -> Recipe:
             frame=options.get("frame"),
             auto_orient=options.get("auto_orient", True),
             level=options.get("level"),
+            volume=options.get("volume", False),
         ),
         save=SaveOptions(
             quality=options.get("quality"),

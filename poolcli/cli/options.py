@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from poolcli.cli.group import REPORTS
+from poolcli.cli.group import REPORTS, CommandLineError
 from poolcli.cli.types import (
+    AxesType,
     ByteSizeType,
     FormatType,
     NumberType,
     PaddingType,
     PadModeType,
-    window_pair,
 )
 from poolcli.io import formats as registry
 
@@ -42,23 +42,23 @@ def size_option() -> Callable[..., Any]:
     return click.option(
         "--size",
         "-k",
-        type=window_pair("size", "K"),
+        type=AxesType("size", "K"),
         default="2",
         show_default=True,
-        metavar="K|KHxKW",
-        help="Window height x width.",
+        metavar="K|KHxKW|KDxKHxKW",
+        help="Window height x width; three values pool a volume (depth x height x width).",
     )
 
 
 def geometry_options() -> list[Callable[..., Any]]:
-    """--size, --stride, --padding, --dilation, --ceil and --pad-mode."""
+    """--size, --stride, --padding, --dilation, --ceil, --pad-mode and --axes."""
     return [
         size_option(),
         click.option(
             "--stride",
             "-s",
-            type=window_pair("stride", "S"),
-            metavar="S|SHxSW",
+            type=AxesType("stride", "S"),
+            metavar="S|SHxSW|SDxSHxSW",
             help="Step between windows.  [default: the size]",
         ),
         click.option(
@@ -72,10 +72,10 @@ def geometry_options() -> list[Callable[..., Any]]:
         ),
         click.option(
             "--dilation",
-            type=window_pair("dilation", "D"),
+            type=AxesType("dilation", "D"),
             default="1",
             show_default=True,
-            metavar="D|DHxDW",
+            metavar="D|DHxDW|DDxDHxDW",
             help="Spacing between window cells.",
         ),
         click.option(
@@ -91,25 +91,59 @@ def geometry_options() -> list[Callable[..., Any]]:
             metavar="ignore|zero|edge|reflect|NUMBER",
             help="What padded cells hold; ignore: they count in no window.",
         ),
+        click.option(
+            "--axes",
+            type=click.IntRange(1, 3),
+            metavar="1|2|3",
+            help="How many trailing axes the window pools: 1 a signal (.npy, one-row .csv), 3 a "
+            "volume.  [default: as many as --size has values; 2 for one]",
+        ),
     ]
 
 
+#: The window options whose values say how many axes the window pools.
+_PER_AXIS = (("size", "--size"), ("stride", "--stride"), ("dilation", "--dilation"))
+
+
 def window_of(parsed: Mapping[str, Any]) -> Window:
-    """The :class:`~poolcli.core.geometry.Window` of the values of :func:`geometry_options`."""
+    """The :class:`~poolcli.core.geometry.Window` of the values of :func:`geometry_options`.
+
+    The window pools as many axes as its options have values (``-k 2x2x2``: three) or
+    ``--axes`` says; options that disagree are a usage error.
+    """
     from poolcli.core.geometry import Window
 
+    counts = {
+        flag: len(parsed[name]) for name, flag in _PER_AXIS if isinstance(parsed.get(name), tuple)
+    }
+    padding = parsed["padding"]
+    if isinstance(padding, tuple) and len(padding) in (3, 6):  # per axis, or six sides
+        counts["--padding"] = 3
+    if parsed.get("axes") is not None:
+        counts["--axes"] = parsed["axes"]
+    if len(set(counts.values())) > 1:
+        given = ", ".join(f"{flag} {count}" for flag, count in counts.items())
+        raise CommandLineError(
+            f"the window options give different numbers of axes ({given}); give each one "
+            "value or one per axis"
+        )
+    count = next(iter(counts.values()), 2)
+
+    def per_axis(value: Any) -> Any:
+        return (value,) * count if isinstance(value, int) else value
+
     return Window.of(
-        size=parsed["size"],
-        stride=parsed["stride"],
+        size=per_axis(parsed["size"]),
+        stride=None if parsed["stride"] is None else per_axis(parsed["stride"]),
         padding=parsed["padding"],
-        dilation=parsed["dilation"],
+        dilation=per_axis(parsed["dilation"]),
         ceil_mode=parsed["ceil"],
         pad_mode=parsed["pad_mode"],
     )
 
 
 #: The geometry options' names, as a command's keyword arguments.
-GEOMETRY_KEYS = ("size", "stride", "padding", "dilation", "ceil", "pad_mode")
+GEOMETRY_KEYS = ("size", "stride", "padding", "dilation", "ceil", "pad_mode", "axes")
 
 
 def p_option(help: str) -> Callable[..., Any]:
@@ -287,6 +321,12 @@ def pooling_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def chunked_options() -> list[Callable[..., Any]]:
     """Images larger than memory: --memory-limit, --level, --zarr-format."""
     return [
+        click.option(
+            "--volume",
+            is_flag=True,
+            help="Read the pages of a TIFF (the frames of an image) as the depth of one volume, "
+            "for a window of 3 axes (-k 2x2x2); written back as pages.",
+        ),
         click.option(
             "--memory-limit",
             type=ByteSizeType(),

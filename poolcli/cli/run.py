@@ -39,6 +39,7 @@ FLAGS: Mapping[str, str] = {
     "alpha": "--alpha",
     "level": "--level",
     "memory_limit": "--memory-limit",
+    "volume": "--volume",
 }
 
 

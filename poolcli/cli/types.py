@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 __all__ = [
+    "AxesType",
     "ByteSizeType",
     "FormatType",
     "NumberType",
@@ -31,7 +32,8 @@ else:
 
 _INT = r"\s*([+-]?\d+)\s*"
 _PAIR = re.compile(rf"{_INT}(?:[xX]{_INT})?")
-_FOUR = re.compile(",".join([_INT] * 4))
+_AXES = re.compile(rf"{_INT}(?:[xX]{_INT}){{0,2}}")
+_SIDES = re.compile(rf"{_INT}(?:,{_INT}){{1,5}}")
 
 
 class PairType(ParamType):
@@ -68,11 +70,44 @@ def window_pair(what: str, letter: str) -> PairType:
     return PairType(what, f"{letter} or {letter}Hx{letter}W, e.g. 3 or 3x2")
 
 
-class PaddingType(ParamType):
-    """``P``, ``PHxPW``, ``T,B,L,R``, ``same`` or ``valid``; numbers at least 0.
+class AxesType(ParamType):
+    """A window value for one axis or each of two or three: ``K``, ``KHxKW`` or ``KDxKHxKW``,
+    each at least 1: --size, --stride, --dilation of the pooling commands.
 
-    Converts to an int, a ``(height, width)`` or ``(top, bottom, left, right)`` tuple, or the
-    word, as :func:`poolcli.geometry.resolve` takes them.
+    Converts to an int (one value, for every axis the window pools) or a tuple of 2 or 3.
+
+    >>> size = AxesType("size", "K")
+    >>> size.convert("2x3x3", None, None), size.convert("4", None, None)
+    ((2, 3, 3), 4)
+    """
+
+    name = "axes"
+
+    def __init__(self, what: str, letter: str) -> None:
+        self.what = what
+        self.forms = (
+            f"{letter}, {letter}Hx{letter}W or {letter}Dx{letter}Hx{letter}W, e.g. 3, 3x2 or 2x2x2"
+        )
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (int, tuple)):
+            return value
+        text = str(value).strip()
+        if _AXES.fullmatch(text) is None:
+            self.fail(f"{value!r}; expected {self.forms}", param, ctx)
+        numbers = tuple(int(part) for part in re.split("[xX]", text))
+        if min(numbers) < 1:
+            self.fail(f"{value!r}; {self.what} must be at least 1", param, ctx)
+        return numbers[0] if len(numbers) == 1 else numbers
+
+
+class PaddingType(ParamType):
+    """``P``, ``PHxPW``, ``T,B,L,R``, ``same`` or ``valid``; numbers at least 0. For a volume
+    also ``PDxPHxPW`` and six sides (front, back, top, bottom, left, right); for a signal
+    ``B,A``.
+
+    Converts to an int, a tuple (per axis, or before/after sides), or the word, as
+    :func:`poolcli.geometry.resolve` takes them.
     """
 
     name = "padding"
@@ -83,10 +118,11 @@ class PaddingType(ParamType):
         text = str(value).strip().lower()
         if text in ("same", "valid"):
             return text
-        match = _PAIR.fullmatch(text) or _FOUR.fullmatch(text)
-        if match is None:
+        if _AXES.fullmatch(text) is None and _SIDES.fullmatch(text) is None:
             self.fail(f"{value!r}; expected P, PHxPW, T,B,L,R, same or valid", param, ctx)
-        numbers = tuple(int(group) for group in match.groups() if group is not None)
+        numbers = tuple(int(part) for part in re.split("[xX,]", text))
+        if "," in text and len(numbers) % 2:  # sides come in (before, after) pairs
+            self.fail(f"{value!r}; expected P, PHxPW, T,B,L,R, same or valid", param, ctx)
         if min(numbers) < 0:
             self.fail(f"{value!r}; padding must not be negative", param, ctx)
         return numbers[0] if len(numbers) == 1 else numbers

@@ -70,7 +70,18 @@ class Pooling:
 
     def apply(self, array: Any, info: ImageInfo, max_pixels: int | None = MAX_PIXELS) -> Any:
         """The pooled (N, C, oh, ow) array of a loaded input; an output past ``max_pixels``
-        (pixels times frames) is refused before it is allocated."""
+        (pixels times frames) is refused before it is allocated. A window of one or three
+        axes pools every channel on its own (no alpha weighting)."""
+        if self.window.axes != 2:
+            from poolcli.core import engine
+
+            window = self.window.kwargs()
+            if self.window.axes == 3:
+                return engine.pool(array, self.op, **window, p=self.p, max_pixels=max_pixels)
+            # A signal: every axis but the last is one batch axis of signals.
+            signals = array.reshape(-1, array.shape[-1])
+            result = engine.pool(signals, self.op, **window, p=self.p, max_pixels=max_pixels)
+            return result.reshape(*array.shape[:-1], result.shape[-1])
         from poolcli.imaging import alpha
 
         return alpha.pool_image(
@@ -87,7 +98,8 @@ class Pooling:
         """The same pooling done by Pillow for the pictures it can, or None for this op."""
         from poolcli.imaging import quick
 
-        return quick.QuickPooling(self.op) if self.op in quick.QUICK_OPS else None
+        planar = self.window.axes == 2
+        return quick.QuickPooling(self.op) if planar and self.op in quick.QUICK_OPS else None
 
 
 @dataclass(frozen=True)

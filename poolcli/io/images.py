@@ -156,6 +156,7 @@ def load_image(
     max_pixels: int | None = None,
     frame: int | None = None,
     auto_orient: bool = True,
+    volumes: bool = False,
 ) -> tuple[np.ndarray, ImageInfo]:
     """Load an image, a .npy array or a .csv/.txt matrix as an (N, C, H, W) array.
 
@@ -175,6 +176,9 @@ def load_image(
     auto_orient : bool, default True
         Apply the EXIF orientation, so the array looks as the image is displayed; the orientation
         tag is then not carried to the output. False keeps the stored pixel order and the tag.
+    volumes : bool, default False
+        Also take a .npy array of 5 dimensions, (N, C, D, H, W), returned as it is: for
+        windows that pool volumes.
 
     Returns
     -------
@@ -203,7 +207,7 @@ def load_image(
         raise ValueError(f"max_pixels must be at least 1, got {max_pixels}")
     if frame is not None and frame < 0:
         raise ValueError(f"frame must be at least 0, got {frame}")
-    options = _LoadOptions(max_pixels, frame, auto_orient)
+    options = _LoadOptions(max_pixels, frame, auto_orient, volumes)
     if not isinstance(source, str | os.PathLike):
         name = stream_name(source, "<stdin>")
     else:
@@ -244,7 +248,7 @@ def _load(
     if st.st_size == 0:
         raise InputError(path, "empty file")
     if kind == "array":
-        return _pick_frame(*_load_npy(path, path), path, frame)
+        return _pick_frame(*_load_npy(path, path, options.volumes), path, frame)
     if kind == "matrix":
         try:
             with open(path, "rb") as stream:
@@ -260,6 +264,7 @@ class _LoadOptions:
     max_pixels: int | None
     frame: int | None
     auto_orient: bool
+    volumes: bool = False
 
 
 @dataclass(frozen=True)
@@ -286,7 +291,8 @@ def _load_bytes(
 ) -> tuple[np.ndarray, ImageInfo]:
     """Load ``data`` as ``kind`` says, or (None: a stream) as its first bytes tell."""
     if kind == "array" or (kind is None and data.startswith(_NPY_MAGIC)):
-        return _pick_frame(*_load_npy(io.BytesIO(data), name), name, options.frame)
+        loaded = _load_npy(io.BytesIO(data), name, options.volumes)
+        return _pick_frame(*loaded, name, options.frame)
     if kind == "matrix":
         return _pick_frame(*_load_matrix(data, name), name, options.frame)
     try:
@@ -592,7 +598,7 @@ def _widen(source: np.ndarray, source_mode: str, target: np.ndarray, target_mode
         target[..., -1] = source[..., -1] if alpha else np.iinfo(target.dtype).max
 
 
-def _load_npy(fp: str | BinaryIO, name: str) -> tuple[np.ndarray, ImageInfo]:
+def _load_npy(fp: str | BinaryIO, name: str, volumes: bool = False) -> tuple[np.ndarray, ImageInfo]:
     try:
         if isinstance(fp, str):
             with open(fp, "rb") as stream:
@@ -610,11 +616,11 @@ def _load_npy(fp: str | BinaryIO, name: str) -> tuple[np.ndarray, ImageInfo]:
         raise InputError(name, f"corrupt .npy file: {exc}") from None
     if array.dtype.kind not in "biuf":
         raise InputError(name, f"array of {array.dtype} values; expected numbers")
-    if array.ndim not in (2, 3, 4):
-        raise InputError(
-            name,
-            f"array has {array.ndim} dimensions; expected 2 (H, W), 3 (C, H, W) or 4 (N, C, H, W)",
-        )
+    if array.ndim not in ((2, 3, 4, 5) if volumes else (2, 3, 4)):
+        expected = "2 (H, W), 3 (C, H, W) or 4 (N, C, H, W)"
+        if volumes:
+            expected = "2 (H, W), 3 (C, H, W or D, H, W), 4 (N, C, H, W) or 5 (N, C, D, H, W)"
+        raise InputError(name, f"array has {array.ndim} dimensions; expected {expected}")
     if array.size == 0:
         raise InputError(name, f"array is empty (shape {array.shape})")
     ndim = array.ndim
@@ -926,8 +932,11 @@ def save_image(
     """
     name, fmt = output_format(target, format, quality, scale)
     array = np.asarray(array)
-    if array.ndim != 4:
-        raise ValueError(f"array must have 4 dimensions (N, C, H, W), got shape {array.shape}")
+    if array.ndim != 4 and not (array.ndim == 5 and fmt == "NPY"):
+        raise ValueError(
+            f"array must have 4 dimensions (N, C, H, W) (5, (N, C, D, H, W), for .npy), "
+            f"got shape {array.shape}"
+        )
     encode = _encoder(name, fmt, array, info, _SaveOptions(quality, strip, scale))
 
     write_output(name if isinstance(target, str | os.PathLike) else target, name, encode)
