@@ -42,6 +42,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dask.array as da
@@ -223,12 +224,27 @@ def _chunks_of(shape: Sequence[int], chunk: int) -> tuple[int, ...]:
     return (*(1 for _ in shape[:-2]), *(min(chunk, int(n)) for n in shape[-2:]))
 
 
-def _store(levels: Sequence[da.Array], targets: Sequence[Any]) -> None:
-    """Compute every level into its target, all in one computation."""
+def _store(levels: Sequence[da.Array], targets: Sequence[Any], workers: int | None) -> None:
+    """Compute every level into its target, all in one computation, in ``workers`` threads
+    (default: one per CPU). On any failure or stop, the tasks under way finish before this
+    returns (none writes into a temporary folder once it is being removed)."""
     sources = [
         _dask.rechunk(level, target.chunks) for level, target in zip(levels, targets, strict=True)
     ]
-    _dask.store(sources, list(targets), lock=False)
+    threads = workers or os.cpu_count() or 1
+    with ThreadPoolExecutor(threads, thread_name_prefix="poolcli-pyramid") as pool:
+        try:
+            _dask.store(
+                sources,
+                list(targets),
+                lock=False,
+                scheduler="threads",
+                pool=pool,
+                num_workers=threads,
+            )
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def write_ome_zarr(
@@ -243,13 +259,14 @@ def write_ome_zarr(
     unit: str | None = None,
     arguments: Mapping[str, Any] | None = None,
     overwrite: bool = False,
+    workers: int | None = None,
 ) -> None:
     """Write ``levels`` as an OME-Zarr image at ``path`` (0.5 on Zarr format 3, 0.4 on 2).
 
     ``chunk``: the arrays' chunk side on y and x (one plane of the other axes). ``pixel_size``
     (y, x) in ``unit`` (an OME-Zarr unit, e.g. "micrometer") scales every level. ``arguments``:
     more of the call to record in the metadata. An existing ``path`` is an OutputError unless
-    ``overwrite``.
+    ``overwrite``. ``workers``: Dask's threads (default: one per CPU).
     """
     import zarr
 
@@ -281,7 +298,7 @@ def write_ome_zarr(
             root.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
         else:
             root.attrs["multiscales"] = [{"version": "0.4", **entry}]
-        _store(written, targets)
+        _store(written, targets, workers)
         _move_into_place(temporary, path)
 
 
@@ -333,10 +350,11 @@ def write_tiff(
     tile: int = 512,
     compression: str | None = "zlib",
     overwrite: bool = False,
+    workers: int | None = None,
 ) -> None:
     """Write ``levels`` as a tiled pyramidal TIFF at ``path``: level 0 the first page, the others
     its SubIFDs, tiles of ``tile`` pixels (rounded up to a multiple of 16). BigTIFF when the
-    levels pass 2 GiB uncompressed.
+    levels pass 2 GiB uncompressed. ``compression``: tifffile's name (None: none).
 
     >>> import os, tempfile, tifffile
     >>> import numpy as np
@@ -369,7 +387,7 @@ def write_tiff(
             )
             for level, array in enumerate(arrays)
         ]
-        _store(arrays, targets)
+        _store(arrays, targets, workers)
         output = os.path.join(temporary, "image.tif")
         with tifffile.TiffWriter(output, bigtiff=total > 2**31) as tiff:
             for level, stored in enumerate(targets):
@@ -429,6 +447,7 @@ def write_dzi(
     tile_format: str = "jpeg",
     quality: int = 75,
     overwrite: bool = False,
+    workers: int | None = None,
 ) -> None:
     """Write factor-2 ``levels`` down to 1x1 (:func:`dzi_levels` of them) as Deep Zoom:
     ``path`` (``NAME.dzi``) and ``NAME_files/``. Levels of uint8 with 1 (grey), 3 (RGB) or, for
@@ -463,7 +482,7 @@ def write_dzi(
     expected = dzi_levels(base.shape)
     if len(arrays) != expected:
         raise ValueError(f"Deep Zoom of this image needs {expected} levels, got {len(arrays)}")
-    if not path.endswith(".dzi"):
+    if not path.lower().endswith(".dzi"):
         raise OutputError(path, "a Deep Zoom output is named NAME.dzi")
     stem = os.path.basename(path)[: -len(".dzi")]
     files = os.path.join(os.path.dirname(path), f"{stem}_files")
@@ -485,7 +504,7 @@ def write_dzi(
             )
             for level, array in enumerate(arrays)
         ]
-        _store(arrays, targets)
+        _store(arrays, targets, workers)
         tiles = os.path.join(temporary, f"{stem}_files")
         top = len(arrays) - 1
         for level, stored in enumerate(targets):
