@@ -154,12 +154,19 @@ def block_reduce(
     if op == "nearest":
         picked: np.ndarray = x[..., :: factor[0], :: factor[1]]
         return picked
-    ufunc = {"sum": np.add, "max": np.maximum, "min": np.minimum}[op]
+    combine = {"sum": np.add, "max": np.maximum, "min": np.minimum}[op]
     kind = x.dtype if dtype is None else np.dtype(dtype)
-    rows = ufunc.reduceat(x, np.arange(0, x.shape[-2], factor[0]), axis=-2, dtype=kind)
-    reduced: np.ndarray = ufunc.reduceat(
-        rows, np.arange(0, x.shape[-1], factor[1]), axis=-1, dtype=kind
-    )
+    # One strided view per cell of the block, combined into the result: a few whole-array
+    # operations, however large x is. The first view spans every window; the others stop
+    # short of the last row or column of windows where the axis runs out (ceil).
+    reduced = x[..., :: factor[0], :: factor[1]].astype(kind, copy=True)
+    for row in range(factor[0]):
+        for col in range(factor[1]):
+            if row == col == 0:
+                continue
+            tap = x[..., row :: factor[0], col :: factor[1]]
+            part = reduced[..., : tap.shape[-2], : tap.shape[-1]]
+            combine(part, tap, out=part, casting="unsafe")
     return reduced
 
 
