@@ -229,7 +229,7 @@ def _store(levels: Sequence[da.Array], targets: Sequence[Any], workers: int | No
     (default: one per CPU). On any failure or stop, the tasks under way finish before this
     returns (none writes into a temporary folder once it is being removed)."""
     sources = [
-        _dask.rechunk(level, target.chunks) for level, target in zip(levels, targets, strict=True)
+        _aligned_to(level, target.chunks) for level, target in zip(levels, targets, strict=True)
     ]
     threads = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(threads, thread_name_prefix="poolcli-pyramid") as pool:
@@ -245,6 +245,37 @@ def _store(levels: Sequence[da.Array], targets: Sequence[Any], workers: int | No
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+def _compressor(zarr_format: int) -> Any:
+    """Blosc LZ4 (shuffled): about the size of Zarr's default Zstandard, three times as fast."""
+    if zarr_format == 2:
+        from numcodecs import Blosc  # type: ignore[import-untyped]
+
+        return Blosc(cname="lz4", clevel=5, shuffle=Blosc.AUTOSHUFFLE)
+    from zarr.codecs import BloscCodec
+
+    return BloscCodec(cname="lz4", clevel=5)
+
+
+def _aligned_to(level: da.Array, chunks: Sequence[int]) -> da.Array:
+    """``level`` in Dask chunks that each cover whole chunks of the store (``chunks``), so that
+    no two tasks write one stored chunk: its own where they already do (fewer, larger tasks),
+    else the store's chunks times the whole number nearest its own.
+
+    >>> _aligned_to(da.zeros((10, 3000), chunks=(5, 1024)), (5, 512)).chunks[1]
+    (1024, 1024, 952)
+    >>> _aligned_to(da.zeros((10, 3000), chunks=(5, 1000)), (5, 512)).chunks[1]
+    (1024, 1024, 952)
+    """
+    target = []
+    for own, side in zip(level.chunks, chunks, strict=True):
+        if all(size % side == 0 for size in own[:-1]):
+            target.append(own)
+        else:
+            target.append(side * max(1, round(max(own) / side)))
+    aligned: da.Array = _dask.rechunk(level, tuple(target))
+    return aligned
 
 
 def write_ome_zarr(
@@ -280,7 +311,7 @@ def write_ome_zarr(
         root = zarr.open_group(temporary, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
         targets = []
         for level, array in enumerate(written):
-            options: dict[str, Any] = {}
+            options: dict[str, Any] = {"compressors": _compressor(zarr_format)}
             if zarr_format == 3:
                 options["dimension_names"] = axes
             else:  # 0.4: chunk keys with "/" (the v2 default is ".")

@@ -211,10 +211,19 @@ def average(
     wide = base_dtype == np.float64 or (base_dtype.kind in "iu" and not small_bytes)
     division = np.float64 if wide else np.float32
     out_dtype = engine.result_dtype("avg", base_dtype)
-    held = np.multiply.outer(row_counts, col_counts)
+    full = row_counts.min() == row_counts.max() and col_counts.min() == col_counts.max()
+    held: np.ndarray | int = (
+        int(row_counts[0] * col_counts[0]) if full else np.multiply.outer(row_counts, col_counts)
+    )
     means = np.empty(sums.shape, out_dtype)
     np.divide(sums, held, out=means, dtype=division, casting="unsafe")
-    return cast_to(means, base_dtype)
+    if base_dtype.kind == "f":
+        return cast_to(means, base_dtype)
+    # A mean of integers lies in their range: rounding half up is all the cast has to do.
+    rounded = np.add(means, 0.5, dtype=np.float64)
+    np.floor(rounded, out=rounded)
+    integers: np.ndarray = rounded.astype(base_dtype)
+    return integers
 
 
 def pyramid(
