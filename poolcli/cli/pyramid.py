@@ -42,7 +42,7 @@ FLAGS = {
     "chunk": "--chunk",
 }
 
-SUMMARY = "Write every level of a multiscale image: OME-Zarr, pyramidal TIFF, Deep Zoom."
+SUMMARY = "Write a multiscale pyramid: OME-Zarr, tiled TIFF or Deep Zoom."
 
 HELP = """Write a multiscale pyramid of INPUT to OUT, every level from one pass over INPUT.
 
