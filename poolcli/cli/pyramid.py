@@ -9,6 +9,7 @@ asked for, like the other commands; numpy, Dask and the writers load when there 
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -206,6 +207,12 @@ def pyramid_command(ctx: click.Context, /, source: str, output: str, **options: 
         levels_written = _write(source, output, kind, options)
     except interrupts.Interrupted as stop:
         click.echo(printable(f"poolcli: {output}: stopped, nothing written"), err=True)
+        if interrupts.running_as_poolcli():
+            # Everything is removed already. A stop inside one of Zarr's calls leaves coroutines
+            # of its I/O thread that would print warnings as the interpreter shuts down.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(interrupts.exit_status(stop))
         ctx.exit(interrupts.exit_status(stop))
     except PoolcliError as error:
         click.echo(printable(f"poolcli: {error.worded(FLAGS)}"), err=True)
