@@ -379,6 +379,8 @@ def test_cli_round_trips(tmp_path):
     with tifffile.TiffFile(tmp_path / "o.tif") as tiff:
         for level, want in zip(tiff.series[0].levels, expected[:3], strict=True):
             np.testing.assert_array_equal(level.asarray(), np.moveaxis(want[0], 0, -1))
+        resolutions = [level.keyframe.resolution for level in tiff.series[0].levels]
+    np.testing.assert_allclose(resolutions, [(254, 254), (127, 127), (63.5, 63.5)], rtol=1e-6)
     result = run("pyramid", str(source), "-o", str(tmp_path / "o.dzi"), "--tile-format", "png")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "o_files").iterdir()) == [str(n) for n in range(9)]

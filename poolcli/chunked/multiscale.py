@@ -380,12 +380,16 @@ def write_tiff(
     *,
     tile: int = 512,
     compression: str | None = "zlib",
+    dpi: tuple[float, float] | None = None,
+    factor: tuple[int, int] = (2, 2),
     overwrite: bool = False,
     workers: int | None = None,
 ) -> None:
     """Write ``levels`` as a tiled pyramidal TIFF at ``path``: level 0 the first page, the others
     its SubIFDs, tiles of ``tile`` pixels (rounded up to a multiple of 16). BigTIFF when the
-    levels pass 2 GiB uncompressed. ``compression``: tifffile's name (None: none).
+    levels pass 2 GiB uncompressed. ``compression``: tifffile's name (None: none). ``dpi``
+    (horizontal, vertical): the base's resolution, written on every level divided by its
+    cumulative ``factor`` (rows, columns), so that each level keeps the physical size.
 
     >>> import os, tempfile, tifffile
     >>> import numpy as np
@@ -434,8 +438,18 @@ def write_tiff(
                     subifds=len(targets) - 1 if level == 0 else None,
                     subfiletype=1 if level else 0,
                     metadata=None,
+                    **_resolution(dpi, factor, level),
                 )
         _move_into_place(output, path)
+
+
+def _resolution(
+    dpi: tuple[float, float] | None, factor: tuple[int, int], level: int
+) -> dict[str, Any]:
+    if dpi is None:
+        return {}
+    x_dpi, y_dpi = dpi[0] / factor[1] ** level, dpi[1] / factor[0] ** level
+    return {"resolution": (x_dpi, y_dpi), "resolutionunit": "INCH"}
 
 
 def dzi_levels(shape: Sequence[int]) -> int:

@@ -263,7 +263,9 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
                 **common,
             )
         elif kind == "tiff":
-            multiscale.write_tiff(output, levels, tile=chunk, **common)
+            multiscale.write_tiff(
+                output, levels, tile=chunk, dpi=info.dpi, factor=options["factor"], **common
+            )
         else:
             multiscale.write_dzi(
                 output,
