@@ -552,21 +552,29 @@ def write_dzi(
         _store(arrays, targets, workers)
         tiles = os.path.join(temporary, f"{stem}_files")
         top = len(arrays) - 1
-        for level, stored in enumerate(targets):
-            folder = os.path.join(tiles, str(top - level))
-            os.makedirs(folder)
-            height, width = stored.shape[-2:]
-            for row, (y0, y1) in enumerate(_dzi_spans(height)):
-                band = np.asarray(stored[..., y0:y1, :])
-                for col, (x0, x1) in enumerate(_dzi_spans(width)):
-                    part = band[..., x0:x1]
-                    picture = part if part.ndim == 2 else np.moveaxis(part, 0, -1)
-                    if picture.ndim == 3 and picture.shape[-1] == 1:
-                        picture = picture[..., 0]
-                    image = Image.fromarray(np.ascontiguousarray(picture))
-                    name = os.path.join(folder, f"{col}_{row}.{tile_format}")
-                    options = {"quality": quality} if tile_format == "jpeg" else {}
-                    image.save(name, format=tile_format.upper(), **options)
+        options = {"quality": quality} if tile_format == "jpeg" else {}
+
+        def save(part: np.ndarray, name: str) -> None:
+            picture = part if part.ndim == 2 else np.moveaxis(part, 0, -1)
+            if picture.ndim == 3 and picture.shape[-1] == 1:
+                picture = picture[..., 0]
+            image = Image.fromarray(np.ascontiguousarray(picture))
+            image.save(name, format=tile_format.upper(), **options)
+
+        # Pillow encodes without the GIL: a band of tiles at a time, in threads.
+        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as encoders:
+            for level, stored in enumerate(targets):
+                folder = os.path.join(tiles, str(top - level))
+                os.makedirs(folder)
+                height, width = stored.shape[-2:]
+                for row, (y0, y1) in enumerate(_dzi_spans(height)):
+                    band = np.asarray(stored[..., y0:y1, :])
+                    names = [
+                        (band[..., x0:x1], os.path.join(folder, f"{col}_{row}.{tile_format}"))
+                        for col, (x0, x1) in enumerate(_dzi_spans(width))
+                    ]
+                    for saved in [encoders.submit(save, *tile) for tile in names]:
+                        saved.result()
         shutil.rmtree(scratch)
         with open(os.path.join(temporary, f"{stem}.dzi"), "w", encoding="utf-8") as xml:
             xml.write(_dzi_xml(base.shape[-2], base.shape[-1], tile_format))

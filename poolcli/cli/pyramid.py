@@ -33,6 +33,9 @@ PYRAMID_OPS = ("avg", "max", "min", "mode", "median", "nearest")
 OUTPUT_KINDS = {".ome.zarr": "ome-zarr", ".zarr": "ome-zarr", ".tif": "tiff", ".tiff": "tiff"}
 OUTPUT_KINDS[".dzi"] = "dzi"
 
+#: About the side of the input's chunks the levels are computed in (a task's work).
+WORK_SIDE = 2048
+
 #: The library's parameter names as this command spells them.
 FLAGS = {
     "overwrite": "--overwrite",
@@ -103,7 +106,8 @@ def output_kind(name: str) -> str:
 def open_input(
     path: str, *, chunk: int, max_pixels: int | None = None, frame: int | None = None
 ) -> tuple[da.Array, ImageInfo]:
-    """The input as an (N, C, H, W) Dask array in ``chunk`` x ``chunk`` chunks, and its info.
+    """The input as an (N, C, H, W) Dask array and its info. Its chunks are whole numbers of
+    ``chunk`` (those of the output), about 2048 pixels a side: fewer, larger tasks.
 
     Today the in-memory loader's (:func:`poolcli.io.images.load_image`: images, .npy, .csv),
     under its pixel limit.
@@ -112,7 +116,8 @@ def open_input(
     from poolcli.io import images
 
     array, info = images.load_image(path, max_pixels=max_pixels, frame=frame)
-    return chunked.as_dask(array, chunks=(1, 1, chunk, chunk)), info
+    side = chunk * max(1, WORK_SIDE // chunk)
+    return chunked.as_dask(array, chunks=(1, 1, side, side)), info
 
 
 def _pixel_size(info: ImageInfo) -> tuple[tuple[float, float] | None, str | None]:
