@@ -133,9 +133,15 @@ def _move_into_place(source: str, target: str) -> None:
         parked = tempfile.mkdtemp(
             dir=os.path.dirname(os.path.abspath(target)), prefix=temporary_prefix(target)
         )
-        os.rename(target, os.path.join(parked, "old"))
-        os.rename(source, target)
-        shutil.rmtree(parked, ignore_errors=True)
+        old = os.path.join(parked, "old")
+        os.rename(target, old)
+        try:
+            os.rename(source, target)
+        except BaseException:
+            os.rename(old, target)  # the output as it was
+            raise
+        finally:
+            shutil.rmtree(parked, ignore_errors=True)
     else:
         os.replace(source, target)
 
