@@ -53,8 +53,8 @@ HELP = """Write a multiscale pyramid of INPUT to OUT, every level from one pass 
 Level L pools the input with windows of FACTOR**L (the last windows of a row or column pool
 the pixels they have), rounded once to the input's type: levels never drift, and every level
 keeps the input's dtype. avg averages exact sums; max, min, mode and nearest (the top-left
-pixel of each window) keep labels labels: no level holds a value the input lacks. Each channel is pooled on its
-own, alpha included (no premultiplying).
+pixel of each window) keep labels labels: no level holds a value the input lacks. Each channel is
+pooled on its own, alpha included (no premultiplying).
 
 \b
 OUT by its name:
