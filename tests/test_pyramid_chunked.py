@@ -467,3 +467,18 @@ def test_cli_stopped_by_a_signal_leaves_nothing(tmp_path):
     assert process.returncode == 130, errors
     assert errors == "poolcli: big.ome.zarr: stopped, nothing written\n"
     assert listing(tmp_path) == ["big.npy"]
+
+
+def test_signals_are_held_while_zarr_writes_metadata():
+    """A stop inside one of Zarr's calls is delivered once the call is over, never within it."""
+    import signal
+
+    from poolcli.chunked import multiscale
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with multiscale._held_signals():
+            signal.raise_signal(signal.SIGINT)
+            steps.append("after the signal")
+    assert steps == ["after the signal"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

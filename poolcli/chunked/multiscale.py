@@ -39,6 +39,7 @@ import contextlib
 import math
 import os
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -100,6 +101,30 @@ def remove_unfinished() -> list[str]:
 
 
 @contextlib.contextmanager
+def _held_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM held back inside (in the main thread) and delivered on leaving.
+
+    Zarr runs its I/O in a thread of its own: a stop that lands inside one of its calls would
+    leave that write going on after the temporary folder was removed, creating it again.
+    """
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in signals}
+    if threading.current_thread() is not threading.main_thread() or None in previous.values():
+        yield
+        return
+    held: list[int] = []
+    for signum in signals:
+        signal.signal(signum, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if held:
+            signal.raise_signal(held[0])
+
+
+@contextlib.contextmanager
 def _temporary_folder(path: str, overwrite: bool) -> Iterator[str]:
     """A new folder beside ``path`` for the output's parts; removed on any failure."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -129,6 +154,11 @@ def _temporary_folder(path: str, overwrite: bool) -> Iterator[str]:
 
 def _move_into_place(source: str, target: str) -> None:
     """Rename ``source`` to ``target``, replacing what is there (a file or a folder)."""
+    with _held_signals():
+        _replace(source, target)
+
+
+def _replace(source: str, target: str) -> None:
     if os.path.isdir(target) and not os.path.islink(target):
         parked = tempfile.mkdtemp(
             dir=os.path.dirname(os.path.abspath(target)), prefix=temporary_prefix(target)
@@ -314,27 +344,28 @@ def write_ome_zarr(
     name = os.path.basename(os.path.normpath(path)).removesuffix(".zarr").removesuffix(".ome")
     entry = multiscales_metadata(name, axes, len(written), op, factor, pixel_size, unit, arguments)
     with _temporary_folder(path, overwrite) as temporary:
-        root = zarr.open_group(temporary, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
-        targets = []
-        for level, array in enumerate(written):
-            options: dict[str, Any] = {"compressors": _compressor(zarr_format)}
-            if zarr_format == 3:
-                options["dimension_names"] = axes
-            else:  # 0.4: chunk keys with "/" (the v2 default is ".")
-                options["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
-            targets.append(
-                root.create_array(
-                    str(level),
-                    shape=array.shape,
-                    chunks=_chunks_of(array.shape, chunk),
-                    dtype=array.dtype,
-                    **options,
+        with _held_signals():  # no stop inside a call whose I/O Zarr would carry on
+            root = zarr.open_group(temporary, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
+            targets = []
+            for level, array in enumerate(written):
+                options: dict[str, Any] = {"compressors": _compressor(zarr_format)}
+                if zarr_format == 3:
+                    options["dimension_names"] = axes
+                else:  # 0.4: chunk keys with "/" (the v2 default is ".")
+                    options["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+                targets.append(
+                    root.create_array(
+                        str(level),
+                        shape=array.shape,
+                        chunks=_chunks_of(array.shape, chunk),
+                        dtype=array.dtype,
+                        **options,
+                    )
                 )
-            )
-        if zarr_format == 3:
-            root.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
-        else:
-            root.attrs["multiscales"] = [{"version": "0.4", **entry}]
+            if zarr_format == 3:
+                root.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
+            else:
+                root.attrs["multiscales"] = [{"version": "0.4", **entry}]
         _store(written, targets, workers)
         _move_into_place(temporary, path)
 
@@ -415,19 +446,20 @@ def write_tiff(
     arrays = [level if isinstance(level, da.Array) else _dask.from_array(level) for level in levels]
     total = sum(array.nbytes for array in arrays)
     with _temporary_folder(path, overwrite) as temporary:
-        scratch = zarr.open_group(os.path.join(temporary, "levels.zarr"), mode="w")
-        targets = [
-            scratch.create_array(
-                str(level),
-                shape=array.shape,
-                chunks=_chunks_of(array.shape, side)
-                if array.ndim < 4
-                else (1, array.shape[1], *_chunks_of(array.shape, side)[-2:]),
-                dtype=array.dtype,
-                compressors=None,
-            )
-            for level, array in enumerate(arrays)
-        ]
+        with _held_signals():
+            scratch = zarr.open_group(os.path.join(temporary, "levels.zarr"), mode="w")
+            targets = [
+                scratch.create_array(
+                    str(level),
+                    shape=array.shape,
+                    chunks=_chunks_of(array.shape, side)
+                    if array.ndim < 4
+                    else (1, array.shape[1], *_chunks_of(array.shape, side)[-2:]),
+                    dtype=array.dtype,
+                    compressors=None,
+                )
+                for level, array in enumerate(arrays)
+            ]
         _store(arrays, targets, workers)
         output = os.path.join(temporary, "image.tif")
         with tifffile.TiffWriter(output, bigtiff=total > 2**31) as tiff:
@@ -543,18 +575,18 @@ def write_dzi(
 
     with _temporary_folder(path, overwrite) as temporary:
         scratch = os.path.join(temporary, "levels.zarr")
-
-        group = zarr.open_group(scratch, mode="w")
-        targets = [
-            group.create_array(
-                str(level),
-                shape=array.shape,
-                chunks=_chunks_of(array.shape, 4 * DZI_TILE),
-                dtype=array.dtype,
-                compressors=None,
-            )
-            for level, array in enumerate(arrays)
-        ]
+        with _held_signals():
+            group = zarr.open_group(scratch, mode="w")
+            targets = [
+                group.create_array(
+                    str(level),
+                    shape=array.shape,
+                    chunks=_chunks_of(array.shape, 4 * DZI_TILE),
+                    dtype=array.dtype,
+                    compressors=None,
+                )
+                for level, array in enumerate(arrays)
+            ]
         _store(arrays, targets, workers)
         tiles = os.path.join(temporary, f"{stem}_files")
         top = len(arrays) - 1
