@@ -132,18 +132,18 @@ def _temporary_folder(path: str, overwrite: bool) -> Iterator[str]:
         raise OutputError(path, f"folder {os.path.dirname(path) or '.'} does not exist")
     if os.path.lexists(path) and not overwrite:
         raise OutputError(path, "exists; replace it with {overwrite}", ("overwrite",))
+    temporary: str | None = None
     try:
-        temporary = tempfile.mkdtemp(dir=folder, prefix=temporary_prefix(path), suffix=".tmp")
-    except OSError as error:
-        raise OutputError(path, os_reason(error)) from None
-    with _lock:
-        _unfinished[temporary] = os.path.abspath(path)
-    try:
+        with _held_signals():  # a stop right after the folder is made still removes it
+            temporary = tempfile.mkdtemp(dir=folder, prefix=temporary_prefix(path), suffix=".tmp")
+            with _lock:
+                _unfinished[temporary] = os.path.abspath(path)
         yield temporary
     except BaseException as error:
-        with _lock:
-            _unfinished.pop(temporary, None)
-        shutil.rmtree(temporary, ignore_errors=True)
+        if temporary is not None:
+            with _lock:
+                _unfinished.pop(temporary, None)
+            shutil.rmtree(temporary, ignore_errors=True)
         if isinstance(error, OSError):
             raise OutputError(path, os_reason(error)) from None
         raise
