@@ -87,14 +87,16 @@ def pyramid(
             result.append(_rechunked(pooled, sides))
         return result
     height, width = base.shape[-2:]
-    accumulator = core.sum_dtype(base.dtype, height * width) if op == "avg" else None
     current = base
     for level in range(1, count):
+        window = (pair[0] ** level, pair[1] ** level)
+        accumulator = None
+        if op == "avg":
+            accumulator = core.sum_dtype(base.dtype, min(math.prod(window), height * width))
         current = _reduced(_aligned(current, pair, sides), op, pair, accumulator)
         if op != "avg":
             result.append(current)
             continue
-        window = (pair[0] ** level, pair[1] ** level)
         averages: da.Array = _dask.map_blocks(
             _average_block,
             current,

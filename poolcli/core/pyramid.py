@@ -6,7 +6,8 @@ cast once to the base's dtype: integers rounded half up, ``floor(v + 0.5)``, as 
 every integer result. How each op gets there:
 
 - avg: from exact sums and counts carried level to level, never from a rounded level. Integer
-  sums are exact (int64, or float64 for the widest dtypes); float sums are kept in the engine's
+  sums are exact (in the narrowest integer type that holds them, float64 for the widest
+  dtypes: :func:`sum_dtype`); float sums are kept in the engine's
   accumulator type, so a level equals the direct pool to float rounding. The division is the
   engine's (float32 for uint8 windows of at most 257 cells, else float64 cast to float32).
 - max, min: level by level (the max of maxes is the max: exact).
@@ -126,19 +127,27 @@ def counts(length: int, window: int, start: int = 0, stop: int | None = None) ->
 
 
 def sum_dtype(dtype: npt.DTypeLike, cells: int) -> np.dtype:
-    """The type avg sums are carried in for a base of ``dtype`` with ``cells`` cells a plane:
-    int64 when every sum fits it, float64 for wider integers, the engine's accumulator
-    (float32, or float64 for float64) for floats.
+    """The type the sums of windows of ``cells`` cells of a base of ``dtype`` are carried in:
+    for integers the narrowest of (u)int16, (u)int32 and int64 that holds every such sum
+    exactly (float64 past int64), for floats the engine's accumulator (float32, or float64 for
+    float64).
 
-    >>> sum_dtype(np.uint8, 40000 * 40000), sum_dtype(np.float16, 4)
-    (dtype('int64'), dtype('float32'))
+    >>> sum_dtype(np.uint8, 4), sum_dtype(np.uint8, 1024), sum_dtype(np.uint8, 40000 * 40000)
+    (dtype('uint16'), dtype('uint32'), dtype('int64'))
+    >>> sum_dtype(np.int16, 4), sum_dtype(np.float16, 4)
+    (dtype('int32'), dtype('float32'))
     """
     dtype = np.dtype(dtype)
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        largest = max(abs(int(info.min)), int(info.max))
-        return np.dtype(np.int64) if largest * cells < 2**63 else np.dtype(np.float64)
-    return engine.result_dtype("avg", dtype)
+    if dtype.kind not in "iu":
+        return engine.result_dtype("avg", dtype)
+    info = np.iinfo(dtype)
+    low, high = int(info.min) * cells, int(info.max) * cells
+    narrow = ("uint16", "uint32") if dtype.kind == "u" else ("int16", "int32")
+    for candidate in (*narrow, "int64"):
+        bounds = np.iinfo(candidate)
+        if bounds.min <= low and high <= bounds.max:
+            return np.dtype(candidate)
+    return np.dtype(np.float64)
 
 
 def block_reduce(
@@ -276,11 +285,11 @@ def pyramid(
             result.append(np.ascontiguousarray(block_reduce(result[-1], op, pair)))
         return result
     height, width = base.shape[-2:]
-    accumulator = sum_dtype(base.dtype, height * width)
     sums: Any = base
     for level in range(1, count):
-        sums = block_reduce(sums, "sum", pair, accumulator)
         window = (pair[0] ** level, pair[1] ** level)
+        accumulator = sum_dtype(base.dtype, min(math.prod(window), height * width))
+        sums = block_reduce(sums, "sum", pair, accumulator)
         rows, cols = counts(height, window[0]), counts(width, window[1])
         result.append(average(sums, rows, cols, base.dtype, math.prod(window)))
     return result
