@@ -104,3 +104,16 @@ def test_cast_rounds_as_poolcli_writes(dtype: type):
 def test_direct_is_the_definition():
     base = np.arange(35, dtype=np.uint8).reshape(5, 7)
     assert direct(base, "avg", 1, (2, 2))[-1, -1] == 34  # the corner window holds one pixel
+
+
+@pytest.mark.parametrize(("dtype", "value"), [(np.uint8, 255), (np.int8, -128), (np.uint16, 65535)])
+def test_sums_never_overflow_their_narrow_types(dtype: type, value: int):
+    """Sums are carried in the narrowest type that holds them: the extremes stay exact."""
+    base = np.full((1000, 1000), value, dtype)
+    for level in poolcli.pyramid(base, "avg", levels=11):
+        assert level.dtype == dtype and (level == value).all()
+    assert [core.sum_dtype(dtype, 4**k) for k in (1, 4, 5)] == {
+        np.uint8: [np.uint16, np.uint16, np.uint32],
+        np.int8: [np.int16, np.int16, np.int32],
+        np.uint16: [np.uint32, np.uint32, np.uint32],
+    }[dtype]
