@@ -119,6 +119,8 @@ def last_level(path: Path) -> np.ndarray:
 
     if path.suffix == ".tif":
         with tifffile.TiffFile(path) as tiff:
+            if len(tiff.pages) > 1:  # vips: one page a level (with the input's description)
+                return tiff.pages[len(tiff.pages) - 1].asarray()
             return tiff.series[0].levels[-1].asarray()
     if path.suffix == ".coarsen":  # one array a level, in folders 0, 1, ...
         last = max(int(p.name) for p in path.iterdir() if p.name.isdigit())
