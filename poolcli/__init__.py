@@ -18,7 +18,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names as type checkers and editors see them; at run time they load lazily
-    from poolcli.api import adaptive_pool, global_pool, pool
+    from poolcli.api import adaptive_pool, global_pool, pool, pyramid
     from poolcli.core.adaptive import fractional_max_pool
     from poolcli.core.engine import result_dtype
     from poolcli.core.geometry import output_shape, resolve
@@ -46,6 +46,7 @@ __all__ = [
     "max_unpool",
     "output_shape",
     "pool",
+    "pyramid",
     "resolve",
     "result_dtype",
     "save_image",
@@ -57,6 +58,7 @@ _EXPORTS = {
     "result_dtype": "core.engine",
     "global_pool": "api",
     "adaptive_pool": "api",
+    "pyramid": "api",
     "fractional_max_pool": "core.adaptive",
     "output_shape": "core.geometry",
     "resolve": "core.geometry",

@@ -21,12 +21,13 @@ import numpy as np
 import numpy.typing as npt
 
 from poolcli.core import adaptive, engine
+from poolcli.core import pyramid as pyramids
 from poolcli.core.geometry import PaddingLike, PadMode, PairLike, window_axes
 
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["adaptive_pool", "global_pool", "is_dask", "pool"]
+__all__ = ["adaptive_pool", "global_pool", "is_dask", "pool", "pyramid"]
 
 
 def is_dask(x: object) -> bool:
@@ -210,6 +211,45 @@ def adaptive_pool(x: Any, output_size: adaptive.OutputSize, op: str = "avg") -> 
     return adaptive.adaptive_pool(x, output_size, op)
 
 
+@overload
+def pyramid(
+    x: da.Array,
+    op: str = "avg",
+    levels: int | str | None = None,
+    factor: pyramids.FactorLike = 2,
+    chunk: int = pyramids.DEFAULT_CHUNK,
+) -> list[da.Array]: ...
+
+
+@overload
+def pyramid(
+    x: npt.ArrayLike,
+    op: str = "avg",
+    levels: int | str | None = None,
+    factor: pyramids.FactorLike = 2,
+    chunk: int = pyramids.DEFAULT_CHUNK,
+) -> list[np.ndarray]: ...
+
+
+def pyramid(
+    x: Any,
+    op: str = "avg",
+    levels: int | str | None = None,
+    factor: pyramids.FactorLike = 2,
+    chunk: int = pyramids.DEFAULT_CHUNK,
+) -> Any:
+    if is_dask(x):
+        from poolcli import chunked
+
+        return chunked.pyramid(x, op, levels, factor, chunk)
+    if not isinstance(x, np.ndarray) and getattr(x, "chunks", None) is not None:
+        raise TypeError(
+            f"{type(x).__name__} is read in chunks: make its pyramid with "
+            f"poolcli.chunked.pyramid(array, ...), which returns Dask arrays"
+        )
+    return pyramids.pyramid(x, op, levels, factor, chunk)
+
+
 _DASK_NOTE = """
     A Dask array gives a lazy Dask array (:mod:`poolcli.chunked`, the ``chunked`` extra); Dask
     arrays pool planes (two axes) only, for now."""
@@ -217,3 +257,7 @@ _DASK_NOTE = """
 for _public, _core in ((pool, engine.pool), (global_pool, adaptive.global_pool)):
     _public.__doc__ = (_core.__doc__ or "") + _DASK_NOTE
 adaptive_pool.__doc__ = (adaptive.adaptive_pool.__doc__ or "") + _DASK_NOTE
+_PYRAMID_NOTE = """
+    A Dask array gives a list of lazy Dask arrays sharing one graph: computed together, they
+    read the base once (:func:`poolcli.chunked.pyramid`, the ``chunked`` extra)."""
+pyramid.__doc__ = (pyramids.pyramid.__doc__ or "") + _PYRAMID_NOTE

@@ -426,6 +426,9 @@ def test_help_lists_every_command_with_one_line() -> None:
         "info": texts.INFO_SUMMARY,
         "explain": texts.EXPLAIN_SUMMARY,
     }
+    from poolcli.cli import pyramid
+
+    family["pyramid"] = pyramid.SUMMARY
     assert listed == {**POOL_OPS, "compare": texts.COMPARE_SUMMARY, **family}
     assert set(listed) == set(main.list_commands(click.Context(main)))
 

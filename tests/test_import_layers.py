@@ -37,6 +37,7 @@ NUMPY_FREE_MODULES = (
     "poolcli",
     "poolcli.cli",
     "poolcli.cli.commands",
+    "poolcli.cli.pyramid",
     "poolcli.core.geometry",
     "poolcli.io.formats",
     "poolcli.io.atomic",
@@ -50,7 +51,13 @@ NUMPY_FREE_MODULES = (
 )
 
 #: Modules that must import without Dask: only poolcli.chunked loads it, when a Dask array comes.
-DASK_FREE_MODULES = ("poolcli", "poolcli.api", "poolcli.cli", "poolcli.cli.commands")
+DASK_FREE_MODULES = (
+    "poolcli",
+    "poolcli.api",
+    "poolcli.cli",
+    "poolcli.cli.commands",
+    "poolcli.cli.pyramid",
+)
 
 PACKAGE_DIR = Path(poolcli.__file__).resolve().parent
 SOURCE_ROOT = PACKAGE_DIR.parent

@@ -5,6 +5,7 @@ Needs the ``chunked`` extra (Dask): ``pip install 'poolcli-image[chunked]'``. Im
 
 - :func:`pool`, :func:`global_pool`, :func:`adaptive_pool`: as their in-memory namesakes, on a
   Dask array or anything with ``shape``, ``dtype`` and slicing; they return lazy Dask arrays.
+- :func:`pyramid`: every level of a multiscale pyramid, in one graph that reads the base once.
 - :func:`as_dask`: such an array as a Dask array, in its own chunks.
 
 >>> import numpy as np
@@ -24,5 +25,6 @@ except ImportError as error:  # pragma: no cover - the extra is installed where 
     ) from error
 
 from poolcli.chunked.arrays import adaptive_pool, as_dask, global_pool, pool
+from poolcli.chunked.pyramid import pyramid
 
-__all__ = ["adaptive_pool", "as_dask", "global_pool", "pool"]
+__all__ = ["adaptive_pool", "as_dask", "global_pool", "pool", "pyramid"]

@@ -41,10 +41,17 @@ def _family_command(name: str) -> click.Command:
     return family.COMMANDS[name]
 
 
+def _pyramid_command() -> click.Command:
+    from poolcli.cli import pyramid
+
+    return pyramid.pyramid_command
+
+
 #: Every command, built when first asked for.
 COMMANDS = {
     **{op: functools.partial(_pool_command, op, summary) for op, summary in POOL_OPS.items()},
     **{name: functools.partial(_family_command, name) for name in FAMILY},
+    "pyramid": _pyramid_command,
 }
 
 __all__ = ["POOL_OPS", "main"]

@@ -1,0 +1,285 @@
+"""``poolcli pyramid``: every level of a multiscale image, exact, from one pass over the input.
+
+The input side is one call, :func:`open_input` (path -> a Dask array and the image's
+:class:`~poolcli.io.metadata.ImageInfo`); the levels are :func:`poolcli.chunked.pyramid`'s; the
+output, by its name, one of the writers of :mod:`poolcli.chunked.multiscale`. Built only when
+asked for, like the other commands; numpy, Dask and the writers load when there is work.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from poolcli.batch.text import printable
+from poolcli.cli import interrupts
+from poolcli.cli.group import CommandLineError
+from poolcli.cli.types import PairType, ParamType
+from poolcli.errors import InputError, OutputError, PoolcliError
+
+if TYPE_CHECKING:
+    import dask.array as da
+
+    from poolcli.io.metadata import ImageInfo
+
+__all__ = ["FLAGS", "OUTPUT_KINDS", "open_input", "output_kind", "pyramid_command"]
+
+PYRAMID_OPS = ("avg", "max", "min", "mode", "median", "nearest")
+
+#: Output names -> what is written.
+OUTPUT_KINDS = {".ome.zarr": "ome-zarr", ".zarr": "ome-zarr", ".tif": "tiff", ".tiff": "tiff"}
+OUTPUT_KINDS[".dzi"] = "dzi"
+
+#: About the side of the input's chunks the levels are computed in (a task's work).
+WORK_SIDE = 2048
+
+#: The library's parameter names as this command spells them.
+FLAGS = {
+    "overwrite": "--overwrite",
+    "max_pixels": "--max-pixels",
+    "frame": "--frame",
+    "levels": "--levels",
+    "factor": "--factor",
+    "chunk": "--chunk",
+}
+
+SUMMARY = "Write a multiscale pyramid: OME-Zarr, tiled TIFF or Deep Zoom."
+
+HELP = """Write a multiscale pyramid of INPUT to OUT, every level from one pass over INPUT.
+
+Level L pools the input with windows of FACTOR**L (the last windows of a row or column pool
+the pixels they have), rounded once to the input's type: levels never drift, and every level
+keeps the input's dtype. avg averages exact sums; max, min, mode and nearest (the top-left
+pixel of each window) keep labels labels: no level holds a value the input lacks. Each channel is
+pooled on its own, alpha included (no premultiplying).
+
+\b
+OUT by its name:
+  NAME.ome.zarr   OME-Zarr 0.5 on Zarr format 3 (0.4 on Zarr 2 with --zarr-format 2)
+  NAME.tif(f)     tiled TIFF, the levels as SubIFDs of the first page
+  NAME.dzi        Deep Zoom: NAME.dzi and NAME_files/, 254-pixel tiles, 8-bit, factor 2,
+                  levels down to one pixel
+
+--levels auto (the default) stops at the first level at most CHUNK x CHUNK pixels.
+The output is written under a temporary name and renamed into place when complete.
+
+Examples:
+
+\b
+  poolcli pyramid scan.tif -o scan.ome.zarr
+  poolcli pyramid labels.png -o labels.ome.zarr --op mode
+  poolcli pyramid photo.jpg -o photo.dzi
+"""
+
+
+class LevelsType(ParamType):
+    """``auto`` or a whole number of levels, at least 1 (level 0, the input, counts)."""
+
+    name = "levels"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value == "auto":
+            return value
+        text = str(value).strip()
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        self.fail(f"{value!r}; expected auto or a whole number of at least 1", param, ctx)
+
+
+def output_kind(name: str) -> str:
+    """What an output of ``name`` is: "ome-zarr", "tiff" or "dzi"; a usage error otherwise.
+
+    >>> output_kind("scan.ome.zarr"), output_kind("a/b.TIF"), output_kind("x.dzi")
+    ('ome-zarr', 'tiff', 'dzi')
+    """
+    lowered = os.path.normpath(name).lower()
+    for suffix, kind in OUTPUT_KINDS.items():
+        if lowered.endswith(suffix):
+            return kind
+    raise CommandLineError(
+        f"-o {name}: a pyramid is written as NAME.ome.zarr, NAME.tif, NAME.tiff or NAME.dzi"
+    )
+
+
+def open_input(
+    path: str, *, chunk: int, max_pixels: int | None = None, frame: int | None = None
+) -> tuple[da.Array, ImageInfo]:
+    """The input as an (N, C, H, W) Dask array and its info. Its chunks are whole numbers of
+    ``chunk`` (those of the output), about 2048 pixels a side: fewer, larger tasks.
+
+    Today the in-memory loader's (:func:`poolcli.io.images.load_image`: images, .npy, .csv),
+    under its pixel limit.
+    """
+    from poolcli import chunked
+    from poolcli.io import images
+
+    array, info = images.load_image(path, max_pixels=max_pixels, frame=frame)
+    side = chunk * max(1, WORK_SIDE // chunk)
+    return chunked.as_dask(array, chunks=(1, 1, side, side)), info
+
+
+def _pixel_size(info: ImageInfo) -> tuple[tuple[float, float] | None, str | None]:
+    """The input's pixel size (y, x) in micrometres, from its resolution, when it has one."""
+    if info.dpi is None or not all(d and d > 0 for d in info.dpi):
+        return None, None
+    horizontal, vertical = info.dpi
+    return (25400.0 / vertical, 25400.0 / horizontal), "micrometer"
+
+
+@click.command("pyramid", help=HELP, short_help=SUMMARY)
+@click.argument("source", metavar="INPUT")
+@click.option("--output", "-o", required=True, metavar="OUT", help="The pyramid to write.")
+@click.option(
+    "--op",
+    type=click.Choice(PYRAMID_OPS),
+    default="avg",
+    show_default=True,
+    help="How each window is pooled; mode, max, min or nearest for labels.",
+)
+@click.option(
+    "--levels",
+    type=LevelsType(),
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    help="Levels to write, the input included.",
+)
+@click.option(
+    "--factor",
+    type=PairType("the factor", "N or NHxNW, e.g. 2 or 2x3"),
+    default="2",
+    show_default=True,
+    metavar="N|NHxNW",
+    help="How much each level shrinks the one above, at least 2.",
+)
+@click.option(
+    "--chunk",
+    type=click.IntRange(min=16),
+    default=512,
+    show_default=True,
+    metavar="N",
+    help="Chunk and tile side of the output; auto levels stop at one chunk.",
+)
+@click.option(
+    "--zarr-format",
+    type=click.Choice(("2", "3")),
+    default="3",
+    show_default=True,
+    help="OME-Zarr on Zarr format 3 (OME-Zarr 0.5) or 2 (OME-Zarr 0.4).",
+)
+@click.option(
+    "--tile-format",
+    type=click.Choice(("jpeg", "png")),
+    default="jpeg",
+    show_default=True,
+    help="Deep Zoom tiles.",
+)
+@click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=75,
+    show_default=True,
+    metavar="Q",
+    help="JPEG quality of Deep Zoom tiles.",
+)
+@click.option("--frame", type=click.IntRange(min=0), metavar="K", help="Only frame K of the input.")
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Accept images of up to N pixels (Pillow's default guard: about 89 million).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N", help="Threads.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.pass_context
+def pyramid_command(ctx: click.Context, /, source: str, output: str, **options: Any) -> None:
+    kind = output_kind(output)
+    factor: tuple[int, int] = options["factor"]
+    if min(factor) < 2:
+        raise CommandLineError(f"--factor {factor[0]}x{factor[1]}: each factor must be at least 2")
+    if kind == "dzi":
+        if factor != (2, 2):
+            raise CommandLineError("Deep Zoom levels halve: --factor must be 2 for NAME.dzi")
+        if options["levels"] != "auto":
+            raise CommandLineError("Deep Zoom has every level down to one pixel: drop --levels")
+    if os.path.abspath(source) == os.path.abspath(output):
+        raise CommandLineError(f"-o {output}: the output would replace INPUT")
+    name = "<stdin>" if source == "-" else source
+    try:
+        levels_written = _write(source, output, kind, options)
+    except interrupts.Interrupted as stop:
+        click.echo(printable(f"poolcli: {output}: stopped, nothing written"), err=True)
+        if interrupts.running_as_poolcli():
+            # Everything is removed already. A stop inside one of Zarr's calls leaves coroutines
+            # of its I/O thread that would print warnings as the interpreter shuts down.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(interrupts.exit_status(stop))
+        ctx.exit(interrupts.exit_status(stop))
+    except PoolcliError as error:
+        click.echo(printable(f"poolcli: {error.worded(FLAGS)}"), err=True)
+        ctx.exit(1)
+    except (ValueError, OSError) as error:
+        click.echo(printable(f"poolcli: {name}: {error}"), err=True)
+        ctx.exit(1)
+    if not options["quiet"]:
+        shapes = ", ".join(f"{h}x{w}" for h, w in levels_written)
+        click.echo(printable(f"wrote {output}: {len(levels_written)} levels ({shapes})"))
+
+
+def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list[tuple[int, int]]:
+    """Read, pool and write; returns each level's height and width."""
+    from poolcli import chunked
+    from poolcli.chunked import multiscale
+
+    if source == "-":
+        raise InputError("<stdin>", "a pyramid reads a file: name INPUT")
+    taken = [output]
+    if kind == "dzi":
+        taken.append(output[: -len(".dzi")] + "_files")
+    for name in taken:  # before the input is read
+        if os.path.lexists(name) and not options["overwrite"]:
+            raise OutputError(name, "exists; replace it with {overwrite}", ("overwrite",))
+    chunk: int = options["chunk"]
+    array, info = open_input(
+        source, chunk=chunk, max_pixels=options["max_pixels"], frame=options["frame"]
+    )
+    levels_option: int | str = options["levels"]
+    if kind == "dzi":
+        levels_option = multiscale.dzi_levels(array.shape)
+    levels = chunked.pyramid(array, options["op"], levels_option, options["factor"], chunk)
+    common = {"overwrite": options["overwrite"], "workers": options["jobs"]}
+    try:
+        if kind == "ome-zarr":
+            pixel_size, unit = _pixel_size(info)
+            multiscale.write_ome_zarr(
+                output,
+                levels,
+                op=options["op"],
+                factor=options["factor"],
+                zarr_format=int(options["zarr_format"]),
+                chunk=chunk,
+                pixel_size=pixel_size,
+                unit=unit,
+                arguments={"levels": len(levels), "chunk": chunk},
+                **common,
+            )
+        elif kind == "tiff":
+            multiscale.write_tiff(
+                output, levels, tile=chunk, dpi=info.dpi, factor=options["factor"], **common
+            )
+        else:
+            multiscale.write_dzi(
+                output,
+                levels,
+                tile_format=options["tile_format"],
+                quality=options["quality"],
+                **common,
+            )
+    finally:
+        multiscale.remove_unfinished()
+    return [(int(level.shape[-2]), int(level.shape[-1])) for level in levels]

@@ -1,0 +1,295 @@
+"""Multiscale pyramids of arrays in memory: every level exact, from one pass over the base.
+
+Level 0 is the input; level L holds, for any op, what ``pool(base, op, size=factor**L,
+ceil_mode=True)`` holds with padded cells ignored (each edge window pools the cells it has),
+cast once to the base's dtype: integers rounded half up, ``floor(v + 0.5)``, as poolcli writes
+every integer result. How each op gets there:
+
+- avg: from exact sums and counts carried level to level, never from a rounded level. Integer
+  sums are exact (in the narrowest integer type that holds them, float64 for the widest
+  dtypes: :func:`sum_dtype`); float sums are kept in the engine's
+  accumulator type, so a level equals the direct pool to float rounding. The division is the
+  engine's (float32 for uint8 windows of at most 257 cells, else float64 cast to float32).
+- max, min: level by level (the max of maxes is the max: exact).
+- nearest: the top-left cell of each window, ``base[..., ::factor**L, ::factor**L]``.
+- median, mode: from the base, with windows of ``factor**L``.
+
+Labels stay labels under mode, max, min and nearest: no level holds a value the base lacks.
+
+>>> import numpy as np
+>>> x = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 10]], np.uint8)
+>>> [level.tolist() for level in pyramid(x, "avg", levels=3)]
+[[[1, 2, 3], [4, 5, 6], [7, 8, 10]], [[3, 5], [8, 10]], [[5]]]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from poolcli.core import engine
+
+__all__ = [
+    "OPS",
+    "average",
+    "block_reduce",
+    "cast_to",
+    "check_factor",
+    "counts",
+    "level_count",
+    "level_shape",
+    "pyramid",
+    "sum_dtype",
+]
+
+#: The ops a pyramid pools with.
+OPS = ("avg", "max", "min", "mode", "median", "nearest")
+
+#: Ops whose levels follow from the level above (the others pool the base at every level).
+CASCADING = ("avg", "max", "min", "nearest")
+
+#: A level's chunk side when ``levels`` is "auto": the levels stop at the first that fits.
+DEFAULT_CHUNK = 512
+
+FactorLike = int | Sequence[int]
+
+
+def check_factor(factor: object) -> tuple[int, int]:
+    """``factor`` as (rows, columns): a whole number of at least 2, or a pair of them.
+
+    >>> check_factor(2), check_factor((2, 3))
+    ((2, 2), (2, 3))
+    """
+    pair = factor if isinstance(factor, (tuple, list)) else (factor, factor)
+    if len(pair) != 2 or not all(_whole(f) and int(f) >= 2 for f in pair):
+        raise ValueError(f"factor must be a whole number of at least 2, or a pair, got {factor!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def level_shape(shape: Sequence[int], factor: tuple[int, int], level: int) -> tuple[int, int]:
+    """Height and width of ``level``: ``ceil(H / fy**level)``, ``ceil(W / fx**level)``.
+
+    >>> level_shape((1000, 601), (2, 2), 3)
+    (125, 76)
+    """
+    height, width = int(shape[-2]), int(shape[-1])
+    return -(-height // factor[0] ** level), -(-width // factor[1] ** level)
+
+
+def level_count(
+    shape: Sequence[int],
+    factor: tuple[int, int],
+    levels: int | str | None = None,
+    chunk: int = DEFAULT_CHUNK,
+) -> int:
+    """How many levels a pyramid has, level 0 (the base) included.
+
+    ``levels`` a whole number N of at least 1: N. None or "auto": up to the first level whose
+    height and width are both at most ``chunk`` (a base that fits gives one level, itself).
+
+    >>> level_count((5000, 3000), (2, 2)), level_count((5000, 3000), (2, 2), 3)
+    (5, 3)
+    >>> level_count((512, 100), (2, 2))
+    1
+    """
+    if levels is None or levels == "auto":
+        if not (_whole(chunk) and int(chunk) >= 1):
+            raise ValueError(f"chunk must be a whole number of at least 1, got {chunk!r}")
+        level = 0
+        while max(level_shape(shape, factor, level)) > chunk:
+            level += 1
+        return level + 1
+    if not (_whole(levels) and int(levels) >= 1):
+        raise ValueError(f'levels must be a whole number of at least 1 or "auto", got {levels!r}')
+    return int(levels)
+
+
+def counts(length: int, window: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """How many base cells windows ``start:stop`` of ``window`` cells hold along an axis of
+    ``length`` (the last one may hold fewer).
+
+    >>> counts(10, 4)
+    array([4, 4, 2])
+    """
+    out = -(-length // window)
+    stop = out if stop is None else stop
+    first = np.arange(start, stop, dtype=np.int64) * window
+    held: np.ndarray = np.minimum(first + window, length) - first
+    return held
+
+
+def sum_dtype(dtype: npt.DTypeLike, cells: int) -> np.dtype:
+    """The type the sums of windows of ``cells`` cells of a base of ``dtype`` are carried in:
+    for integers the narrowest of (u)int16, (u)int32 and int64 that holds every such sum
+    exactly (float64 past int64), for floats the engine's accumulator (float32, or float64 for
+    float64).
+
+    >>> sum_dtype(np.uint8, 4), sum_dtype(np.uint8, 1024), sum_dtype(np.uint8, 40000 * 40000)
+    (dtype('uint16'), dtype('uint32'), dtype('int64'))
+    >>> sum_dtype(np.int16, 4), sum_dtype(np.float16, 4)
+    (dtype('int32'), dtype('float32'))
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu":
+        return engine.result_dtype("avg", dtype)
+    info = np.iinfo(dtype)
+    low, high = int(info.min) * cells, int(info.max) * cells
+    narrow = ("uint16", "uint32") if dtype.kind == "u" else ("int16", "int32")
+    for candidate in (*narrow, "int64"):
+        bounds = np.iinfo(candidate)
+        if bounds.min <= low and high <= bounds.max:
+            return np.dtype(candidate)
+    return np.dtype(np.float64)
+
+
+def block_reduce(
+    x: np.ndarray, op: str, factor: tuple[int, int], dtype: npt.DTypeLike | None = None
+) -> np.ndarray:
+    """One level down: each ``factor`` block of the last two axes reduced ("sum", "max", "min"
+    or "nearest"); the last blocks of an axis hold what is left (ceil).
+
+    >>> block_reduce(np.arange(15).reshape(3, 5), "sum", (2, 2), np.int64)
+    array([[12, 20, 13],
+           [21, 25, 14]])
+    """
+    if op == "nearest":
+        picked: np.ndarray = x[..., :: factor[0], :: factor[1]]
+        return picked
+    combine = {"sum": np.add, "max": np.maximum, "min": np.minimum}[op]
+    kind = x.dtype if dtype is None else np.dtype(dtype)
+    # One strided view per cell of the block, combined into the result: a few whole-array
+    # operations, however large x is. The first view spans every window; the others stop
+    # short of the last row or column of windows where the axis runs out (ceil).
+    reduced = x[..., :: factor[0], :: factor[1]].astype(kind, copy=True)
+    for row in range(factor[0]):
+        for col in range(factor[1]):
+            if row == col == 0:
+                continue
+            tap = x[..., row :: factor[0], col :: factor[1]]
+            part = reduced[..., : tap.shape[-2], : tap.shape[-1]]
+            combine(part, tap, out=part, casting="unsafe")
+    return reduced
+
+
+def cast_to(values: np.ndarray, dtype: npt.DTypeLike) -> np.ndarray:
+    """``values`` in ``dtype``, as poolcli writes a result: to integers rounded half up
+    (``floor(v + 0.5)`` in float64) and clipped to the dtype's range, NaN to 0.
+
+    >>> cast_to(np.array([0.5, 2.4999, -1.5, 300.0, np.nan], np.float32), np.uint8)
+    array([  1,   2,   0, 255,   0], dtype=uint8)
+    """
+    dtype = np.dtype(dtype)
+    if values.dtype == dtype:
+        return values
+    if dtype.kind == "f" or values.dtype.kind != "f":
+        cast: np.ndarray = values.astype(dtype)
+        return cast
+    info = np.iinfo(dtype)
+    rounded: np.ndarray = np.floor(np.add(values, 0.5, dtype=np.float64))
+    np.clip(rounded, info.min, info.max, out=rounded)
+    np.nan_to_num(rounded, copy=False, nan=0.0)
+    integers: np.ndarray = rounded.astype(dtype)
+    return integers
+
+
+def average(
+    sums: np.ndarray,
+    row_counts: np.ndarray,
+    col_counts: np.ndarray,
+    base_dtype: npt.DTypeLike,
+    cells: int,
+) -> np.ndarray:
+    """A level's averages in the base's dtype from its sums and the cells of each window,
+    divided as the engine divides windows of ``cells`` cells, then :func:`cast_to`.
+
+    >>> average(np.array([[10, 3]]), np.array([4]), np.array([4, 2]), np.uint8, 16)
+    array([[1, 0]], dtype=uint8)
+    """
+    base_dtype = np.dtype(base_dtype)
+    # The engine sums these windows in uint16 and divides in float32; all others in float64,
+    # except float inputs narrower than float64, which sum and divide in float32.
+    small_bytes = base_dtype == np.uint8 and cells <= 257
+    wide = base_dtype == np.float64 or (base_dtype.kind in "iu" and not small_bytes)
+    division = np.float64 if wide else np.float32
+    out_dtype = engine.result_dtype("avg", base_dtype)
+    full = row_counts.min() == row_counts.max() and col_counts.min() == col_counts.max()
+    held: np.ndarray | int = (
+        int(row_counts[0] * col_counts[0]) if full else np.multiply.outer(row_counts, col_counts)
+    )
+    means = np.empty(sums.shape, out_dtype)
+    np.divide(sums, held, out=means, dtype=division, casting="unsafe")
+    if base_dtype.kind == "f":
+        return cast_to(means, base_dtype)
+    # A mean of integers lies in their range: rounding half up is all the cast has to do.
+    rounded = np.add(means, 0.5, dtype=np.float64)
+    np.floor(rounded, out=rounded)
+    integers: np.ndarray = rounded.astype(base_dtype)
+    return integers
+
+
+def pyramid(
+    x: npt.ArrayLike,
+    op: str = "avg",
+    levels: int | str | None = None,
+    factor: FactorLike = 2,
+    chunk: int = DEFAULT_CHUNK,
+) -> list[np.ndarray]:
+    """The levels of a multiscale pyramid of ``x``, level 0 (``x`` itself) first.
+
+    Parameters
+    ----------
+    x : array of shape (H, W), (C, H, W) or (N, C, H, W)
+        Any integer or float dtype, as :func:`poolcli.pool` takes.
+    op : {"avg", "max", "min", "mode", "median", "nearest"}
+        Level L pools the base with windows of ``factor**L`` (see the module); nearest takes
+        each window's top-left cell.
+    levels : int, "auto" or None
+        How many levels to return, level 0 included. None or "auto": down to the first level
+        whose height and width are both at most ``chunk``.
+    factor : int or (int, int)
+        How much each level shrinks the one above, on rows and columns; at least 2.
+    chunk : int
+        The size the "auto" levels stop at.
+
+    Returns
+    -------
+    list of ndarray, each of ``x``'s dtype and rank; level L is ``ceil(H / fy**L)`` by
+    ``ceil(W / fx**L)``.
+
+    >>> levels = pyramid(np.arange(30, dtype=np.int16).reshape(5, 6), "max", levels=3)
+    >>> [level.shape for level in levels], levels[2].tolist()
+    ([(5, 6), (3, 3), (2, 2)], [[21, 23], [27, 29]])
+    """
+    if op not in OPS:
+        raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
+    base = engine.check_input(x)
+    pair = check_factor(factor)
+    count = level_count(base.shape, pair, levels, chunk)
+    result = [base]
+    if op in ("median", "mode"):
+        for level in range(1, count):
+            window = (pair[0] ** level, pair[1] ** level)
+            pooled = engine.pool(base, op, size=window, ceil_mode=True, max_pixels=None)
+            result.append(cast_to(pooled, base.dtype))
+        return result
+    if op != "avg":
+        for _ in range(1, count):
+            result.append(np.ascontiguousarray(block_reduce(result[-1], op, pair)))
+        return result
+    height, width = base.shape[-2:]
+    sums: Any = base
+    for level in range(1, count):
+        window = (pair[0] ** level, pair[1] ** level)
+        accumulator = sum_dtype(base.dtype, min(math.prod(window), height * width))
+        sums = block_reduce(sums, "sum", pair, accumulator)
+        rows, cols = counts(height, window[0]), counts(width, window[1])
+        result.append(average(sums, rows, cols, base.dtype, math.prod(window)))
+    return result
