@@ -367,7 +367,7 @@ def test_cli_round_trips(tmp_path):
     result = run("pyramid", str(source), "-o", str(tmp_path / "o.ome.zarr"), "--op", "median",
                  "--chunk", "16")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "wrote" in result.stdout and "5 levels" in result.stdout
+    assert "poolcli: wrote" in result.stderr and "5 levels" in result.stderr  # as other commands
     group = zarr.open_group(str(tmp_path / "o.ome.zarr"), mode="r")
     (entry,) = group.attrs["ome"]["multiscales"]
     assert entry["datasets"][2]["coordinateTransformations"][0]["scale"] == [1.0, 400.0, 400.0]
@@ -375,7 +375,7 @@ def test_cli_round_trips(tmp_path):
         np.testing.assert_array_equal(group[str(level)][:], want[0])
     result = run("pyramid", str(source), "-o", str(tmp_path / "o.tif"), "--op", "median",
                  "--levels", "3", "--chunk", "16", "-q")  # fmt: skip
-    assert result.exit_code == 0 and result.stdout == ""
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
     with tifffile.TiffFile(tmp_path / "o.tif") as tiff:
         for level, want in zip(tiff.series[0].levels, expected[:3], strict=True):
             np.testing.assert_array_equal(level.asarray(), np.moveaxis(want[0], 0, -1))
@@ -482,3 +482,40 @@ def test_signals_are_held_while_zarr_writes_metadata():
             steps.append("after the signal")
     assert steps == ["after the signal"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_pyramid_of_a_tiff_past_the_pixel_limit_reads_it_in_parts(tmp_path, monkeypatch) -> None:
+    from cli_helpers import run
+    from PIL import Image
+
+    from poolcli.chunked import sources
+
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 255, (300, 260), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "in.tif", base, tile=(64, 64))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow would refuse to decode it
+    opened = []
+    real = sources.open_source
+    monkeypatch.setattr(sources, "open_source", lambda *a, **k: opened.append(a) or real(*a, **k))
+    result = run("pyramid", str(tmp_path / "in.tif"), "-o", str(tmp_path / "o.ome.zarr"),
+                 "--chunk", "64", "--op", "max")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert opened  # read in parts, not decoded whole
+    group = zarr.open_group(str(tmp_path / "o.ome.zarr"), mode="r")
+    for level, want in enumerate(poolcli.pyramid(base, "max", levels="auto", chunk=64)):
+        np.testing.assert_array_equal(group[str(level)][:], want[np.newaxis])
+
+
+def test_pyramid_of_a_zarr_store(tmp_path) -> None:
+    from cli_helpers import run
+
+    labels = np.random.default_rng(6).integers(0, 5, (2, 100, 90), dtype=np.uint16)
+    stored = zarr.create_array(store=str(tmp_path / "in.zarr"), shape=labels.shape,
+                               chunks=(1, 32, 32), dtype="uint16")  # fmt: skip
+    stored[:] = labels
+    result = run("pyramid", str(tmp_path / "in.zarr"), "-o", str(tmp_path / "o.ome.zarr"),
+                 "--chunk", "32", "--op", "mode")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    group = zarr.open_group(str(tmp_path / "o.ome.zarr"), mode="r")
+    for level, want in enumerate(poolcli.pyramid(labels, "mode", levels="auto", chunk=32)):
+        np.testing.assert_array_equal(group[str(level)][:], want)

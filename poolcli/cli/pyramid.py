@@ -110,14 +110,21 @@ def open_input(
     """The input as an (N, C, H, W) Dask array and its info. Its chunks are whole numbers of
     ``chunk`` (those of the output), about 2048 pixels a side: fewer, larger tasks.
 
-    Today the in-memory loader's (:func:`poolcli.io.images.load_image`: images, .npy, .csv),
-    under its pixel limit.
+    Zarr, OME-Zarr, TIFF and .npy inputs are read in parts, lazily, whatever their size
+    (:mod:`poolcli.chunked.sources`); other images are decoded whole by
+    :func:`poolcli.io.images.load_image`, under its pixel limit.
     """
     from poolcli import chunked
+    from poolcli.chunked import sources
+
+    side = chunk * max(1, WORK_SIDE // chunk)
+    if sources.kind_of(path) is not None:
+        opened = sources.open_source(path, frame=frame)
+        lazy: Any = opened.array
+        return lazy.rechunk((1, 1, side, side), method="tasks"), opened.info
     from poolcli.io import images
 
     array, info = images.load_image(path, max_pixels=max_pixels, frame=frame)
-    side = chunk * max(1, WORK_SIDE // chunk)
     return chunked.as_dask(array, chunks=(1, 1, side, side)), info
 
 
@@ -228,7 +235,9 @@ def pyramid_command(ctx: click.Context, /, source: str, output: str, **options: 
         ctx.exit(1)
     if not options["quiet"]:
         shapes = ", ".join(f"{h}x{w}" for h, w in levels_written)
-        click.echo(printable(f"wrote {output}: {len(levels_written)} levels ({shapes})"))
+        count = len(levels_written)
+        said = f"{count} level{'s' * (count != 1)}"
+        click.echo(printable(f"poolcli: wrote {output}: {said} ({shapes})"), err=True)
 
 
 def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list[tuple[int, int]]:
