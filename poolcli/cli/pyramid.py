@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -106,9 +107,10 @@ def output_kind(name: str) -> str:
 
 def open_input(
     path: str, *, chunk: int, max_pixels: int | None = None, frame: int | None = None
-) -> tuple[da.Array, ImageInfo]:
-    """The input as an (N, C, H, W) Dask array and its info. Its chunks are whole numbers of
-    ``chunk`` (those of the output), about 2048 pixels a side: fewer, larger tasks.
+) -> tuple[da.Array, ImageInfo, Callable[[], None]]:
+    """The input as an (N, C, H, W) Dask array, its info, and what closes the files it reads
+    once it is computed. Its chunks are whole numbers of ``chunk`` (those of the output),
+    about 2048 pixels a side: fewer, larger tasks.
 
     Zarr, OME-Zarr, TIFF and .npy inputs are read in parts, lazily, whatever their size
     (:mod:`poolcli.chunked.sources`); other images are decoded whole by
@@ -121,11 +123,11 @@ def open_input(
     if sources.kind_of(path) is not None:
         opened = sources.open_source(path, frame=frame)
         lazy: Any = opened.array
-        return lazy.rechunk((1, 1, side, side), method="tasks"), opened.info
+        return lazy.rechunk((1, 1, side, side), method="tasks"), opened.info, opened.close
     from poolcli.io import images
 
     array, info = images.load_image(path, max_pixels=max_pixels, frame=frame)
-    return chunked.as_dask(array, chunks=(1, 1, side, side)), info
+    return chunked.as_dask(array, chunks=(1, 1, side, side)), info, lambda: None
 
 
 def _pixel_size(info: ImageInfo) -> tuple[tuple[float, float] | None, str | None]:
@@ -254,15 +256,15 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
         if os.path.lexists(name) and not options["overwrite"]:
             raise OutputError(name, "exists; replace it with {overwrite}", ("overwrite",))
     chunk: int = options["chunk"]
-    array, info = open_input(
+    array, info, close = open_input(
         source, chunk=chunk, max_pixels=options["max_pixels"], frame=options["frame"]
     )
-    levels_option: int | str = options["levels"]
-    if kind == "dzi":
-        levels_option = multiscale.dzi_levels(array.shape)
-    levels = chunked.pyramid(array, options["op"], levels_option, options["factor"], chunk)
-    common = {"overwrite": options["overwrite"], "workers": options["jobs"]}
     try:
+        levels_option: int | str = options["levels"]
+        if kind == "dzi":
+            levels_option = multiscale.dzi_levels(array.shape)
+        levels = chunked.pyramid(array, options["op"], levels_option, options["factor"], chunk)
+        common = {"overwrite": options["overwrite"], "workers": options["jobs"]}
         if kind == "ome-zarr":
             pixel_size, unit = _pixel_size(info)
             multiscale.write_ome_zarr(
@@ -290,5 +292,6 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
                 **common,
             )
     finally:
+        close()
         multiscale.remove_unfinished()
     return [(int(level.shape[-2]), int(level.shape[-1])) for level in levels]
