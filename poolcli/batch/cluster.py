@@ -171,6 +171,7 @@ class DaskRunner:
         self.yielded = 0
         self.workers_at_start: set[str] = set()
         self.workers_died = False
+        self.lost = False  # the scheduler went away: nothing more to ask it
         self.logs = _QuietLogs()
 
     def outcomes(self, jobs: Sequence[Job], recipe: Recipe) -> Iterator[Outcome]:
@@ -239,14 +240,15 @@ class DaskRunner:
                         pairs = self.travelling[position][1]
                         self.finished[position] = _homecoming(outcome, pairs)
             keys = {future.key for future in self.pending}
-            with contextlib.suppress(Exception):
-                client.cancel(list(self.pending), force=True)
+            if not self.lost:
+                with contextlib.suppress(Exception):
+                    client.cancel(list(self.pending), force=True)
+                if keys:
+                    _wait_for_tasks(client, keys)
+                with contextlib.suppress(Exception):
+                    now = set(client.scheduler_info(n_workers=-1)["workers"])
+                    self.workers_died |= not self.workers_at_start <= now
             self.pending.clear()
-            if keys:
-                _wait_for_tasks(client, keys)
-            with contextlib.suppress(Exception):
-                now = set(client.scheduler_info(n_workers=-1)["workers"])
-                self.workers_died |= not self.workers_at_start <= now
             if stopping or self.workers_died:
                 _remove_left_temporaries(self.jobs, self.base, self.started)
             finished = [self.finished.pop(p) for p in sorted(self.finished) if p >= self.yielded]
@@ -267,6 +269,8 @@ class DaskRunner:
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
+                    # no dashboard; its HTTP server (health checks) on a free port, not 8787
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.CRITICAL,
                 )
                 self.client = distributed.Client(self.cluster)
@@ -282,7 +286,7 @@ class DaskRunner:
     def _close(self, client: Any) -> None:
         with contextlib.suppress(Exception):
             if client is not None:
-                client.close(timeout=5)
+                client.close(timeout=1 if self.lost else 10)
         with contextlib.suppress(Exception):
             if self.cluster is not None:
                 self.cluster.close(timeout=10)
@@ -298,9 +302,10 @@ class DaskRunner:
             raise self._lost(error) from None
 
     def _lost(self, error: BaseException) -> ClusterError:
+        self.lost = True
+        del error  # how it went (a closed connection, cancelled futures) says nothing more
         return ClusterError(
-            f"lost the Dask scheduler at {self.address} ({type(error).__name__}); "
-            "the outputs written so far are kept"
+            f"lost the Dask scheduler at {self.address}; the outputs written so far are kept"
         )
 
     def _results(self, future: Any, positions: tuple[int, ...]) -> list[Outcome | None]:
@@ -317,7 +322,7 @@ class DaskRunner:
                 return [None] * len(positions)
             assert self.recipe is not None
             return [_killed(self.jobs[positions[0]], self.recipe, killed.allowed_failures + 1)]
-        except cancelled as error:
+        except (cancelled, _distributed("distributed.comm.core").CommClosedError, OSError) as error:
             raise self._lost(error) from None
         except Exception as error:  # poolcli missing on a worker, or another of the same
             raise ClusterError(
