@@ -165,6 +165,8 @@ def main() -> None:
                     seconds[name].append(time_command(command, out))
             threads = 2
             overhead, round_trip = task_overhead(scheduler.client, args.tasks)
+            read = sum(path.stat().st_size for path in source.iterdir())
+            written = sum(path.stat().st_size for path in out.iterdir())
         finally:
             scheduler.close()
 
@@ -179,6 +181,10 @@ def main() -> None:
         print(f"{name:<44} {median:8.2f} {args.images / median:9.1f} {base / median:10.2f}x")
     per_image = base * threads / args.images
     print()
+    print(
+        f"storage: {read / args.images / 1000:.0f} kB read and {written / args.images / 1000:.0f}"
+        " kB written an image"
+    )
     print(
         f"per image, one thread: {per_image * 1000:.1f} ms (the thread runner's time x 2 / images)"
     )
