@@ -438,6 +438,12 @@ def test_an_output_this_run_wrote_is_reported_not_written_again(tmp_path):
         assert cluster.work((job,), skipping, started) == [first]
         assert cluster.work((job,), skipping, time.time_ns())[0].status is Status.SKIPPED
         (tmp_path / "a.max.png").unlink()
+    (tmp_path / "a.max.png").write_bytes(b"from a machine whose clock runs a day ahead")
+    tomorrow = time.time() + 86400
+    os.utime(tmp_path / "a.max.png", (tomorrow, tomorrow))
+    (overwritten,) = cluster.work((job,), Recipe(Pooling("max"), overwrite=True), started)
+    assert overwritten.replaced and overwritten.status is Status.DONE
+    assert (tmp_path / "a.max.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_left_temporaries_of_this_run_are_removed_and_nothing_else(tmp_path):

@@ -59,6 +59,7 @@ __all__ = [
     "jobs_per_task",
     "local_workers",
     "scheduler_address",
+    "work",
 ]
 
 #: Where Dask's own tools find the scheduler when no address is given.
@@ -75,6 +76,8 @@ MOST_JOBS_PER_TASK = 64
 AHEAD = 4
 # How long a stop waits for the tasks in flight to reach their next step.
 STOP_WAIT = 30.0
+# How far ahead of a worker's clock the shared storage's may run, in nanoseconds.
+CLOCK_SLACK = 2 * 10**9
 
 _LOCAL = re.compile(r"local:([1-9][0-9]*)")
 _REMOTE = re.compile(r"([a-z][a-z0-9+.-]*://)?[^\s/:]+(:[0-9]+)?/?")
@@ -379,11 +382,14 @@ def _one(job: Job, recipe: Recipe, started: int, stop: threading.Event) -> Outco
 
 
 def _written_since(path: str, started: int) -> bool:
+    """Whether ``path`` is a file modified since ``started`` and not after now (a file dated in
+    the future, copied from a machine whose clock runs ahead, is no output of this run)."""
     try:
         info = os.stat(path)
     except OSError:
         return False
-    return stat.S_ISREG(info.st_mode) and info.st_mtime_ns >= started
+    now = time.time_ns() + CLOCK_SLACK
+    return stat.S_ISREG(info.st_mode) and started <= info.st_mtime_ns <= now
 
 
 class _TaskCancelled(threading.Event):
@@ -407,7 +413,7 @@ class _TaskCancelled(threading.Event):
             task = self.worker.state.tasks.get(self.key)
         except Exception:
             return False
-        return task is None or task.state not in ("executing", "long-running")
+        return task is None or task.state == "cancelled"
 
 
 def _travels(job: Job) -> bool:
