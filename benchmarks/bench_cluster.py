@@ -14,7 +14,9 @@ would run it:
 The scheduler and its workers (``dask scheduler``, ``dask worker --nworkers 2 --nthreads 1``)
 are started by the benchmark on 127.0.0.1 and stopped at the end. Prints the median images per
 second of each and its ratio to the thread runner (the target on a 2-core machine: within 15 %),
-then the per-task overhead, measured on the same scheduler: --tasks tasks of no jobs at all
+both of the whole run and in the steady state (from a second run of a quarter of the images: the
+difference between the two leaves out what a run costs once, to start, connect and stop), then
+the per-task overhead, measured on the same scheduler: --tasks tasks of no jobs at all
 handed over at once, so that their time is Dask's cost of a task alone (and the round trip of
 one task waited for). Divided by the jobs a task does in a run of this size, that is the
 overhead per image. docs/scaling.md uses these numbers.
@@ -135,59 +137,77 @@ def main() -> None:
     args = parser.parse_args()
     env_source = str(Path(__file__).resolve().parent.parent)
     os.environ["PYTHONPATH"] = env_source + os.pathsep + os.environ.get("PYTHONPATH", "")
+    small = max(1, args.images // 4)
 
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as temporary:
         work = Path(temporary)
-        source = work / "photos"
-        source.mkdir()
+        folders = {args.images: work / "photos", small: work / "some-photos"}
+        for folder in folders.values():
+            folder.mkdir()
         print(f"making {args.images} {WIDTH}x{HEIGHT} JPEGs ...", flush=True)
-        make_images(source, args.images)
+        make_images(folders[args.images], args.images)
+        for path in sorted(folders[args.images].iterdir())[:small]:
+            os.link(path, folders[small] / path.name)
         scheduler = Scheduler(work)
+        out = work / "out"
+        runners = {
+            "threads, -j 2": ["-j", "2"],
+            "--scheduler local:2": ["--scheduler", "local:2"],
+            "--scheduler tcp:// (2 workers x 1 thread)": ["--scheduler", scheduler.address],
+        }
         try:
-            poolcli = [sys.executable, "-m", "poolcli", "max", str(source), "-k", "2", "-q"]
-            out = work / "out"
-            runs = {
-                "threads, -j 2": [*poolcli, "-o", str(out), "-j", "2"],
-                "--scheduler local:2": [*poolcli, "-o", str(out), "--scheduler", "local:2"],
-                "--scheduler tcp:// (2 workers x 1 thread)": [
-                    *poolcli,
-                    "-o",
-                    str(out),
-                    "--scheduler",
-                    scheduler.address,
-                ],  # fmt: skip
-            }
-            for command in runs.values():  # warm up: page cache, imports, .pyc files
-                time_command(command, out)
-            seconds: dict[str, list[float]] = {name: [] for name in runs}
+
+            def command(count: int, options: list[str]) -> list[str]:
+                poolcli = [sys.executable, "-m", "poolcli", "max", str(folders[count])]
+                return [*poolcli, "-k", "2", "-q", "-o", str(out), *options]
+
+            for options in runners.values():  # warm up: page cache, imports, .pyc files
+                time_command(command(small, options), out)
+            seconds: dict[tuple[str, int], list[float]] = {}
             for _ in range(args.repeat):
-                for name, command in runs.items():
-                    seconds[name].append(time_command(command, out))
+                for name, options in runners.items():
+                    for count in sorted(folders):  # the last run leaves all outputs
+                        took = time_command(command(count, options), out)
+                        seconds.setdefault((name, count), []).append(took)
+            read = sum(path.stat().st_size for path in folders[args.images].iterdir())
+            written = sum(path.stat().st_size for path in out.iterdir())
             threads = 2
             overhead, round_trip = task_overhead(scheduler.client, args.tasks)
-            read = sum(path.stat().st_size for path in source.iterdir())
-            written = sum(path.stat().st_size for path in out.iterdir())
         finally:
             scheduler.close()
 
+    print()
+    print(
+        f"{args.images} JPEGs {WIDTH}x{HEIGHT}, max -k 2 to JPEG, each run a fresh process; "
+        f"median of {args.repeat} runs"
+    )
+    print(
+        f"'steady': the images/s of the {args.images - small} images a run of {args.images} has "
+        f"more than one of {small} (the start, connection and stop cancel out); 'fixed': the rest"
+    )
+    header = f"{'runner':<42} {'seconds':>7} {'images/s':>8} {'vs':>6}"
+    print(f"{header} {'steady':>7} {'vs':>6} {'fixed s':>7}")
+    rows = {}
+    for name in runners:
+        whole = statistics.median(seconds[(name, args.images)])
+        part = statistics.median(seconds[(name, small)])
+        steady = (args.images - small) / (whole - part)
+        rows[name] = (whole, steady, part - small / steady)
+    base_whole, base_steady, _ = rows["threads, -j 2"]
+    for name, (whole, steady, fixed) in rows.items():
+        print(
+            f"{name:<42} {whole:7.2f} {args.images / whole:8.1f} {base_whole / whole:5.2f}x "
+            f"{steady:7.1f} {steady / base_steady:5.2f}x {fixed:7.2f}"
+        )
+    per_image = threads / base_steady
     per_task = cluster.jobs_per_task(args.images, threads)
     tasks = -(-args.images // per_task)
-    print()
-    print(f"{args.images} JPEGs {WIDTH}x{HEIGHT}, max -k 2 to JPEG; median of {args.repeat} runs")
-    print(f"{'runner':<44} {'seconds':>8} {'images/s':>9} {'vs threads':>11}")
-    base = statistics.median(seconds["threads, -j 2"])
-    for name, times in seconds.items():
-        median = statistics.median(times)
-        print(f"{name:<44} {median:8.2f} {args.images / median:9.1f} {base / median:10.2f}x")
-    per_image = base * threads / args.images
     print()
     print(
         f"storage: {read / args.images / 1000:.0f} kB read and {written / args.images / 1000:.0f}"
         " kB written an image"
     )
-    print(
-        f"per image, one thread: {per_image * 1000:.1f} ms (the thread runner's time x 2 / images)"
-    )
+    print(f"per image, one thread: {per_image * 1000:.1f} ms (2 threads / the steady images/s)")
     print(
         f"per task: {overhead * 1000:.2f} ms ({args.tasks} empty tasks at once through the "
         f"scheduler; one at a time, waited for: {round_trip * 1000:.2f} ms)"
