@@ -4,7 +4,8 @@ A real scheduler and two single-threaded worker processes (``dask scheduler``, `
 run on 127.0.0.1 for the module, in a folder of their own, so every relative path must be made
 absolute before it travels. Their workers die, SIGKILL, when they open a file whose name holds
 ``kills-its-worker`` (a sitecustomize that only they load), and the scheduler lets a task fail
-on one worker before it gives up (``allowed-failures: 1``). Each batch runs through the command
+on one worker before it gives up (``allowed-failures: 1``) and gives each worker one task at a
+time (``worker-saturation: 1.0``, as the README advises). Each batch runs through the command
 line, in a subprocess, and is compared byte for byte with the thread runner's run of it: the
 files written, the standard output (NDJSON), the standard error (summary, failure lines) and
 the exit status.
@@ -80,6 +81,8 @@ class Cluster:
         env = _env(
             PYTHONPATH=f"{hooks}{os.pathsep}{SOURCE_ROOT}",
             DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1",
+            # as the README advises: a dying worker holds only the task it runs
+            DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0",
         )
         file = folder / "scheduler.json"
         self.log = open(folder / "cluster.log", "wb")  # noqa: SIM115
@@ -295,7 +298,7 @@ def test_a_worker_killed_mid_batch(dask_cluster, tmp_path):
 
 
 def test_a_file_that_kills_its_workers_fails_alone(dask_cluster, tmp_path):
-    make_inputs(tmp_path / "in", 70, bad=False)  # 46 in in/, 2 a task with the culprit
+    make_inputs(tmp_path / "in", 70, bad=False)  # 46 in in/, 3 a task with the culprit
     Image.new("RGB", (40, 40), "blue").save(tmp_path / "in" / f"{CULPRIT}.png")
     args = ["max", "in", "-o", "out", "--report", "json"]
     local = poolcli(tmp_path, *args)
@@ -462,7 +465,7 @@ def test_left_temporaries_of_this_run_are_removed_and_nothing_else(tmp_path):
 
 @pytest.mark.parametrize(
     ("jobs", "threads", "per_task"),
-    [(1, 1, 1), (32, 2, 1), (33, 2, 2), (400, 2, 13), (10**7, 4, 64)],
+    [(1, 1, 1), (16, 2, 1), (17, 2, 2), (400, 2, 25), (10**7, 4, 64)],
 )
 def test_jobs_per_task(jobs, threads, per_task):
     assert cluster.jobs_per_task(jobs, threads) == per_task

@@ -23,7 +23,7 @@ numpy-free; ``distributed`` (the ``cluster`` extra) is imported only once a run 
 >>> scheduler_address("local:2"), local_workers("local:2"), local_workers("tcp://10.0.0.5:8786")
 ('local:2', 2, None)
 >>> jobs_per_task(400, threads=2), jobs_per_task(3, threads=8), jobs_per_task(10**6, threads=800)
-(13, 1, 64)
+(25, 1, 64)
 """
 
 from __future__ import annotations
@@ -69,11 +69,11 @@ EXTRA = "pip install 'poolcli-image[cluster]'"
 
 # Tasks per worker thread a batch is cut into: enough that the threads finish together (the last
 # task is short against the run), few enough that Dask's ~1 ms a task stays small.
-TASKS_PER_THREAD = 16
+TASKS_PER_THREAD = 8
 MOST_JOBS_PER_TASK = 64
 # Tasks handed to the scheduler and not yet finished, per worker thread: every thread has the
 # next task waiting, and a stop has little to cancel.
-AHEAD = 4
+AHEAD = 8
 # How long a stop waits for the tasks in flight to reach their next step.
 STOP_WAIT = 30.0
 # How far ahead of a worker's clock the shared storage's may run, in nanoseconds.
@@ -168,7 +168,6 @@ class DaskRunner:
         self.started = 0  # time.time_ns() when the run started: outputs newer are this run's
         self.jobs: Sequence[Job] = ()
         self.recipe: Recipe | None = None
-        self.travelling: list[tuple[Job, tuple[tuple[str, str], ...]]] = []
         self.pending: dict[Any, tuple[int, ...]] = {}  # submitted, not finished: positions
         self.finished: dict[int, Outcome] = {}  # by position, not yet yielded
         self.yielded = 0
@@ -178,7 +177,7 @@ class DaskRunner:
         self.logs = _QuietLogs()
 
     def outcomes(self, jobs: Sequence[Job], recipe: Recipe) -> Iterator[Outcome]:
-        if not jobs or not all(_travels(job) for job in jobs):
+        if len(jobs) < 2 or not all(_travels(job) for job in jobs):
             self.here = ThreadRunner(self.workers, stdin=self.stdin, stdout=self.stdout)
             yield from self.here.outcomes(jobs, recipe)
             return
@@ -188,19 +187,20 @@ class DaskRunner:
         threads = max(1, sum(self._call(client.nthreads).values()))
         per_task = self.per_task or jobs_per_task(len(jobs), threads)
         groups = iter(_groups(len(jobs), per_task))
-        travelling = self.travelling = [_travelling(job, self.base) for job in jobs]
         retried: list[tuple[int, ...]] = []  # a task's jobs to do again one a task
         window = AHEAD * threads
         running = _distributed().as_completed()
 
         def submit(positions: tuple[int, ...]) -> None:
-            batch = tuple(travelling[p][0] for p in positions)
+            # Made as they go (and again for the names as they come back), not all at once:
+            # a batch of millions keeps one copy of its jobs.
+            batch = tuple(_travelling(jobs[p], self.base)[0] for p in positions)
             future = self._call(client.submit, work, batch, recipe, self.started, pure=False)
             self.pending[future] = positions
             running.add(future)
 
-        def fill() -> None:
-            while len(self.pending) < window:
+        def fill(finishing: int = 0) -> None:
+            while len(self.pending) - finishing < window:
                 positions = retried.pop(0) if retried else next(groups, None)
                 if positions is None:
                     return
@@ -208,15 +208,17 @@ class DaskRunner:
 
         fill()
         while self.pending:
-            future = self._call(next, running)
-            positions = self.pending.pop(future, None)
-            if positions is None:
-                continue
-            for position, outcome in zip(positions, self._results(future, positions), strict=True):
-                if outcome is None:
-                    retried.append((position,))
-                else:
-                    self.finished[position] = _homecoming(outcome, travelling[position][1])
+            done = [f for f in self._call(running.next_batch, True) if f in self.pending]
+            fill(len(done))  # the workers' next tasks before the results come over
+            for future, outcomes in self._collect(done):
+                positions = self.pending[future]
+                for position, outcome in zip(positions, outcomes, strict=True):
+                    if outcome is None:
+                        retried.append((position,))
+                    else:
+                        self.finished[position] = self._homecoming(position, outcome)
+                # Forgotten only once its outcomes are kept: a stop meanwhile collects it.
+                del self.pending[future]
             fill()
             while self.yielded in self.finished:
                 yield self.finished[self.yielded]
@@ -227,21 +229,20 @@ class DaskRunner:
     def stop(self) -> list[Outcome]:
         if self.here is not None:
             return self.here.stop()
-        client, self.client = self.client, None
+        client = self.client
         if client is None:
             return []
-        finished: list[Outcome] = []
+        handed: list[Outcome] = []
         try:
             stopping = bool(self.pending)
-            for future, positions in list(self.pending.items()):
-                if future.status != "finished":
-                    continue
-                del self.pending[future]
-                outcomes = self._results(future, positions)
-                for position, outcome in zip(positions, outcomes, strict=True):
-                    if outcome is not None:
-                        pairs = self.travelling[position][1]
-                        self.finished[position] = _homecoming(outcome, pairs)
+            if not self.lost:
+                finished = [f for f in self.pending if f.status == "finished"]
+                with contextlib.suppress(ClusterError):
+                    for future, outcomes in self._collect(finished):
+                        positions = self.pending.pop(future)
+                        for position, outcome in zip(positions, outcomes, strict=True):
+                            if outcome is not None:
+                                self.finished[position] = self._homecoming(position, outcome)
             keys = {future.key for future in self.pending}
             if not self.lost:
                 with contextlib.suppress(Exception):
@@ -254,11 +255,16 @@ class DaskRunner:
             self.pending.clear()
             if stopping or self.workers_died:
                 _remove_left_temporaries(self.jobs, self.base, self.started)
-            finished = [self.finished.pop(p) for p in sorted(self.finished) if p >= self.yielded]
+            handed = [self.finished.pop(p) for p in sorted(self.finished) if p >= self.yielded]
             self.finished.clear()
         finally:
+            self.client = None
             self._close(client)
-        return finished
+        return handed
+
+    def _homecoming(self, position: int, outcome: Outcome) -> Outcome:
+        """The outcome of the job at ``position`` naming its paths as the user gave them."""
+        return _homecoming(outcome, _travelling(self.jobs[position], self.base)[1])
 
     def _connect(self) -> Any:
         distributed = _distributed()
@@ -266,16 +272,12 @@ class DaskRunner:
         workers = local_workers(self.address)
         try:
             if workers is not None:
-                self.cluster = distributed.LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    # no dashboard; its HTTP server (health checks) on a free port, not 8787
-                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                    silence_logs=logging.CRITICAL,
-                )
+                # One task a worker thread at a time: a worker that dies takes only the task it
+                # was running with it (the scheduler counts every task it held as suspect).
+                with _distributed("dask").config.set(
+                    {"distributed.scheduler.worker-saturation": 1.0}
+                ):
+                    self.cluster = self._local_cluster(distributed, workers)
                 self.client = distributed.Client(self.cluster)
             else:
                 self.client = distributed.Client(self.address)
@@ -285,6 +287,19 @@ class DaskRunner:
             raise ClusterError(reason) from None
         self.workers_at_start = set(self.client.scheduler_info(n_workers=-1)["workers"])
         return self.client
+
+    @staticmethod
+    def _local_cluster(distributed: Any, workers: int) -> Any:
+        return distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            # no dashboard; its HTTP server (health checks) on a free port, not 8787
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.CRITICAL,
+        )
 
     def _close(self, client: Any) -> None:
         with contextlib.suppress(Exception):
@@ -310,6 +325,29 @@ class DaskRunner:
         return ClusterError(
             f"lost the Dask scheduler at {self.address}; the outputs written so far are kept"
         )
+
+    def _collect(self, futures: list[Any]) -> list[tuple[Any, list[Outcome | None]]]:
+        """Each of ``futures`` (done) with its outcomes (see :meth:`_results`); the results of
+        those that finished fetched in one go."""
+        finished = [future for future in futures if future.status == "finished"]
+        fetched: dict[str, list[Outcome]] = {}
+        if finished:
+            try:
+                values = self._call(self.client.gather, finished)
+                fetched = {f.key: value for f, value in zip(finished, values, strict=True)}
+            except ClusterError:
+                raise
+            except Exception:  # one of them went missing: each asked for on its own below
+                fetched = {}
+        collected: list[tuple[Any, list[Outcome | None]]] = []
+        for future in futures:
+            positions = self.pending[future]
+            outcomes = fetched.get(future.key)
+            if outcomes is None:
+                collected.append((future, self._results(future, positions)))
+            else:
+                collected.append((future, list(outcomes)))
+        return collected
 
     def _results(self, future: Any, positions: tuple[int, ...]) -> list[Outcome | None]:
         """The outcomes of a finished task, in its jobs' order; None for a job to try again
