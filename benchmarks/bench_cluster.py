@@ -12,7 +12,8 @@ would run it:
                                                                single-threaded workers
 
 The scheduler and its workers (``dask scheduler``, ``dask worker --nworkers 2 --nthreads 1``)
-are started by the benchmark on 127.0.0.1 and stopped at the end. Prints the median images per
+are started by the benchmark on 127.0.0.1, with the Dask settings the README advises (those of
+``local:N``), and stopped at the end. Prints the median images per
 second of each and its ratio to the thread runner (the target on a 2-core machine: within 15 %),
 both of the whole run and in the steady state (from a second run of a quarter of the images: the
 difference between the two leaves out what a run costs once, to start, connect and stop), then
@@ -61,13 +62,27 @@ def make_images(folder: Path, count: int) -> None:
         Image.fromarray(pixels).save(folder / f"photo{index:04d}.jpg", quality=90)
 
 
+DASK_SETTINGS = """\
+distributed:
+  scheduler:
+    worker-saturation: 1.0
+  nanny:
+    pre-spawn-environ:
+      MALLOC_TRIM_THRESHOLD_: null
+"""
+
+
 class Scheduler:
     """``dask scheduler`` and two single-threaded workers on 127.0.0.1, in ``folder``."""
 
     def __init__(self, folder: Path) -> None:
         file = folder / "scheduler.json"
         self.log = open(folder / "cluster.log", "wb")  # noqa: SIM115
-        quiet = {"cwd": folder, "stdout": self.log, "stderr": self.log}
+        settings = folder / "dask-config"  # the README's Dask settings for poolcli
+        settings.mkdir()
+        (settings / "poolcli.yaml").write_text(DASK_SETTINGS)
+        env = {**os.environ, "DASK_CONFIG": str(settings)}
+        quiet = {"cwd": folder, "stdout": self.log, "stderr": self.log, "env": env}
         dask = [sys.executable, "-m", "dask"]
         self.processes = [
             subprocess.Popen(
