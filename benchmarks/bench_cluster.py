@@ -15,8 +15,8 @@ The scheduler and its workers (``dask scheduler``, ``dask worker --nworkers 2 --
 are started by the benchmark on 127.0.0.1, with the Dask settings the README advises (those of
 ``local:N``), and stopped at the end. Prints the median images per
 second of each and its ratio to the thread runner (the target on a 2-core machine: within 15 %),
-both of the whole run and in the steady state (from a second run of a quarter of the images: the
-difference between the two leaves out what a run costs once, to start, connect and stop), then
+both of the whole run (a fresh process) and in the steady state (the same runner in the
+benchmark's process, from its first outcome to its last: no start, connection or stop), then
 the per-task overhead, measured on the same scheduler: --tasks tasks of no jobs at all
 handed over at once, so that their time is Dask's cost of a task alone (and the round trip of
 one task waited for). Divided by the jobs a task does in a run of this size, that is the
@@ -34,13 +34,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from poolcli.batch import cluster
+from poolcli.batch.cluster import DaskRunner
+from poolcli.batch.jobs import Job, Status
+from poolcli.batch.plan import plan
 from poolcli.batch.recipe import Recipe
+from poolcli.batch.runner import Runner, ThreadRunner
+from poolcli.core.geometry import Window
 from poolcli.imaging.tasks import Pooling
 
 WIDTH, HEIGHT = 640, 480
@@ -144,6 +150,24 @@ def task_overhead(client: object, tasks: int) -> tuple[float, float]:
     return throughput, (time.perf_counter() - start) / rounds
 
 
+def steady(runner: Runner, jobs: tuple[Job, ...], out: Path) -> float:
+    """Images a second of ``runner`` once started: from its first outcome to its last, in this
+    process (no start, connection or stop in it)."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir()
+    outcomes = runner.outcomes(jobs, Recipe(Pooling("max", Window.of(size=2))))
+    try:
+        first = next(outcomes)
+        start = time.perf_counter()
+        rest = sum(1 for _ in outcomes)
+        took = time.perf_counter() - start
+    finally:
+        runner.stop()
+    assert first.status is Status.DONE
+    return rest / took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=400)
@@ -152,17 +176,13 @@ def main() -> None:
     args = parser.parse_args()
     env_source = str(Path(__file__).resolve().parent.parent)
     os.environ["PYTHONPATH"] = env_source + os.pathsep + os.environ.get("PYTHONPATH", "")
-    small = max(1, args.images // 4)
 
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as temporary:
         work = Path(temporary)
-        folders = {args.images: work / "photos", small: work / "some-photos"}
-        for folder in folders.values():
-            folder.mkdir()
+        source = work / "photos"
+        source.mkdir()
         print(f"making {args.images} {WIDTH}x{HEIGHT} JPEGs ...", flush=True)
-        make_images(folders[args.images], args.images)
-        for path in sorted(folders[args.images].iterdir())[:small]:
-            os.link(path, folders[small] / path.name)
+        make_images(source, args.images)
         scheduler = Scheduler(work)
         out = work / "out"
         runners = {
@@ -170,21 +190,23 @@ def main() -> None:
             "--scheduler local:2": ["--scheduler", "local:2"],
             "--scheduler tcp:// (2 workers x 1 thread)": ["--scheduler", scheduler.address],
         }
+        in_process: dict[str, Callable[[], Runner]] = {
+            "threads, -j 2": lambda: ThreadRunner(2),
+            "--scheduler local:2": lambda: DaskRunner("local:2"),
+            "--scheduler tcp:// (2 workers x 1 thread)": lambda: DaskRunner(scheduler.address),
+        }
+        jobs = plan([str(source)], op="max", output=str(out)).jobs
         try:
-
-            def command(count: int, options: list[str]) -> list[str]:
-                poolcli = [sys.executable, "-m", "poolcli", "max", str(folders[count])]
-                return [*poolcli, "-k", "2", "-q", "-o", str(out), *options]
-
+            poolcli = [sys.executable, "-m", "poolcli", "max", str(source), "-k", "2", "-q"]
             for options in runners.values():  # warm up: page cache, imports, .pyc files
-                time_command(command(small, options), out)
-            seconds: dict[tuple[str, int], list[float]] = {}
+                time_command([*poolcli, "-o", str(out), *options], out)
+            seconds: dict[str, list[float]] = {name: [] for name in runners}
+            rates: dict[str, list[float]] = {name: [] for name in runners}
             for _ in range(args.repeat):
                 for name, options in runners.items():
-                    for count in sorted(folders):  # the last run leaves all outputs
-                        took = time_command(command(count, options), out)
-                        seconds.setdefault((name, count), []).append(took)
-            read = sum(path.stat().st_size for path in folders[args.images].iterdir())
+                    seconds[name].append(time_command([*poolcli, "-o", str(out), *options], out))
+                    rates[name].append(steady(in_process[name](), jobs, out))
+            read = sum(path.stat().st_size for path in source.iterdir())
             written = sum(path.stat().st_size for path in out.iterdir())
             threads = 2
             overhead, round_trip = task_overhead(scheduler.client, args.tasks)
@@ -192,27 +214,21 @@ def main() -> None:
             scheduler.close()
 
     print()
+    print(f"{args.images} JPEGs {WIDTH}x{HEIGHT}, max -k 2 to JPEG; median of {args.repeat} runs")
     print(
-        f"{args.images} JPEGs {WIDTH}x{HEIGHT}, max -k 2 to JPEG, each run a fresh process; "
-        f"median of {args.repeat} runs"
+        "'whole': poolcli as a fresh process, start and stop included; 'steady': the runner in "
+        "one process, from its first outcome to its last"
     )
-    print(
-        f"'steady': the images/s of the {args.images - small} images a run of {args.images} has "
-        f"more than one of {small} (the start, connection and stop cancel out); 'fixed': the rest"
-    )
-    header = f"{'runner':<42} {'seconds':>7} {'images/s':>8} {'vs':>6}"
-    print(f"{header} {'steady':>7} {'vs':>6} {'fixed s':>7}")
-    rows = {}
+    header = f"{'runner':<42} {'whole s':>7} {'images/s':>8} {'vs':>6}"
+    print(f"{header} {'steady images/s':>15} {'vs':>6}")
+    base_whole = statistics.median(seconds["threads, -j 2"])
+    base_steady = statistics.median(rates["threads, -j 2"])
     for name in runners:
-        whole = statistics.median(seconds[(name, args.images)])
-        part = statistics.median(seconds[(name, small)])
-        steady = (args.images - small) / (whole - part)
-        rows[name] = (whole, steady, part - small / steady)
-    base_whole, base_steady, _ = rows["threads, -j 2"]
-    for name, (whole, steady, fixed) in rows.items():
+        whole = statistics.median(seconds[name])
+        rate = statistics.median(rates[name])
         print(
             f"{name:<42} {whole:7.2f} {args.images / whole:8.1f} {base_whole / whole:5.2f}x "
-            f"{steady:7.1f} {steady / base_steady:5.2f}x {fixed:7.2f}"
+            f"{rate:15.1f} {rate / base_steady:5.2f}x"
         )
     per_image = threads / base_steady
     per_task = cluster.jobs_per_task(args.images, threads)
