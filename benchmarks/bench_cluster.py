@@ -150,22 +150,23 @@ def task_overhead(client: object, tasks: int) -> tuple[float, float]:
     return throughput, (time.perf_counter() - start) / rounds
 
 
-def steady(runner: Runner, jobs: tuple[Job, ...], out: Path) -> float:
+def steady(runner: Runner, jobs: tuple[Job, ...], out: Path) -> tuple[float, float]:
     """Images a second of ``runner`` once started: from its first outcome to its last, in this
-    process (no start, connection or stop in it)."""
+    process (no start, connection or stop in it); and this process's CPU seconds an image
+    meanwhile (the work itself for threads; what the client spends on each for a cluster)."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir()
     outcomes = runner.outcomes(jobs, Recipe(Pooling("max", Window.of(size=2))))
     try:
         first = next(outcomes)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         rest = sum(1 for _ in outcomes)
-        took = time.perf_counter() - start
+        took, cpu = time.perf_counter() - start, time.process_time() - cpu
     finally:
         runner.stop()
     assert first.status is Status.DONE
-    return rest / took
+    return rest / took, cpu / rest
 
 
 def main() -> None:
@@ -202,10 +203,13 @@ def main() -> None:
                 time_command([*poolcli, "-o", str(out), *options], out)
             seconds: dict[str, list[float]] = {name: [] for name in runners}
             rates: dict[str, list[float]] = {name: [] for name in runners}
+            cpus: dict[str, list[float]] = {name: [] for name in runners}
             for _ in range(args.repeat):
                 for name, options in runners.items():
                     seconds[name].append(time_command([*poolcli, "-o", str(out), *options], out))
-                    rates[name].append(steady(in_process[name](), jobs, out))
+                    rate, cpu = steady(in_process[name](), jobs, out)
+                    rates[name].append(rate)
+                    cpus[name].append(cpu)
             read = sum(path.stat().st_size for path in source.iterdir())
             written = sum(path.stat().st_size for path in out.iterdir())
             threads = 2
@@ -217,10 +221,10 @@ def main() -> None:
     print(f"{args.images} JPEGs {WIDTH}x{HEIGHT}, max -k 2 to JPEG; median of {args.repeat} runs")
     print(
         "'whole': poolcli as a fresh process, start and stop included; 'steady': the runner in "
-        "one process, from its first outcome to its last"
+        "one process, from its first outcome to its last; 'here ms': that process's CPU an image"
     )
     header = f"{'runner':<42} {'whole s':>7} {'images/s':>8} {'vs':>6}"
-    print(f"{header} {'steady images/s':>15} {'vs':>6}")
+    print(f"{header} {'steady images/s':>15} {'vs':>6} {'here ms':>7}")
     base_whole = statistics.median(seconds["threads, -j 2"])
     base_steady = statistics.median(rates["threads, -j 2"])
     for name in runners:
@@ -228,7 +232,7 @@ def main() -> None:
         rate = statistics.median(rates[name])
         print(
             f"{name:<42} {whole:7.2f} {args.images / whole:8.1f} {base_whole / whole:5.2f}x "
-            f"{rate:15.1f} {rate / base_steady:5.2f}x"
+            f"{rate:15.1f} {rate / base_steady:5.2f}x {statistics.median(cpus[name]) * 1000:7.2f}"
         )
     per_image = threads / base_steady
     per_task = cluster.jobs_per_task(args.images, threads)
@@ -238,7 +242,10 @@ def main() -> None:
         f"storage: {read / args.images / 1000:.0f} kB read and {written / args.images / 1000:.0f}"
         " kB written an image"
     )
-    print(f"per image, one thread: {per_image * 1000:.1f} ms (2 threads / the steady images/s)")
+    print(
+        f"per image, one thread: {per_image * 1000:.1f} ms (2 threads / the steady images/s); "
+        f"CPU: {statistics.median(cpus['threads, -j 2']) * 1000:.1f} ms"
+    )
     print(
         f"per task: {overhead * 1000:.2f} ms ({args.tasks} empty tasks at once through the "
         f"scheduler; one at a time, waited for: {round_trip * 1000:.2f} ms)"
