@@ -1,8 +1,8 @@
 """Requirement lines for CI, read from pyproject.toml so that they cannot drift from it.
 
     python .ci/pins.py lint     the test extra's ruff and mypy pins, then the runtime dependencies
-                                and the chunked extra (mypy needs numpy, Pillow, click and dask to
-                                check poolcli)
+                                and the chunked and cluster extras (mypy needs numpy, Pillow,
+                                click, dask and distributed to check poolcli)
     python .ci/pins.py floors   each runtime dependency at its declared lowest version, as
                                 "name==X" constraints (from "name>=X")
     python .ci/pins.py floors-tools
@@ -40,7 +40,10 @@ def lint_lines(project: dict) -> list[str]:
         if len(found) != 1:
             sys.exit(f"pins.py: the test extra in {PYPROJECT} must name {linter} exactly once")
         lines += found
-    return lines + list(project["dependencies"]) + list(project["optional-dependencies"]["chunked"])
+    extras = project["optional-dependencies"]
+    own = name_of(project["name"])
+    cluster = [req for req in extras["cluster"] if name_of(req) != own]  # less the chunked extra
+    return lines + list(project["dependencies"]) + list(extras["chunked"]) + cluster
 
 
 def floor_lines(project: dict) -> list[str]:

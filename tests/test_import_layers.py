@@ -50,13 +50,17 @@ NUMPY_FREE_MODULES = (
     "poolcli.batch.console",
 )
 
-#: Modules that must import without Dask: only poolcli.chunked loads it, when a Dask array comes.
+#: Modules that must import without Dask: only poolcli.chunked loads it, when a Dask array comes,
+#: and poolcli.batch.cluster's runner (distributed), when a batch runs on a cluster.
 DASK_FREE_MODULES = (
     "poolcli",
     "poolcli.api",
     "poolcli.cli",
     "poolcli.cli.commands",
     "poolcli.cli.pyramid",
+    "poolcli.cli.run",
+    "poolcli.batch.runner",
+    "poolcli.batch.cluster",
 )
 
 PACKAGE_DIR = Path(poolcli.__file__).resolve().parent
@@ -282,6 +286,41 @@ def test_module_imports_without_dask(module):
 
 def test_dask_check_sees_dask():
     assert "dask" in modules_loaded_by("poolcli.chunked")
+
+
+def modules_loaded_by_batch(folder: Path, *options: str) -> set[str]:
+    """The top-level modules a fresh interpreter holds after ``poolcli max`` of two images."""
+    from PIL import Image
+
+    for name in ("a.png", "b.png"):
+        Image.new("L", (4, 4)).save(folder / name)
+    arguments = ["poolcli", "max", "a.png", "b.png", "-o", "out", *options]
+    code = (
+        f"import sys; from poolcli.cli import main; sys.argv = {arguments!r}\n"
+        "try:\n    main()\nexcept SystemExit as end:\n    assert end.code == 0, end.code\n"
+        "print(*sys.modules)"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=folder,
+        env={**environment, "PYTHONPATH": str(SOURCE_ROOT)},
+    )
+    return set(result.stdout.split())
+
+
+def test_a_batch_without_a_scheduler_imports_no_dask(tmp_path):
+    loaded = modules_loaded_by_batch(tmp_path)
+    assert (tmp_path / "out" / "b.png").exists()
+    assert not {"distributed", "dask"} & loaded
+
+
+def test_the_batch_check_sees_distributed(tmp_path):
+    pytest.importorskip("distributed")
+    assert "distributed" in modules_loaded_by_batch(tmp_path, "--scheduler", "local:1")
 
 
 # ---------------------------------------------------------------------------------------------

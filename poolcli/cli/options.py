@@ -256,7 +256,8 @@ def image_options(frames: str = "every frame") -> list[Callable[..., Any]]:
 
 
 def batch_options() -> list[Callable[..., Any]]:
-    """Many inputs: --recursive, --jobs, --skip-existing, --overwrite, --files-from, --null."""
+    """Many inputs: --recursive, --jobs, --skip-existing, --overwrite, --files-from, --null,
+    --scheduler."""
     return [
         click.option(
             "--recursive", "-r", is_flag=True, help="Take the images in subfolders of a folder too."
@@ -287,7 +288,20 @@ def batch_options() -> list[Callable[..., Any]]:
         click.option(
             "--null", "-0", is_flag=True, help="--files-from paths end in NUL (find -print0)."
         ),
+        scheduler_option(),
     ]
+
+
+def scheduler_option() -> Callable[..., Any]:
+    """--scheduler ADDRESS: the batch on a Dask cluster (checked by :func:`run.run_inputs`)."""
+    return click.option(
+        "--scheduler",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        show_envvar=True,
+        metavar="tcp://HOST:PORT|local:N",
+        help="Pool on the workers of this Dask scheduler (the cluster extra), or on N worker "
+        "processes started here.",
+    )
 
 
 def pooling_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -22,8 +22,17 @@ from poolcli.errors import PoolcliError
 
 if TYPE_CHECKING:
     from poolcli.batch.recipe import Recipe
+    from poolcli.batch.runner import Runner
 
-__all__ = ["FLAGS", "Inputs", "refuse_terminal", "run_inputs", "stdout_is_terminal", "worded"]
+__all__ = [
+    "FLAGS",
+    "Inputs",
+    "refuse_terminal",
+    "run_inputs",
+    "runner_of",
+    "stdout_is_terminal",
+    "worded",
+]
 
 #: The library's parameter names as the command line spells them, for its messages.
 FLAGS: Mapping[str, str] = {
@@ -54,6 +63,7 @@ class Inputs(NamedTuple):
     null: bool = False
     jobs: int | None = None
     quiet: bool = False
+    scheduler: str | None = None  # a Dask scheduler's address, or local:N
 
     @classmethod
     def of(cls, names: tuple[str, ...], options: dict[str, Any]) -> Inputs:
@@ -84,6 +94,7 @@ def run_inputs(
     from poolcli.batch.console import Console
     from poolcli.batch.jobs import PlanError
 
+    runs = runner_of(inputs)
     try:
         planned = planning.plan(
             inputs.names,
@@ -116,14 +127,10 @@ def run_inputs(
         reports_to_stderr=one and bytes_out,
         summary=summary,
     )
-    threads = runner.ThreadRunner(
-        inputs.jobs,
-        stdin=sys.stdin.buffer,
-        stdout=sys.stdout.buffer,
-        progress=chunk_progress() if one and console.progress is not None else None,
-    )
+    if isinstance(runs, runner.ThreadRunner) and one and console.progress is not None:
+        runs.progress = chunk_progress()
     try:
-        done = runner.run(planned, recipe, console, runner=threads)
+        done = runner.run(planned, recipe, console, runner=runs)
     except PlanError as error:  # the one input's output, decided once it was loaded
         raise CommandLineError(worded(error)) from None
     except PoolcliError as error:  # the output folder cannot be created
@@ -147,6 +154,28 @@ def chunk_progress() -> Callable[[int, int], None]:
             bar.pop().close()
 
     return update
+
+
+def runner_of(inputs: Inputs) -> Runner:
+    """Where the jobs run: threads here (``-j``), or the Dask cluster of ``--scheduler``; a
+    usage error for an address that is none, or without the ``cluster`` extra installed."""
+    from poolcli.batch import runner
+
+    if inputs.scheduler is None:
+        return runner.ThreadRunner(inputs.jobs, stdin=sys.stdin.buffer, stdout=sys.stdout.buffer)
+    from poolcli.batch import cluster
+
+    try:
+        address = cluster.scheduler_address(inputs.scheduler)
+    except ValueError as error:
+        raise CommandLineError(f"--scheduler: {error}") from None
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise CommandLineError(f"--scheduler needs the cluster extra: {cluster.EXTRA}") from None
+    return cluster.DaskRunner(
+        address, workers=inputs.jobs, stdin=sys.stdin.buffer, stdout=sys.stdout.buffer
+    )
 
 
 def worded(error: BaseException) -> str:
