@@ -257,6 +257,36 @@ def test_one_input_is_pooled_here(tmp_path):
     assert (status, err) == (0, b"poolcli: wrote a.max.png (6x8 -> 3x4)\n")
 
 
+@pytest.mark.parametrize("output", ["out.zarr", "out.tif"])
+def test_an_image_pooled_in_chunks_on_the_cluster(dask_cluster, tmp_path, output):
+    """One huge input with --scheduler: the chunks are computed by the cluster's workers
+    (their tasks reach its scheduler), reading the input and writing Zarr chunks themselves;
+    the result is the in-memory one."""
+    import tifffile
+    import zarr
+
+    from poolcli.api import pool
+
+    values = np.random.default_rng(7).integers(0, 255, (1500, 1300), dtype=np.uint8)
+    stored = zarr.create_array(store=str(tmp_path / "in.zarr"), shape=values.shape,
+                               chunks=(256, 256), dtype="uint8")  # fmt: skip
+    stored[:] = values
+    status, _, err = poolcli(tmp_path, "max", "in.zarr", "-k", "3", "-s", "2", "-o", output,
+                             "--scheduler", dask_cluster.address)  # fmt: skip
+    assert status == 0, err
+    expected = pool(values, "max", size=3, stride=2)
+    if output.endswith(".zarr"):
+        got = zarr.open_array(store=str(tmp_path / output), mode="r")[:]
+    else:
+        got = tifffile.imread(tmp_path / output)
+    np.testing.assert_array_equal(got, expected)
+    prefixes = dask_cluster.client.run_on_scheduler(
+        lambda dask_scheduler: sorted(dask_scheduler.task_prefixes)
+    )
+    assert any("poolcli-pool" in prefix for prefix in prefixes)
+    assert sorted(os.listdir(tmp_path)) == sorted(["in.zarr", output])
+
+
 # ---------------------------------------------------------------------------------------------
 # Faults
 

@@ -58,6 +58,8 @@ __all__ = [
     "DaskRunner",
     "jobs_per_task",
     "local_workers",
+    "connected",
+    "inside_worker",
     "scheduler_address",
     "work",
 ]
@@ -385,6 +387,29 @@ class DaskRunner:
 
     def __repr__(self) -> str:
         return f"DaskRunner({self.address!r})"
+
+
+@contextlib.contextmanager
+def connected(address: str) -> Iterator[Any]:
+    """A ``distributed.Client`` of the scheduler at ``address`` (``local:N``: a LocalCluster
+    started for the block, and stopped after it), connected as :class:`DaskRunner` connects:
+    for a computation the client runs itself, such as an image pooled in chunks on the
+    cluster. :class:`ClusterError` when the scheduler cannot be reached."""
+    runner = DaskRunner(address)
+    client = runner._connect()
+    try:
+        yield client
+    finally:
+        runner._close(client)
+
+
+def inside_worker() -> bool:
+    """Whether this code runs in a task on a Dask worker (where a job computes locally)."""
+    try:
+        _distributed().get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
 
 
 def work(jobs: tuple[Job, ...], recipe: Recipe, started: int) -> list[Outcome]:

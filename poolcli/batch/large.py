@@ -14,13 +14,14 @@ rounded half up, except sums and power means, written as float32. numpy-free at 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
-from poolcli.errors import InputError, OutputError
+from poolcli.errors import InputError, OutputError, PoolcliError
 from poolcli.io import formats
 
 __all__ = [
@@ -198,6 +199,7 @@ def write_large(
     *,
     name: str,
     memory_limit: int | None = None,
+    scheduler: str | None = None,
     zarr_format: int = 3,
     threads: int | None = None,
     stop: threading.Event | None = None,
@@ -206,6 +208,10 @@ def write_large(
     """Pool ``large`` by ``task`` (a :class:`~poolcli.imaging.tasks.Pooling`) over ``geometry``
     and write the result to ``path`` in the format named ``fmt`` (``"zarr"``, ``"ome-zarr"``,
     ``"tiff"`` or ``"npy"``).
+
+    ``scheduler``: the address of a Dask scheduler (or ``local:N``) whose workers compute the
+    chunks, reading the input and writing Zarr chunks at the same paths (shared storage); a job
+    already running on a worker computes on its own threads.
 
     Raises :class:`poolcli.chunked.stores.Stopped` once ``stop`` is set, having written
     nothing; :class:`~poolcli.errors.OutputError` for an output that cannot be written;
@@ -244,7 +250,7 @@ def write_large(
         metadata=(("producer", "poolcli"), ("version", _version()), ("op", task.op),
                   ("window", dict(task.window.kwargs()))),
     )  # fmt: skip
-    with _turn:
+    with _turn, _client(scheduler) as client:
         try:
             stores.write(
                 result,
@@ -259,11 +265,27 @@ def write_large(
                 stop=stop,
                 progress=progress,
                 volume=task.window.axes == 3,
+                client=client,
             )
-        except (stores.Stopped, OutputError, MemoryError):
+        except (stores.Stopped, OutputError, MemoryError, PoolcliError):
             raise
         except Exception as exc:  # the codecs' many ways of saying a part is corrupt
             raise InputError(name, f"cannot be read: {exc}") from None
+
+
+@contextlib.contextmanager
+def _client(scheduler: str | None) -> Iterator[Any]:
+    """The client of ``scheduler`` for the block; None without one, or on a worker already."""
+    if scheduler is None:
+        yield None
+        return
+    from poolcli.batch import cluster
+
+    if cluster.inside_worker():
+        yield None
+        return
+    with cluster.connected(scheduler) as client:
+        yield client
 
 
 def _pooled_in_memory(

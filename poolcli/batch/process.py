@@ -344,6 +344,7 @@ def _process_large(
                 fmt,
                 name=job.name,
                 memory_limit=recipe.memory_limit,
+                scheduler=recipe.scheduler,
                 zarr_format=recipe.save.zarr_format,
                 threads=recipe.threads,
                 stop=stop,

@@ -85,6 +85,9 @@ class Recipe:
         (:mod:`poolcli.batch.large`); None: a quarter of the machine's memory.
     threads : int, optional
         Dask's local threads for chunked pooling; None: one per CPU.
+    scheduler : str, optional
+        A Dask scheduler's address (or ``local:N``): an image pooled in chunks is computed by
+        its workers.
     """
 
     task: Task
@@ -100,6 +103,7 @@ class Recipe:
     terminal: bool = False
     memory_limit: int | None = None
     threads: int | None = None
+    scheduler: str | None = None
 
     @property
     def name(self) -> str:

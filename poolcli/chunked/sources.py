@@ -366,7 +366,7 @@ def _open_zarr(path: str, level: int | None) -> Source:
     if not os.path.isdir(path):
         raise InputError(path, "is no Zarr store (a Zarr store is a folder)")
     try:
-        node = zarr.open(store=path, mode="r")
+        node = zarr.open(store=os.path.abspath(path), mode="r")  # as workers elsewhere find it
     except (FileNotFoundError, zarr.errors.NodeNotFoundError):
         raise InputError(
             path, "holds no Zarr array or group (no zarr.json, .zarray or .zgroup)"

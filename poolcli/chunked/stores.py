@@ -110,14 +110,19 @@ def compute(
     threads: int | None = None,
     stop: threading.Event | None = None,
     progress: ProgressHook | None = None,
+    client: Any = None,
 ) -> tuple[Any, ...]:
     """``dask.compute`` on ``threads`` local threads (the threaded scheduler), stopped between
-    tasks by ``stop`` (raising :class:`Stopped`), reporting tasks done to ``progress``.
+    tasks by ``stop`` (raising :class:`Stopped`), reporting tasks done to ``progress``; or,
+    given a ``distributed.Client``, on its cluster (``stop`` cancels what is under way there).
 
     >>> import dask.array as da
     >>> compute(da.ones(4, chunks=2).sum(), threads=1)
     (np.float64(4.0),)
     """
+    if client is not None:
+        computed: tuple[Any, ...] = _compute_on(client, collections, stop)
+        return computed
     with _Watch(stop, progress):
         # The threaded scheduler's function, not its name: a name makes Dask look for a
         # distributed client (importing distributed takes 0.3 s).
@@ -125,6 +130,26 @@ def compute(
             *collections, scheduler=threaded.get, num_workers=threads
         )
     return results
+
+
+def _compute_on(client: Any, collections: tuple[Any, ...], stop: threading.Event | None) -> Any:
+    """The collections computed by ``client``'s workers, checking ``stop`` four times a second."""
+    import distributed
+
+    wait: Any = distributed.wait
+    futures = client.compute(list(collections))
+    try:
+        while True:
+            try:
+                wait(futures, timeout=0.25)
+                break
+            except TimeoutError:  # not done yet
+                if stop is not None and stop.is_set():
+                    raise Stopped from None
+        return tuple(client.gather(futures))
+    except BaseException:
+        client.cancel(futures)
+        raise
 
 
 def write(
@@ -141,6 +166,7 @@ def write(
     stop: threading.Event | None = None,
     progress: ProgressHook | None = None,
     volume: bool = False,
+    client: Any = None,
 ) -> None:
     """Compute the (N, C, H, W) ``result`` and write it to ``path`` as ``fmt``.
 
@@ -162,6 +188,9 @@ def write(
     volume : bool
         The last three axes of ``result`` are (D, H, W): Zarr's ``dimension_names`` say
         ``z, y, x``; ``result`` may then have 5 axes, (N, C, D, H, W), for zarr and npy.
+    client : distributed.Client, optional
+        Compute on its cluster instead of local threads: its workers read the input and write
+        Zarr chunks into the temporary folder themselves (the same paths on every machine).
 
     Raises
     ------
@@ -181,7 +210,7 @@ def write(
     folder = fmt in ("zarr", "ome-zarr")
     temporary = atomic.reserve(path, folder=folder)
     options = _Options(
-        ndim, tile, zarr_format, compression, placement, threads, stop, progress, volume
+        ndim, tile, zarr_format, compression, placement, threads, stop, progress, volume, client
     )
     try:
         writer(result, temporary, options)
@@ -204,9 +233,16 @@ class _Options:
     stop: threading.Event | None
     progress: ProgressHook | None
     volume: bool = False
+    client: Any = None
 
     def compute(self, *collections: Any) -> tuple[Any, ...]:
-        return compute(*collections, threads=self.threads, stop=self.stop, progress=self.progress)
+        return compute(
+            *collections,
+            threads=self.threads,
+            stop=self.stop,
+            progress=self.progress,
+            client=self.client,
+        )
 
 
 def _squeezed(result: da.Array, ndim: int) -> da.Array:
@@ -348,7 +384,10 @@ def _computed_bands(
     def band(index: int) -> np.ndarray:
         frame, top, bottom = bands[index]
         values: np.ndarray = compute(
-            result[frame, :, top:bottom], threads=options.threads, stop=options.stop
+            result[frame, :, top:bottom],
+            threads=options.threads,
+            stop=options.stop,
+            client=options.client,
         )[0]
         return values
 

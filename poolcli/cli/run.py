@@ -30,6 +30,7 @@ __all__ = [
     "refuse_terminal",
     "run_inputs",
     "runner_of",
+    "runs_address",
     "stdout_is_terminal",
     "worded",
 ]
@@ -118,7 +119,12 @@ def run_inputs(
     )
     if one and inputs.output == "-" and job.writes and not recipe.dry_run:
         refuse_terminal()
-    recipe = dataclasses.replace(recipe, flags=tuple(FLAGS.items()), terminal=stdout_is_terminal())
+    recipe = dataclasses.replace(
+        recipe,
+        flags=tuple(FLAGS.items()),
+        terminal=stdout_is_terminal(),
+        scheduler=None if inputs.scheduler is None else runs_address(runs),
+    )
     console = Console(
         echo=lambda text, err: click.echo(text, err=err),
         progress=sys.stderr if sys.stderr.isatty() else None,
@@ -137,6 +143,12 @@ def run_inputs(
         click.echo(f"poolcli: {printable(worded(error))}", err=True)
         return 1
     return done.exit_status
+
+
+def runs_address(runs: Runner) -> str | None:
+    """The scheduler address the runner uses, for images pooled in chunks on its cluster."""
+    address = getattr(runs, "address", None)
+    return address if isinstance(address, str) else None
 
 
 def chunk_progress() -> Callable[[int, int], None]:
