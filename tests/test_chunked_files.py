@@ -615,3 +615,37 @@ def test_a_small_tiff_or_npy_is_pooled_without_dask(tmp_path, suffix) -> None:
     )
     assert finished.stdout.strip() == "False", finished.stderr
     assert (tmp_path / f"o.{suffix}").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# Volumes: windows of three axes over Zarr arrays (pooled in memory, up to the memory limit)
+
+
+@pytest.mark.parametrize("shape", [(10, 12, 14), (3, 10, 12, 14)])
+@pytest.mark.parametrize("output", ["o.zarr", "o.npy"])
+def test_zarr_volumes(tmp_path, shape, output) -> None:
+    volume = noise(shape)
+    chunks = (1, 5, 5, 5)[-len(shape) :]
+    stored = zarr.create_array(
+        store=str(tmp_path / "v.zarr"), shape=shape, chunks=chunks, dtype="uint8"
+    )
+    stored[:] = volume
+    ok("max", str(tmp_path / "v.zarr"), "-k", "2x2x2", "-o", str(tmp_path / output))
+    expected = poolcli.pool(volume, "max", size=(2, 2, 2))
+    if output.endswith(".zarr"):
+        written = zarr.open_array(store=str(tmp_path / output), mode="r")
+        assert written.metadata.dimension_names[-3:] == ("z", "y", "x")
+        got = written[:]
+    else:
+        got = np.load(tmp_path / output)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_a_volume_larger_than_the_memory_limit_says_so(tmp_path) -> None:
+    np.save(tmp_path / "v.npy", noise((4, 8, 8)))
+    result = run("max", str(tmp_path / "v.npy"), "-k", "2x2x2", "--memory-limit", "10",
+                 "-o", str(tmp_path / "o.zarr"))  # fmt: skip
+    assert result.exit_code == 1
+    assert "windows of 1 or 3 axes are pooled in memory" in result.stderr
+    assert "--memory-limit of 10" in result.stderr
+    assert not (tmp_path / "o.zarr").exists()

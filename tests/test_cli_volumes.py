@@ -1,7 +1,8 @@
 """Volumes and signals through the command line: windows of three axes and of one.
 
-A multi-page TIFF read with --volume, .npy arrays of 3 to 5 axes, Zarr arrays, and .npy or
-one-row .csv signals, each compared with the library's ``poolcli.pool`` of the same array.
+A multi-page TIFF read with --volume, .npy arrays of 3 to 5 axes, and .npy or one-row .csv
+signals, each compared with the library's ``poolcli.pool`` of the same array (Zarr volumes, which
+need the chunked extra: tests/test_chunked_files.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import json
 import numpy as np
 import pytest
 import tifffile
-import zarr
 
 import poolcli
 from tests.cli_helpers import run
@@ -72,36 +72,6 @@ def test_npy_volumes(tmp_path, shape) -> None:
     np.save(tmp_path / "v.npy", volume)
     ok("avg", str(tmp_path / "v.npy"), "-k", "2x3x3", "-s", "2", "-o", str(tmp_path / "o.npy"))
     same(np.load(tmp_path / "o.npy"), poolcli.pool(volume, "avg", size=(2, 3, 3), stride=2))
-
-
-@pytest.mark.parametrize("shape", [(10, 12, 14), (3, 10, 12, 14)])
-@pytest.mark.parametrize("output", ["o.zarr", "o.npy"])
-def test_zarr_volumes(tmp_path, shape, output) -> None:
-    volume = noise(shape)
-    chunks = (1, 5, 5, 5)[-len(shape) :]
-    stored = zarr.create_array(
-        store=str(tmp_path / "v.zarr"), shape=shape, chunks=chunks, dtype="uint8"
-    )
-    stored[:] = volume
-    ok("max", str(tmp_path / "v.zarr"), "-k", "2x2x2", "-o", str(tmp_path / output))
-    expected = poolcli.pool(volume, "max", size=(2, 2, 2))
-    if output.endswith(".zarr"):
-        written = zarr.open_array(store=str(tmp_path / output), mode="r")
-        assert written.metadata.dimension_names[-3:] == ("z", "y", "x")
-        got = written[:]
-    else:
-        got = np.load(tmp_path / output)
-    np.testing.assert_array_equal(got, expected)
-
-
-def test_a_volume_larger_than_the_memory_limit_says_so(tmp_path) -> None:
-    np.save(tmp_path / "v.npy", noise((4, 8, 8)))
-    result = run("max", str(tmp_path / "v.npy"), "-k", "2x2x2", "--memory-limit", "10",
-                 "-o", str(tmp_path / "o.zarr"))  # fmt: skip
-    assert result.exit_code == 1
-    assert "windows of 1 or 3 axes are pooled in memory" in result.stderr
-    assert "--memory-limit of 10" in result.stderr
-    assert not (tmp_path / "o.zarr").exists()
 
 
 def test_a_signal_from_npy(tmp_path) -> None:

@@ -267,7 +267,8 @@ class FileArray:
         self.ndim = len(shape)
         self._opened: tuple[Any, Any] | None = None  # (the values, what to close)
         self._closed = False
-        self._lock = threading.Lock()
+        self._reading = 0  # reads under way
+        self._lock = threading.Condition()
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -278,31 +279,38 @@ class FileArray:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._lock = threading.Lock()
+        self._reading = 0
+        self._lock = threading.Condition()
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
         stat = os.stat(self.path)
         return ("poolcli-file", self.path, self.kind, stat.st_size, stat.st_mtime_ns)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        return np.asarray(self._values()[key])
-
-    def _values(self) -> Any:
         with self._lock:
             if self._closed:
                 raise ValueError(f"{self.path} was closed")
             if self._opened is None:
                 self._opened = _open_file(self.path, self.kind)
-            return self._opened[0]
+            values = self._opened[0]
+            self._reading += 1
+        try:
+            return np.asarray(values[key])
+        finally:
+            with self._lock:
+                self._reading -= 1
+                self._lock.notify_all()
 
     def close(self) -> None:
-        """Close the file, if this process opened it, for good: a task still running after a
-        failed computation cannot open it again (a copy unpickled elsewhere opens its own)."""
+        """Close the file for good, once the reads under way end (tifffile would reopen a file
+        closed under a read): a task left running after a failed computation cannot open it
+        again. A copy unpickled elsewhere opens its own."""
         with self._lock:
+            self._closed = True
+            self._lock.wait_for(lambda: self._reading == 0, timeout=60)
             if self._opened is not None and self._opened[1] is not None:
                 self._opened[1].close()
             self._opened = None
-            self._closed = True
 
 
 def _open_file(path: str, kind: str) -> tuple[Any, Any]:
