@@ -206,6 +206,18 @@ def test_ome_zarr_levels_in_and_metadata_out(tmp_path, zarr_format) -> None:
     assert multiscale["type"] == "max" and multiscale["metadata"]["producer"] == "poolcli"
 
 
+@pytest.mark.parametrize("zarr_format", [3, 2])
+def test_an_ome_zarr_output_validates_with_ome_zarr_models(tmp_path, zarr_format) -> None:
+    import ome_zarr_models as models  # the test extra's ome-zarr-check
+
+    np.save(tmp_path / "a.npy", noise((2, 3, 40, 30)))
+    out = tmp_path / "o.ome.zarr"
+    ok("avg", str(tmp_path / "a.npy"), "-k", "2", "-o", str(out), "--zarr-format", str(zarr_format))
+    image = models.open_ome_zarr(zarr.open_group(str(out), mode="r"))
+    module = "v05" if zarr_format == 3 else "v04"
+    assert type(image).__module__ == f"ome_zarr_models.{module}.image"
+
+
 def test_ome_zarr_level_out_of_range_is_one_line(tmp_path) -> None:
     ome_image(tmp_path / "in.ome.zarr", [noise((1, 16, 16))])
     result = run(
