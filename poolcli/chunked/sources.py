@@ -309,8 +309,27 @@ class FileArray:
             self._closed = True
             self._lock.wait_for(lambda: self._reading == 0, timeout=60)
             if self._opened is not None and self._opened[1] is not None:
-                self._opened[1].close()
+                _close_store(self._opened[1])
             self._opened = None
+
+
+def _close_store(store: Any) -> None:
+    """Close tifffile's Zarr store for good. A read that failed (a corrupt tile) leaves Zarr's
+    other fetches of that read under way, and tifffile's file cache would reopen the file for
+    them after the close, leaving it open: they find a cache that refuses instead."""
+    store.close()
+    with contextlib.suppress(AttributeError, TypeError):
+        store._filecache = _ClosedCache()
+
+
+class _ClosedCache:
+    """What a closed store reads through: nothing."""
+
+    def read(self, *args: Any, **kwargs: Any) -> bytes:
+        raise ValueError("the file was closed")
+
+    def clear(self) -> None:
+        pass
 
 
 def _open_file(path: str, kind: str) -> tuple[Any, Any]:
