@@ -661,3 +661,16 @@ def test_a_volume_larger_than_the_memory_limit_says_so(tmp_path) -> None:
     assert "windows of 1 or 3 axes are pooled in memory" in result.stderr
     assert "--memory-limit of 10" in result.stderr
     assert not (tmp_path / "o.zarr").exists()
+
+
+@pytest.mark.parametrize("cells", [1, 2, 3, 4, 9, 25, 255, 256, 257, 1000, 4096])
+def test_round_means_rounds_as_to_dtype(cells) -> None:
+    """Every mean k/n of 8-bit values over n cells, rounded in float32, as in float64."""
+    from poolcli.batch.large import round_means
+    from poolcli.io.images import to_dtype
+
+    sums = np.arange(0, 255 * cells + 1, max(1, cells // 64), dtype=np.int64)
+    means = (sums / np.float32(cells)).astype(np.float32)  # as the engine divides
+    np.testing.assert_array_equal(
+        round_means(means, np.dtype(np.uint8)), to_dtype(means, np.dtype(np.uint8))
+    )
