@@ -221,7 +221,7 @@ def write_large(
     """
     import numpy as np
 
-    from poolcli import chunked
+    from poolcli import __version__, chunked
     from poolcli.chunked import stores
     from poolcli.imaging import alpha
 
@@ -249,7 +249,7 @@ def write_large(
         translation=_times(_centre(geometry), large.scale),
         name=os.path.basename(formats.split_extension(path)[0]),
         op=task.op,
-        metadata=(("producer", "poolcli"), ("version", _version()), ("op", task.op),
+        metadata=(("producer", "poolcli"), ("version", __version__), ("op", task.op),
                   ("window", dict(task.window.kwargs()))),
     )  # fmt: skip
     with _turn, _client(scheduler) as client:
@@ -406,12 +406,3 @@ def _times(values: tuple[float, float], scale: tuple[float, float] | None) -> tu
     if scale is None:
         return float(values[0]), float(values[1])
     return float(values[0]) * scale[0], float(values[1]) * scale[1]
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("poolcli-image")
-    except PackageNotFoundError:
-        return "unknown"

@@ -40,7 +40,6 @@ import math
 import os
 import shutil
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,7 +49,7 @@ import dask.array as da
 import numpy as np
 
 from poolcli.errors import OutputError
-from poolcli.io.atomic import temporary_prefix
+from poolcli.io import atomic
 from poolcli.io.streams import os_reason
 
 __all__ = [
@@ -70,34 +69,26 @@ _dask: Any = da
 #: Deep Zoom tiles as libvips writes them by default.
 DZI_TILE, DZI_OVERLAP = 254, 1
 
-# Temporary folders created and not yet renamed into place or removed -> their target.
-_unfinished: dict[str, str] = {}
-_lock = threading.Lock()
-
 
 def unfinished() -> list[str]:
-    """The temporary folders of this process's writes under way (absolute paths).
+    """The temporary files and folders of this process's writes under way (absolute paths):
+    :func:`poolcli.io.atomic.unfinished`, which records these writers' folders too.
 
     >>> unfinished()
     []
     """
-    with _lock:
-        return list(_unfinished)
+    return atomic.unfinished()
 
 
 def remove_unfinished() -> list[str]:
     """Remove the temporary folders of writes that did not finish (after a stop); only those
-    this process created. Returns the paths removed.
+    this process created (:func:`poolcli.io.atomic.remove_unfinished`). Returns the paths
+    removed.
 
     >>> remove_unfinished()
     []
     """
-    with _lock:
-        taken = list(_unfinished)
-        _unfinished.clear()
-    for temporary in taken:
-        shutil.rmtree(temporary, ignore_errors=True)
-    return taken
+    return atomic.remove_unfinished()
 
 
 @contextlib.contextmanager
@@ -126,54 +117,28 @@ def _held_signals() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _temporary_folder(path: str, overwrite: bool) -> Iterator[str]:
-    """A new folder beside ``path`` for the output's parts; removed on any failure."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise OutputError(path, f"folder {os.path.dirname(path) or '.'} does not exist")
+    """A new folder beside ``path`` for the output's parts (:func:`poolcli.io.atomic.reserve`);
+    removed on any failure, and once the parts were moved out."""
     if os.path.lexists(path) and not overwrite:
         raise OutputError(path, "exists; replace it with {overwrite}", ("overwrite",))
     temporary: str | None = None
     try:
         with _held_signals():  # a stop right after the folder is made still removes it
-            temporary = tempfile.mkdtemp(dir=folder, prefix=temporary_prefix(path), suffix=".tmp")
-            with _lock:
-                _unfinished[temporary] = os.path.abspath(path)
+            temporary = atomic.reserve(path, folder=True)
         yield temporary
     except BaseException as error:
         if temporary is not None:
-            with _lock:
-                _unfinished.pop(temporary, None)
-            shutil.rmtree(temporary, ignore_errors=True)
+            atomic.discard(temporary)
         if isinstance(error, OSError):
             raise OutputError(path, os_reason(error)) from None
         raise
-    with _lock:
-        _unfinished.pop(temporary, None)
-    shutil.rmtree(temporary, ignore_errors=True)  # what is left once the parts were moved out
+    atomic.discard(temporary)  # what is left once the parts were moved out
 
 
 def _move_into_place(source: str, target: str) -> None:
     """Rename ``source`` to ``target``, replacing what is there (a file or a folder)."""
     with _held_signals():
-        _replace(source, target)
-
-
-def _replace(source: str, target: str) -> None:
-    if os.path.isdir(target) and not os.path.islink(target):
-        parked = tempfile.mkdtemp(
-            dir=os.path.dirname(os.path.abspath(target)), prefix=temporary_prefix(target)
-        )
-        old = os.path.join(parked, "old")
-        os.rename(target, old)
-        try:
-            os.rename(source, target)
-        except BaseException:
-            os.rename(old, target)  # the output as it was
-            raise
-        finally:
-            shutil.rmtree(parked, ignore_errors=True)
-    else:
-        os.replace(source, target)
+        atomic.replace(source, target)
 
 
 def axes_of(shape: Sequence[int]) -> tuple[str, ...]:

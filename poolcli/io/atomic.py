@@ -37,6 +37,7 @@ __all__ = [
     "commit",
     "discard",
     "remove_unfinished",
+    "replace",
     "reserve",
     "temporary_prefix",
     "unfinished",
@@ -150,23 +151,41 @@ def commit(temporary: str, path: str) -> None:
         if _unfinished.pop(temporary, None) is None:
             raise OutputError(path, "stopped before it was written")
         try:
-            if os.path.isdir(temporary):
-                os.chmod(temporary, 0o777 & ~_umask())
-                if os.path.isdir(path) and not os.path.islink(path):
-                    aside = tempfile.mkdtemp(
-                        dir=os.path.dirname(path) or ".", prefix=temporary_prefix(path)
-                    )
-                    os.rename(path, os.path.join(aside, "old"))
-                    os.rename(temporary, path)
-                    shutil.rmtree(aside, ignore_errors=True)
-                else:
-                    os.rename(temporary, path)
-            else:
-                os.chmod(temporary, 0o666 & ~_umask())
-                os.replace(temporary, path)
+            folder = os.path.isdir(temporary)
+            os.chmod(temporary, (0o777 if folder else 0o666) & ~_umask())
+            replace(temporary, path)
         except OSError as exc:
             _remove(temporary)
             raise OutputError(path, os_reason(exc)) from None
+
+
+def replace(source: str, target: str) -> None:
+    """Rename ``source`` to ``target``, replacing what is there: a file, or a folder. A folder
+    is moved aside, ``source`` renamed in (the old folder put back if that fails), and the old
+    one removed.
+
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> new, old = os.path.join(folder, "new"), os.path.join(folder, "out.zarr")
+    >>> os.mkdir(new); os.mkdir(old); open(os.path.join(new, "zarr.json"), "w").close()
+    >>> replace(new, old); os.listdir(folder), os.listdir(old)
+    (['out.zarr'], ['zarr.json'])
+    """
+    if os.path.isdir(target) and not os.path.islink(target):
+        parked = tempfile.mkdtemp(
+            dir=os.path.dirname(os.path.abspath(target)), prefix=temporary_prefix(target)
+        )
+        old = os.path.join(parked, "old")
+        os.rename(target, old)
+        try:
+            os.rename(source, target)
+        except BaseException:
+            os.rename(old, target)  # the output as it was
+            raise
+        finally:
+            shutil.rmtree(parked, ignore_errors=True)
+    else:
+        os.replace(source, target)
 
 
 def discard(temporary: str) -> None:
