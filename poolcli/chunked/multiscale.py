@@ -13,6 +13,8 @@ writers call it themselves on any failure), no temporary.
   Each dataset's ``scale`` is the cumulative factor times the pixel size (1 when unknown) and
   its ``translation`` puts its pixel centres on those of the base: ``(factor**L - 1) / 2`` base
   pixels on y and x. ``type`` is the op; ``metadata`` names poolcli, its version and arguments.
+  Volumes (a factor of three, z, y, x): axes ``z, y, x`` after ``c`` (and ``t``), scaled and
+  translated on z as on y and x, chunks one slice deep.
 - :func:`write_tiff`: the levels as SubIFDs of the first page (``subfiletype=1``), tiled, as
   tifffile writes pyramids; ``tifffile.TiffFile(path).series[0].levels`` reads them back. The
   levels are computed into temporary Zarr arrays first (one compute), then copied tile by tile.
@@ -87,12 +89,21 @@ def remove_unfinished() -> list[str]:
     return atomic.remove_unfinished()
 
 
-def axes_of(shape: Sequence[int]) -> tuple[str, ...]:
-    """The OME-Zarr axes of a level of ``shape`` as written: N of one frame is dropped.
+def axes_of(shape: Sequence[int], volume: bool = False) -> tuple[str, ...]:
+    """The OME-Zarr axes of a level of ``shape`` as written: N of one frame is dropped. A
+    ``volume``'s last three axes are (z, y, x).
 
     >>> axes_of((5, 6)), axes_of((3, 5, 6)), axes_of((1, 3, 5, 6)), axes_of((4, 1, 5, 6))
     (('y', 'x'), ('c', 'y', 'x'), ('c', 'y', 'x'), ('t', 'c', 'y', 'x'))
+    >>> axes_of((4, 5, 6), True), axes_of((1, 2, 4, 5, 6), True), axes_of((3, 2, 4, 5, 6), True)
+    (('z', 'y', 'x'), ('c', 'z', 'y', 'x'), ('t', 'c', 'z', 'y', 'x'))
     """
+    if volume:
+        if len(shape) == 3:
+            return ("z", "y", "x")
+        if len(shape) == 4 or shape[0] == 1:
+            return ("c", "z", "y", "x")
+        return ("t", "c", "z", "y", "x")
     if len(shape) == 2:
         return ("y", "x")
     if len(shape) == 3 or shape[0] == 1:
@@ -100,7 +111,7 @@ def axes_of(shape: Sequence[int]) -> tuple[str, ...]:
     return ("t", "c", "y", "x")
 
 
-_AXIS_TYPES = {"t": "time", "c": "channel", "y": "space", "x": "space"}
+_AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
 
 
 def multiscales_metadata(
@@ -108,33 +119,45 @@ def multiscales_metadata(
     axes: Sequence[str],
     count: int,
     op: str,
-    factor: tuple[int, int],
-    pixel_size: tuple[float, float] | None = None,
+    factor: tuple[int, ...],
+    pixel_size: tuple[float, ...] | None = None,
     unit: str | None = None,
     arguments: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One ``multiscales`` entry: the axes, ``count`` datasets "0", "1", ... with their scale
     and translation, the op as ``type`` and poolcli's ``metadata``.
 
+    ``factor`` and ``pixel_size`` are those of the last two axes (y, x), or three (z, y, x) for
+    a volume; ``unit`` is that of the axes whose pixel size is given (a volume's y and x alone
+    when ``pixel_size`` has two values: its depth is then in slices).
+
     >>> entry = multiscales_metadata("a", ("y", "x"), 2, "avg", (2, 2), (0.5, 0.5), "micrometer")
     >>> entry["datasets"][1]["coordinateTransformations"]
     [{'type': 'scale', 'scale': [1.0, 1.0]}, {'type': 'translation', 'translation': [0.25, 0.25]}]
+    >>> volume = multiscales_metadata("v", ("c", "z", "y", "x"), 2, "max", (2, 2, 2), (4, 1, 1))
+    >>> volume["datasets"][1]["coordinateTransformations"][1]["translation"]
+    [0.0, 2.0, 0.5, 0.5]
     """
     from poolcli import __version__
 
-    size = pixel_size or (1.0, 1.0)
+    spatial = len(factor)
+    size = (1.0,) * (spatial - len(pixel_size or ())) + tuple(pixel_size or ())
+    with_unit = set(axes[len(axes) - len(pixel_size or ()) :]) if pixel_size else {"y", "x"}
     axis_entries = []
     for axis in axes:
         entry = {"name": axis, "type": _AXIS_TYPES[axis]}
-        if axis in "yx" and unit is not None:
+        if axis in with_unit and unit is not None:
             entry["unit"] = unit
         axis_entries.append(entry)
-    lead = [1.0] * (len(axes) - 2)
+    lead = [1.0] * (len(axes) - spatial)
     datasets = []
     for level in range(count):
-        fy, fx = factor[0] ** level, factor[1] ** level
-        scale = [*lead, float(fy * size[0]), float(fx * size[1])]
-        shift = [*[0.0] * len(lead), (fy - 1) / 2 * size[0], (fx - 1) / 2 * size[1]]
+        cumulative = [f**level for f in factor]
+        scale = [*lead, *(float(f * n) for f, n in zip(cumulative, size, strict=True))]
+        shift = [
+            *[0.0] * len(lead),
+            *((f - 1) / 2 * n for f, n in zip(cumulative, size, strict=True)),
+        ]
         datasets.append(
             {
                 "path": str(level),
@@ -158,10 +181,10 @@ def multiscales_metadata(
     }
 
 
-def _as_written(level: Any) -> da.Array:
+def _as_written(level: Any, volume: bool = False) -> da.Array:
     """A level as a Dask array of the written rank (N of one frame dropped)."""
     array: Any = level if isinstance(level, da.Array) else _dask.from_array(level)
-    if array.ndim == 4 and array.shape[0] == 1:
+    if array.ndim == (5 if volume else 4) and array.shape[0] == 1:
         array = array[0]
     written: da.Array = array
     return written
@@ -230,10 +253,10 @@ def write_ome_zarr(
     levels: Sequence[Any],
     *,
     op: str,
-    factor: tuple[int, int],
+    factor: tuple[int, ...],
     zarr_format: int = 3,
     chunk: int = 512,
-    pixel_size: tuple[float, float] | None = None,
+    pixel_size: tuple[float, ...] | None = None,
     unit: str | None = None,
     arguments: Mapping[str, Any] | None = None,
     overwrite: bool = False,
@@ -241,8 +264,11 @@ def write_ome_zarr(
 ) -> None:
     """Write ``levels`` as an OME-Zarr image at ``path`` (0.5 on Zarr format 3, 0.4 on 2).
 
-    ``chunk``: the arrays' chunk side on y and x (one plane of the other axes). ``pixel_size``
-    (y, x) in ``unit`` (an OME-Zarr unit, e.g. "micrometer") scales every level. ``arguments``:
+    ``chunk``: the arrays' chunk side on y and x (one plane of the other axes: a volume's chunks
+    are one slice deep). ``factor`` of three values, (z, y, x), writes levels (D, H, W) to
+    (N, C, D, H, W) as a volume: axes ``z, y, x`` after ``t`` and ``c``, scaled and translated
+    on z as on y and x. ``pixel_size`` (y, x), or (z, y, x), in ``unit`` (an OME-Zarr unit, e.g.
+    "micrometer") scales every level. ``arguments``:
     more of the call to record in the metadata. An existing ``path`` is an OutputError unless
     ``overwrite``. ``workers``: Dask's threads (default: one per CPU).
     """
@@ -250,8 +276,9 @@ def write_ome_zarr(
 
     if zarr_format not in (2, 3):
         raise ValueError(f"zarr_format must be 2 or 3, got {zarr_format!r}")
-    written = [_as_written(level) for level in levels]
-    axes = axes_of(levels[0].shape)
+    volume = len(factor) == 3
+    written = [_as_written(level, volume) for level in levels]
+    axes = axes_of(levels[0].shape, volume)
     name = os.path.basename(os.path.normpath(path)).removesuffix(".zarr").removesuffix(".ome")
     entry = multiscales_metadata(name, axes, len(written), op, factor, pixel_size, unit, arguments)
     with atomic.output_folder(path, overwrite) as temporary:

@@ -11,7 +11,11 @@ never the image:
   factor, and merged back to about ``chunk`` cells a side once they have shrunk below
   ``chunk / factor``.
 - median, mode: each level is :func:`poolcli.chunked.pool` of the base with windows of
-  ``factor**L``.
+  ``factor**L``; a volume's (a factor of three) pools the base rechunked to whole windows, each
+  chunk on its own (the windows do not overlap: no halo is needed).
+
+A factor of three, (depth, rows, columns), pools a volume's last three axes, (D, H, W) to
+(N, C, D, H, W); its chunks are about :data:`DEPTH` slices deep.
 
 >>> import dask.array as da
 >>> import numpy as np
@@ -34,22 +38,30 @@ import numpy as np
 
 from poolcli.chunked.arrays import Sliceable, as_dask
 from poolcli.chunked.arrays import pool as chunked_pool
+from poolcli.core import engine
 from poolcli.core import pyramid as core
+from poolcli.core.geometry import check_rank
 from poolcli.core.pyramid import DEFAULT_CHUNK, OPS, FactorLike
 
-__all__ = ["pyramid", "store_chunks"]
+__all__ = ["DEPTH", "pyramid", "store_chunks"]
 
 _dask: Any = da
 
+#: About how many slices deep a volume's chunks are cut (rounded up to a multiple of the depth
+#: factor): with ``chunk`` squared slices, a task's block stays a few million cells.
+DEPTH = 16
 
-def store_chunks(chunk: int, factor: tuple[int, int]) -> tuple[int, int]:
+
+def store_chunks(chunk: int, factor: tuple[int, ...]) -> tuple[int, ...]:
     """The chunk side of each axis the levels are cut in: ``chunk`` rounded up to a multiple
-    of the factor, so that every window of the next level lies in one chunk.
+    of the factor, so that every window of the next level lies in one chunk (a volume's depth:
+    :data:`DEPTH` so rounded).
 
-    >>> store_chunks(512, (2, 3))
-    (512, 513)
+    >>> store_chunks(512, (2, 3)), store_chunks(512, (3, 2, 2))
+    ((512, 513), (18, 512, 512))
     """
-    return -(-chunk // factor[0]) * factor[0], -(-chunk // factor[1]) * factor[1]
+    sides = (DEPTH, chunk, chunk)[-len(factor) :]
+    return tuple(-(-side // f) * f for side, f in zip(sides, factor, strict=True))
 
 
 def pyramid(
@@ -70,37 +82,44 @@ def pyramid(
     >>> labels = np.array([[1, 1, 2], [3, 3, 2], [3, 3, 7]], np.uint8)
     >>> [level.compute().tolist() for level in pyramid(labels, "mode", levels=3, chunks=2)][1:]
     [[[1, 2], [3, 7]], [[3]]]
+    >>> volume = np.arange(27, dtype=np.uint8).reshape(3, 3, 3)
+    >>> pyramid(volume, "max", levels=2, factor=(2, 2, 2), chunks=2)[1].compute().tolist()
+    [[[13, 14], [16, 17]], [[22, 23], [25, 26]]]
     """
     if op not in OPS:
         raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
-    base = as_dask(x, chunks)
-    pair = core.check_factor(factor)
-    count = core.level_count(base.shape, pair, levels, chunk)
-    sides = store_chunks(int(chunk), pair)
+    axes = core.check_factor(factor)
+    base = as_dask(x, chunks) if len(axes) == 2 else _as_volume(x, chunks)
+    count = core.level_count(base.shape, axes, levels, chunk)
+    sides = store_chunks(int(chunk), axes)
     result = [base]
     if op in ("median", "mode"):
         for level in range(1, count):
-            window = (pair[0] ** level, pair[1] ** level)
-            pooled: Any = chunked_pool(base, op, size=window, ceil_mode=True)
+            window = tuple(f**level for f in axes)
+            pooled: Any
+            if len(axes) == 2:
+                pooled = chunked_pool(base, op, size=window, ceil_mode=True)
+            else:
+                pooled = _pooled_in_windows(base, op, window, sides)
             if pooled.dtype != base.dtype:  # median: float, rounded once
                 pooled = pooled.map_blocks(core.cast_to, base.dtype, dtype=base.dtype)
             result.append(_rechunked(pooled, sides))
         return result
-    height, width = base.shape[-2:]
+    lengths = base.shape[base.ndim - len(axes) :]
     current = base
     for level in range(1, count):
-        window = (pair[0] ** level, pair[1] ** level)
+        window = tuple(f**level for f in axes)
         accumulator = None
         if op == "avg":
-            accumulator = core.sum_dtype(base.dtype, min(math.prod(window), height * width))
-        current = _reduced(_aligned(current, pair, sides), op, pair, accumulator)
+            accumulator = core.sum_dtype(base.dtype, min(math.prod(window), math.prod(lengths)))
+        current = _reduced(_aligned(current, axes, sides), op, axes, accumulator)
         if op != "avg":
             result.append(current)
             continue
         averages: da.Array = _dask.map_blocks(
             _average_block,
             current,
-            (height, width),
+            lengths,
             window,
             base.dtype,
             dtype=base.dtype,
@@ -110,12 +129,77 @@ def pyramid(
     return result
 
 
-def _aligned(array: da.Array, factor: tuple[int, int], sides: tuple[int, int]) -> da.Array:
+def _as_volume(x: da.Array | Sliceable, chunks: Any) -> da.Array:
+    """``x`` as a Dask array of a volume, (D, H, W) to (N, C, D, H, W), checked as
+    :func:`poolcli.pool` checks the input of a window of three axes; by default its own chunks
+    (a zarr array's), else one slice deep by ``DEFAULT_CHUNK`` squared."""
+    if isinstance(x, da.Array):
+        array: da.Array = x if chunks is None else _dask.rechunk(x, chunks)
+    else:
+        for needed in ("shape", "dtype", "__getitem__"):
+            if not hasattr(x, needed):
+                raise TypeError(
+                    f"pooling in chunks needs an array with shape, dtype and slicing, "
+                    f"got {type(x).__name__}"
+                )
+        shape = tuple(int(n) for n in x.shape)
+        own = getattr(x, "chunks", None)
+        if chunks is None and isinstance(own, tuple) and len(own) == len(shape):
+            chunks = own
+        elif chunks is None:
+            chunks = (*(1 for _ in shape[:-2]), DEFAULT_CHUNK, DEFAULT_CHUNK)
+        array = _dask.from_array(x, chunks=chunks, asarray=True)
+    check_rank(tuple(array.shape), 3)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"input must hold integers or floats, got dtype {array.dtype}")
+    if array.size == 0:
+        raise ValueError(f"input is empty (shape {array.shape})")
+    return array
+
+
+def _pooled_in_windows(
+    base: da.Array, op: str, window: tuple[int, ...], sides: tuple[int, ...]
+) -> da.Array:
+    """``base`` pooled by ``op`` over windows of ``window`` with the same stride (ceil, padded
+    cells ignored), each chunk of whole windows (about ``sides``) pooled on its own."""
+    spatial = base.ndim - len(window)
+    target = {
+        spatial + axis: w * max(1, round(side / w))
+        for axis, (w, side) in enumerate(zip(window, sides, strict=True))
+    }
+    whole: Any = _dask.rechunk(base, target)
+    chunks = (
+        *whole.chunks[:spatial],
+        *(tuple(-(-c // w) for c in cs) for cs, w in zip(whole.chunks[spatial:], window,
+                                                          strict=True)),
+    )  # fmt: skip
+    dtype = engine.result_dtype(op, base.dtype)
+    pooled: da.Array = _dask.map_blocks(
+        _pool_block,
+        whole,
+        op,
+        window,
+        chunks=chunks,
+        dtype=dtype,
+        meta=np.empty((0,) * base.ndim, dtype),
+    )
+    return pooled
+
+
+def _pool_block(block: np.ndarray, op: str, window: tuple[int, ...]) -> np.ndarray:
+    with engine.in_calling_thread():  # Dask's threads are the parallelism
+        pooled: Any = engine.pool(block, op, size=window, ceil_mode=True, max_pixels=None)
+    return np.asarray(pooled)
+
+
+def _aligned(array: da.Array, factor: tuple[int, ...], sides: tuple[int, ...]) -> da.Array:
     """``array`` with every chunk but the last of each axis a multiple of its factor (so each
     window of the next level lies in one chunk), rechunked to ``sides`` when it is not, or when
     its chunks have shrunk below ``side / factor``."""
-    ndim = array.ndim
-    for axis, f, side in ((ndim - 2, factor[0], sides[0]), (ndim - 1, factor[1], sides[1])):
+    first = array.ndim - len(factor)
+    for axis, f, side in zip(range(first, array.ndim), factor, sides, strict=True):
+        if f == 1:
+            continue  # a depth kept: its chunks never need merging
         chunks = array.chunks[axis]
         misaligned = any(c % f for c in chunks[:-1]) or 0 in chunks
         if misaligned or (len(chunks) > 1 and max(chunks) < side // f):
@@ -123,22 +207,23 @@ def _aligned(array: da.Array, factor: tuple[int, int], sides: tuple[int, int]) -
     return array
 
 
-def _rechunked(array: da.Array, sides: tuple[int, int]) -> da.Array:
-    ndim = array.ndim
-    target = {ndim - 2: sides[0], ndim - 1: sides[1]}
+def _rechunked(array: da.Array, sides: tuple[int, ...]) -> da.Array:
+    first = array.ndim - len(sides)
+    target = {first + axis: side for axis, side in enumerate(sides)}
     rechunked: da.Array = _dask.rechunk(array, target)
     return rechunked
 
 
 def _reduced(
-    array: da.Array, op: str, factor: tuple[int, int], accumulator: np.dtype | None
+    array: da.Array, op: str, factor: tuple[int, ...], accumulator: np.dtype | None
 ) -> da.Array:
     """One level down from ``array`` (aligned), chunk by chunk: sums for avg, else ``op``."""
+    first = array.ndim - len(factor)
     chunks = (
-        *array.chunks[:-2],
-        tuple(-(-c // factor[0]) for c in array.chunks[-2]),
-        tuple(-(-c // factor[1]) for c in array.chunks[-1]),
-    )
+        *array.chunks[:first],
+        *(tuple(-(-c // f) for c in cs) for cs, f in zip(array.chunks[first:], factor,
+                                                         strict=True)),
+    )  # fmt: skip
     dtype = array.dtype if accumulator is None else accumulator
     reduced: da.Array = _dask.map_blocks(
         _reduce_block,
@@ -154,21 +239,24 @@ def _reduced(
 
 
 def _reduce_block(
-    block: np.ndarray, op: str, factor: tuple[int, int], accumulator: np.dtype | None
+    block: np.ndarray, op: str, factor: tuple[int, ...], accumulator: np.dtype | None
 ) -> np.ndarray:
     return np.ascontiguousarray(core.block_reduce(block, op, factor, accumulator))
 
 
 def _average_block(
     sums: np.ndarray,
-    base_shape: tuple[int, int],
-    window: tuple[int, int],
+    base_shape: tuple[int, ...],
+    window: tuple[int, ...],
     base_dtype: np.dtype,
     block_info: dict[Any, Any] | None = None,
 ) -> np.ndarray:
     """The averages of one chunk of sums: the cells of its windows follow from where it lies."""
     assert block_info is not None  # Dask passes it to functions that take it
-    (row_start, row_stop), (col_start, col_stop) = block_info[None]["array-location"][-2:]
-    rows = core.counts(base_shape[0], window[0], row_start, row_stop)
-    cols = core.counts(base_shape[1], window[1], col_start, col_stop)
-    return core.average(sums, rows, cols, base_dtype, math.prod(window))
+    where = block_info[None]["array-location"][-len(window) :]
+    held = [
+        core.counts(length, w, start, stop)
+        for length, w, (start, stop) in zip(base_shape, window, where, strict=True)
+    ]
+    depth = held[0] if len(window) == 3 else None
+    return core.average(sums, held[-2], held[-1], base_dtype, math.prod(window), depth)

@@ -24,6 +24,8 @@ Labels stay labels under mode, max, min and nearest: no level holds a value the 
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -58,53 +60,62 @@ DEFAULT_CHUNK = 512
 FactorLike = int | Sequence[int]
 
 
-def check_factor(factor: object) -> tuple[int, int]:
-    """``factor`` as (rows, columns): a whole number of at least 2, or a pair of them.
+def check_factor(factor: object) -> tuple[int, ...]:
+    """``factor`` per pooled axis: (rows, columns) for a whole number of at least 2 or a pair of
+    them, (depth, rows, columns) for a triple, whose depth may be 1 (z kept).
 
-    >>> check_factor(2), check_factor((2, 3))
-    ((2, 2), (2, 3))
+    >>> check_factor(2), check_factor((2, 3)), check_factor((1, 2, 2))
+    ((2, 2), (2, 3), (1, 2, 2))
     """
-    pair = factor if isinstance(factor, (tuple, list)) else (factor, factor)
-    if len(pair) != 2 or not all(_whole(f) and int(f) >= 2 for f in pair):
-        raise ValueError(f"factor must be a whole number of at least 2, or a pair, got {factor!r}")
-    return int(pair[0]), int(pair[1])
+    axes = factor if isinstance(factor, (tuple, list)) else (factor, factor)
+    least = (1, 2, 2) if len(axes) == 3 else (2, 2)
+    if len(axes) != len(least) or not all(
+        _whole(f) and int(f) >= low for f, low in zip(axes, least, strict=True)
+    ):
+        raise ValueError(
+            "factor must be a whole number of at least 2, a pair of them, or (depth, rows, "
+            f"columns) whose depth may be 1, got {factor!r}"
+        )
+    return tuple(int(f) for f in axes)
 
 
 def _whole(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def level_shape(shape: Sequence[int], factor: tuple[int, int], level: int) -> tuple[int, int]:
-    """Height and width of ``level``: ``ceil(H / fy**level)``, ``ceil(W / fx**level)``.
+def level_shape(shape: Sequence[int], factor: Sequence[int], level: int) -> tuple[int, ...]:
+    """The pooled axes' lengths at ``level``: ``ceil(length / f**level)`` for each factor ``f``
+    of the trailing axes (height and width; depth first for a factor of three).
 
-    >>> level_shape((1000, 601), (2, 2), 3)
-    (125, 76)
+    >>> level_shape((1000, 601), (2, 2), 3), level_shape((9, 1000, 601), (1, 2, 2), 3)
+    ((125, 76), (9, 125, 76))
     """
-    height, width = int(shape[-2]), int(shape[-1])
-    return -(-height // factor[0] ** level), -(-width // factor[1] ** level)
+    lengths = [int(n) for n in shape[len(shape) - len(factor) :]]
+    return tuple(-(-n // f**level) for n, f in zip(lengths, factor, strict=True))
 
 
 def level_count(
     shape: Sequence[int],
-    factor: tuple[int, int],
+    factor: Sequence[int],
     levels: int | str | None = None,
     chunk: int = DEFAULT_CHUNK,
 ) -> int:
     """How many levels a pyramid has, level 0 (the base) included.
 
     ``levels`` a whole number N of at least 1: N. None or "auto": up to the first level whose
-    height and width are both at most ``chunk`` (a base that fits gives one level, itself).
+    height and width are both at most ``chunk`` (a base that fits gives one level, itself). A
+    volume's depth does not count: its levels are stored a slice deep, whatever the depth.
 
     >>> level_count((5000, 3000), (2, 2)), level_count((5000, 3000), (2, 2), 3)
     (5, 3)
-    >>> level_count((512, 100), (2, 2))
-    1
+    >>> level_count((512, 100), (2, 2)), level_count((4000, 512, 100), (2, 2, 2))
+    (1, 1)
     """
     if levels is None or levels == "auto":
         if not (_whole(chunk) and int(chunk) >= 1):
             raise ValueError(f"chunk must be a whole number of at least 1, got {chunk!r}")
         level = 0
-        while max(level_shape(shape, factor, level)) > chunk:
+        while max(level_shape(shape, factor, level)[-2:]) > chunk:
             level += 1
         return level + 1
     if not (_whole(levels) and int(levels) >= 1):
@@ -151,31 +162,34 @@ def sum_dtype(dtype: npt.DTypeLike, cells: int) -> np.dtype:
 
 
 def block_reduce(
-    x: np.ndarray, op: str, factor: tuple[int, int], dtype: npt.DTypeLike | None = None
+    x: np.ndarray, op: str, factor: Sequence[int], dtype: npt.DTypeLike | None = None
 ) -> np.ndarray:
-    """One level down: each ``factor`` block of the last two axes reduced ("sum", "max", "min"
-    or "nearest"); the last blocks of an axis hold what is left (ceil).
+    """One level down: each ``factor`` block of the trailing axes (the last two, or three for a
+    factor of three) reduced ("sum", "max", "min" or "nearest"); the last blocks of an axis hold
+    what is left (ceil).
 
     >>> block_reduce(np.arange(15).reshape(3, 5), "sum", (2, 2), np.int64)
     array([[12, 20, 13],
            [21, 25, 14]])
+    >>> block_reduce(np.arange(8).reshape(2, 2, 2), "max", (2, 2, 2)).tolist()
+    [[[7]]]
     """
+    lead = (slice(None),) * (x.ndim - len(factor))
     if op == "nearest":
-        picked: np.ndarray = x[..., :: factor[0], :: factor[1]]
+        picked: np.ndarray = x[(*lead, *(slice(None, None, f) for f in factor))]
         return picked
     combine = {"sum": np.add, "max": np.maximum, "min": np.minimum}[op]
     kind = x.dtype if dtype is None else np.dtype(dtype)
     # One strided view per cell of the block, combined into the result: a few whole-array
     # operations, however large x is. The first view spans every window; the others stop
-    # short of the last row or column of windows where the axis runs out (ceil).
-    reduced = x[..., :: factor[0], :: factor[1]].astype(kind, copy=True)
-    for row in range(factor[0]):
-        for col in range(factor[1]):
-            if row == col == 0:
-                continue
-            tap = x[..., row :: factor[0], col :: factor[1]]
-            part = reduced[..., : tap.shape[-2], : tap.shape[-1]]
-            combine(part, tap, out=part, casting="unsafe")
+    # short of the last window of an axis where the axis runs out (ceil).
+    reduced = x[(*lead, *(slice(None, None, f) for f in factor))].astype(kind, copy=True)
+    for offsets in itertools.product(*(range(f) for f in factor)):
+        if not any(offsets):
+            continue
+        tap = x[(*lead, *(slice(o, None, f) for o, f in zip(offsets, factor, strict=True)))]
+        part = reduced[(*lead, *(slice(0, n) for n in tap.shape[x.ndim - len(factor) :]))]
+        combine(part, tap, out=part, casting="unsafe")
     return reduced
 
 
@@ -206,12 +220,16 @@ def average(
     col_counts: np.ndarray,
     base_dtype: npt.DTypeLike,
     cells: int,
+    depth_counts: np.ndarray | None = None,
 ) -> np.ndarray:
-    """A level's averages in the base's dtype from its sums and the cells of each window,
-    divided as the engine divides windows of ``cells`` cells, then :func:`cast_to`.
+    """A level's averages in the base's dtype from its sums and the cells of each window (per
+    row and column, and per slice for a volume's ``depth_counts``), divided as the engine
+    divides windows of ``cells`` cells, then :func:`cast_to`.
 
     >>> average(np.array([[10, 3]]), np.array([4]), np.array([4, 2]), np.uint8, 16)
     array([[1, 0]], dtype=uint8)
+    >>> average(np.array([[[10, 3]]]), np.array([1]), np.array([2, 1]), np.uint8, 8, np.array([4]))
+    array([[[1, 1]]], dtype=uint8)
     """
     base_dtype = np.dtype(base_dtype)
     # The engine sums these windows in uint16 and divides in float32; all others in float64,
@@ -220,10 +238,13 @@ def average(
     wide = base_dtype == np.float64 or (base_dtype.kind in "iu" and not small_bytes)
     division = np.float64 if wide else np.float32
     out_dtype = engine.result_dtype("avg", base_dtype)
-    full = row_counts.min() == row_counts.max() and col_counts.min() == col_counts.max()
-    held: np.ndarray | int = (
-        int(row_counts[0] * col_counts[0]) if full else np.multiply.outer(row_counts, col_counts)
-    )
+    axes = [row_counts, col_counts] if depth_counts is None else [depth_counts, row_counts,
+                                                                  col_counts]  # fmt: skip
+    held: np.ndarray | int
+    if all(c.min() == c.max() for c in axes):
+        held = math.prod(int(c[0]) for c in axes)
+    else:
+        held = functools.reduce(np.multiply.outer, axes)
     means = np.empty(sums.shape, out_dtype)
     np.divide(sums, held, out=means, dtype=division, casting="unsafe")
     if base_dtype.kind == "f":
@@ -246,50 +267,55 @@ def pyramid(
 
     Parameters
     ----------
-    x : array of shape (H, W), (C, H, W) or (N, C, H, W)
+    x : array of shape (H, W), (C, H, W) or (N, C, H, W); (D, H, W) to (N, C, D, H, W) for a
+        factor of three
         Any integer or float dtype, as :func:`poolcli.pool` takes.
     op : {"avg", "max", "min", "mode", "median", "nearest"}
         Level L pools the base with windows of ``factor**L`` (see the module); nearest takes
         each window's top-left cell.
     levels : int, "auto" or None
         How many levels to return, level 0 included. None or "auto": down to the first level
-        whose height and width are both at most ``chunk``.
-    factor : int or (int, int)
-        How much each level shrinks the one above, on rows and columns; at least 2.
+        whose height and width are both at most ``chunk`` (a volume's depth does not count).
+    factor : int, (int, int) or (int, int, int)
+        How much each level shrinks the one above, on rows and columns, at least 2; three values
+        (depth, rows, columns) pool a volume's last three axes, its depth by 1 (z kept) or more.
     chunk : int
         The size the "auto" levels stop at.
 
     Returns
     -------
     list of ndarray, each of ``x``'s dtype and rank; level L is ``ceil(H / fy**L)`` by
-    ``ceil(W / fx**L)``.
+    ``ceil(W / fx**L)`` (by ``ceil(D / fz**L)`` deep).
 
     >>> levels = pyramid(np.arange(30, dtype=np.int16).reshape(5, 6), "max", levels=3)
     >>> [level.shape for level in levels], levels[2].tolist()
     ([(5, 6), (3, 3), (2, 2)], [[21, 23], [27, 29]])
+    >>> [level.shape for level in pyramid(np.zeros((3, 8, 8)), "avg", 3, factor=(1, 2, 2))]
+    [(3, 8, 8), (3, 4, 4), (3, 2, 2)]
     """
     if op not in OPS:
         raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
-    base = engine.check_input(x)
-    pair = check_factor(factor)
-    count = level_count(base.shape, pair, levels, chunk)
+    axes = check_factor(factor)
+    base = engine.check_input(x, len(axes))
+    count = level_count(base.shape, axes, levels, chunk)
     result = [base]
     if op in ("median", "mode"):
         for level in range(1, count):
-            window = (pair[0] ** level, pair[1] ** level)
+            window = tuple(f**level for f in axes)
             pooled = engine.pool(base, op, size=window, ceil_mode=True, max_pixels=None)
             result.append(cast_to(pooled, base.dtype))
         return result
     if op != "avg":
         for _ in range(1, count):
-            result.append(np.ascontiguousarray(block_reduce(result[-1], op, pair)))
+            result.append(np.ascontiguousarray(block_reduce(result[-1], op, axes)))
         return result
-    height, width = base.shape[-2:]
+    lengths = base.shape[base.ndim - len(axes) :]
     sums: Any = base
     for level in range(1, count):
-        window = (pair[0] ** level, pair[1] ** level)
-        accumulator = sum_dtype(base.dtype, min(math.prod(window), height * width))
-        sums = block_reduce(sums, "sum", pair, accumulator)
-        rows, cols = counts(height, window[0]), counts(width, window[1])
-        result.append(average(sums, rows, cols, base.dtype, math.prod(window)))
+        window = tuple(f**level for f in axes)
+        accumulator = sum_dtype(base.dtype, min(math.prod(window), math.prod(lengths)))
+        sums = block_reduce(sums, "sum", axes, accumulator)
+        held = [counts(n, w) for n, w in zip(lengths, window, strict=True)]
+        depth = held[0] if len(axes) == 3 else None
+        result.append(average(sums, held[-2], held[-1], base.dtype, math.prod(window), depth))
     return result
