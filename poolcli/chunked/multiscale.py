@@ -49,6 +49,8 @@ import numpy as np
 
 from poolcli.errors import OutputError
 from poolcli.io import atomic
+from poolcli.io.omezarr import axes_of, multiscales_metadata, ome_attributes
+from poolcli.streaming import zarrchunks
 
 __all__ = [
     "DZI_OVERLAP",
@@ -89,98 +91,6 @@ def remove_unfinished() -> list[str]:
     return atomic.remove_unfinished()
 
 
-def axes_of(shape: Sequence[int], volume: bool = False) -> tuple[str, ...]:
-    """The OME-Zarr axes of a level of ``shape`` as written: N of one frame is dropped. A
-    ``volume``'s last three axes are (z, y, x).
-
-    >>> axes_of((5, 6)), axes_of((3, 5, 6)), axes_of((1, 3, 5, 6)), axes_of((4, 1, 5, 6))
-    (('y', 'x'), ('c', 'y', 'x'), ('c', 'y', 'x'), ('t', 'c', 'y', 'x'))
-    >>> axes_of((4, 5, 6), True), axes_of((1, 2, 4, 5, 6), True), axes_of((3, 2, 4, 5, 6), True)
-    (('z', 'y', 'x'), ('c', 'z', 'y', 'x'), ('t', 'c', 'z', 'y', 'x'))
-    """
-    if volume:
-        if len(shape) == 3:
-            return ("z", "y", "x")
-        if len(shape) == 4 or shape[0] == 1:
-            return ("c", "z", "y", "x")
-        return ("t", "c", "z", "y", "x")
-    if len(shape) == 2:
-        return ("y", "x")
-    if len(shape) == 3 or shape[0] == 1:
-        return ("c", "y", "x")
-    return ("t", "c", "y", "x")
-
-
-_AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
-
-
-def multiscales_metadata(
-    name: str,
-    axes: Sequence[str],
-    count: int,
-    op: str,
-    factor: tuple[int, ...],
-    pixel_size: tuple[float, ...] | None = None,
-    unit: str | None = None,
-    arguments: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One ``multiscales`` entry: the axes, ``count`` datasets "0", "1", ... with their scale
-    and translation, the op as ``type`` and poolcli's ``metadata``.
-
-    ``factor`` and ``pixel_size`` are those of the last two axes (y, x), or three (z, y, x) for
-    a volume; ``unit`` is that of the axes whose pixel size is given (a volume's y and x alone
-    when ``pixel_size`` has two values: its depth is then in slices).
-
-    >>> entry = multiscales_metadata("a", ("y", "x"), 2, "avg", (2, 2), (0.5, 0.5), "micrometer")
-    >>> entry["datasets"][1]["coordinateTransformations"]
-    [{'type': 'scale', 'scale': [1.0, 1.0]}, {'type': 'translation', 'translation': [0.25, 0.25]}]
-    >>> volume = multiscales_metadata("v", ("c", "z", "y", "x"), 2, "max", (2, 2, 2), (4, 1, 1))
-    >>> volume["datasets"][1]["coordinateTransformations"][1]["translation"]
-    [0.0, 2.0, 0.5, 0.5]
-    """
-    from poolcli import __version__
-
-    spatial = len(factor)
-    size = (1.0,) * (spatial - len(pixel_size or ())) + tuple(pixel_size or ())
-    with_unit = set(axes[len(axes) - len(pixel_size or ()) :]) if pixel_size else {"y", "x"}
-    axis_entries = []
-    for axis in axes:
-        entry = {"name": axis, "type": _AXIS_TYPES[axis]}
-        if axis in with_unit and unit is not None:
-            entry["unit"] = unit
-        axis_entries.append(entry)
-    lead = [1.0] * (len(axes) - spatial)
-    datasets = []
-    for level in range(count):
-        cumulative = [f**level for f in factor]
-        scale = [*lead, *(float(f * n) for f, n in zip(cumulative, size, strict=True))]
-        shift = [
-            *[0.0] * len(lead),
-            *((f - 1) / 2 * n for f, n in zip(cumulative, size, strict=True)),
-        ]
-        datasets.append(
-            {
-                "path": str(level),
-                "coordinateTransformations": [
-                    {"type": "scale", "scale": scale},
-                    {"type": "translation", "translation": shift},
-                ],
-            }
-        )
-    return {
-        "name": name,
-        "axes": axis_entries,
-        "datasets": datasets,
-        "type": op,
-        "metadata": {
-            "description": f"level L pools the base with {op} over windows of factor**L",
-            "method": "poolcli.pyramid",
-            "version": __version__,
-            "kwargs": {"op": op, "factor": list(factor), **(arguments or {})},
-        },
-    }
-
-
 def _as_written(level: Any, volume: bool = False) -> da.Array:
     """A level as a Dask array of the written rank (N of one frame dropped)."""
     array: Any = level if isinstance(level, da.Array) else _dask.from_array(level)
@@ -215,17 +125,6 @@ def _store(levels: Sequence[da.Array], targets: Sequence[Any], workers: int | No
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-
-
-def _compressor(zarr_format: int) -> Any:
-    """Blosc LZ4 (shuffled): about the size of Zarr's default Zstandard, three times as fast."""
-    if zarr_format == 2:
-        from numcodecs import Blosc  # type: ignore[import-untyped]
-
-        return Blosc(cname="lz4", clevel=5, shuffle=Blosc.AUTOSHUFFLE)
-    from zarr.codecs import BloscCodec
-
-    return BloscCodec(cname="lz4", clevel=5)
 
 
 def _aligned_to(level: da.Array, chunks: Sequence[int]) -> da.Array:
@@ -286,7 +185,7 @@ def write_ome_zarr(
             root = zarr.open_group(temporary, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
             targets = []
             for level, array in enumerate(written):
-                options: dict[str, Any] = {"compressors": _compressor(zarr_format)}
+                options: dict[str, Any] = {"compressors": zarrchunks.blosc(zarr_format)}
                 if zarr_format == 3:
                     options["dimension_names"] = axes
                 else:  # 0.4: chunk keys with "/" (the v2 default is ".")
@@ -300,10 +199,7 @@ def write_ome_zarr(
                         **options,
                     )
                 )
-            if zarr_format == 3:
-                root.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
-            else:
-                root.attrs["multiscales"] = [{"version": "0.4", **entry}]
+            root.attrs.update(ome_attributes(entry, zarr_format))
         _store(written, targets, workers)
         atomic.move_into_place(temporary, path)
 

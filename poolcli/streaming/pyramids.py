@@ -31,25 +31,34 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from poolcli.core.bands import PyramidStream, RowBlocks
 from poolcli.core.pyramid import DEFAULT_CHUNK, FactorLike
-from poolcli.errors import OutputError
+from poolcli.errors import InputError, OutputError
 from poolcli.io import atomic
+from poolcli.io.omezarr import axes_of, multiscales_metadata, ome_attributes
 
-__all__ = ["ArrayRows", "Rows", "write_ome_zarr", "write_tiff"]
+__all__ = ["ArrayRows", "Opened", "Rows", "open_base", "write_ome_zarr", "write_tiff"]
 
 
 class Rows(Protocol):
     """A base read in bands of rows: (C, H, W) of ``dtype``."""
 
-    shape: tuple[int, ...]
-    dtype: np.dtype
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """(C, H, W)."""
+        ...
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The pixels' type."""
+        ...
 
     def bands(self, rows: int = 512, threads: int = 2) -> Iterator[np.ndarray]:
         """Every row in order, in bands of about ``rows``, each (C, rows, W)."""
@@ -74,6 +83,67 @@ class ArrayRows:
         """Every row in order, ``rows`` at a time (read from a memory map as they are asked for)."""
         for top in range(0, self.shape[1], rows):
             yield np.asarray(self.array[:, top : top + rows, :])
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A base opened for streaming: its rows, its resolution (dpi) where known, and what closes
+    the file it reads."""
+
+    rows: Rows
+    dpi: tuple[float, float] | None
+    close: Callable[[], None]
+
+
+def open_base(path: str, *, max_pixels: int | None = None) -> Opened | None:
+    """The image at ``path`` opened for a streamed pyramid, or None when it is not one image of
+    (C, H, W) read this way (frames, a z-stack, a Zarr store: the caller reads those in chunks).
+
+    A one-page TIFF is decoded a band at a time (:mod:`poolcli.streaming.tiffrows`), a .npy
+    memory-mapped; other images are decoded whole by :func:`poolcli.io.images.load_image`,
+    under its pixel limit ``max_pixels``.
+    """
+    from poolcli.io import formats
+
+    found = formats.for_path(path)
+    name = None if found is None else found.name
+    if name == "zarr" or formats.is_store(path):
+        return None
+    if name == "tiff":
+        from poolcli.streaming.tiffrows import open_rows
+
+        tiff = open_rows(path)
+        return None if tiff is None else Opened(tiff, tiff.dpi, tiff.close)
+    if name == "npy":
+        try:
+            array = np.load(path, mmap_mode="r")
+        except OSError as exc:
+            from poolcli.io.streams import os_reason
+
+            raise InputError(path, os_reason(exc)) from None
+        except ValueError as exc:
+            raise InputError(path, f"corrupt or truncated .npy file: {exc}") from None
+        plane = _one_image(array)
+        return None if plane is None else Opened(ArrayRows(plane), None, lambda: None)
+    from poolcli.io import images
+
+    array, info = images.load_image(path, max_pixels=max_pixels)
+    plane = _one_image(array)
+    return None if plane is None else Opened(ArrayRows(plane), info.dpi, lambda: None)
+
+
+def _one_image(array: np.ndarray) -> np.ndarray | None:
+    """(H, W), (C, H, W) or (1, C, H, W) numbers as (C, H, W); None for anything else."""
+    if array.dtype.kind not in "iuf" or array.size == 0:
+        return None
+    planes: np.ndarray | None = None
+    if array.ndim == 2:
+        planes = array[None]
+    elif array.ndim == 3:
+        planes = array
+    elif array.ndim == 4 and array.shape[0] == 1:
+        planes = array[0]
+    return planes
 
 
 def _workers(threads: int | None) -> int:
@@ -101,7 +171,6 @@ def write_ome_zarr(
     :func:`poolcli.chunked.multiscale.write_ome_zarr` writes it. Returns the levels' shapes."""
     import zarr
 
-    from poolcli.chunked.multiscale import axes_of, multiscales_metadata
     from poolcli.streaming.zarrchunks import ChunkWriter, create_array
 
     if zarr_format not in (2, 3):
@@ -109,17 +178,15 @@ def write_ome_zarr(
     stream = PyramidStream(rows.shape, rows.dtype, op, levels, factor, chunk)
     axes = axes_of(rows.shape)
     name = os.path.basename(os.path.normpath(path)).removesuffix(".zarr").removesuffix(".ome")
+    recorded = {"levels": stream.count, **(arguments or {})}
     entry = multiscales_metadata(
-        name, axes, stream.count, op, stream.factor, pixel_size, unit, arguments
+        name, axes, stream.count, op, stream.factor, pixel_size, unit, recorded
     )
     workers = _workers(threads)
     with atomic.output_folder(path, overwrite) as temporary:
         with atomic.held_signals():
             root = zarr.open_group(temporary, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
-            if zarr_format == 3:
-                root.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
-            else:
-                root.attrs["multiscales"] = [{"version": "0.4", **entry}]
+            root.attrs.update(ome_attributes(entry, zarr_format))
         with ThreadPoolExecutor(workers, thread_name_prefix="poolcli-encode") as encoders:
             writers = []
             for level, shape in enumerate(stream.shapes):
