@@ -261,3 +261,42 @@ def test_library_levels_equal_direct_pooling_for_an_array_in_memory(tmp_path):
     assert shapes == [(2, 90, 61), (2, 45, 31), (2, 23, 16), (2, 12, 8)]
     for level, got in enumerate(zarr_levels(tmp_path / "a.ome.zarr")):
         np.testing.assert_array_equal(got, direct(base, "min", level, (2, 2)))
+
+
+@pytest.mark.parametrize(("channels", "tile_format"), [(1, "jpeg"), (3, "jpeg"), (4, "png")])
+def test_deep_zoom_streamed_is_the_chunked_writers(tmp_path, channels, tile_format):
+    """The same tiles, byte for byte, and the same XML as poolcli.chunked.multiscale.write_dzi."""
+    from poolcli import chunked
+    from poolcli.chunked import multiscale
+    from poolcli.io.deepzoom import dzi_levels
+
+    base = noise((channels, 300, 517), seed=12)
+    np.save(tmp_path / "in.npy", base[None])
+    result = run("pyramid", str(tmp_path / "in.npy"), "-o", str(tmp_path / "a.dzi"),
+                 "--tile-format", tile_format)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    os.mkdir(tmp_path / "ref")
+    levels = chunked.pyramid(base, "avg", dzi_levels(base.shape), 2)
+    multiscale.write_dzi(str(tmp_path / "ref" / "a.dzi"), levels, tile_format=tile_format)
+    assert (tmp_path / "a.dzi").read_text() == (tmp_path / "ref" / "a.dzi").read_text()
+    mine = sorted(
+        str(p.relative_to(tmp_path / "a_files")) for p in (tmp_path / "a_files").rglob("*.*")
+    )
+    theirs = sorted(
+        str(p.relative_to(tmp_path / "ref" / "a_files"))
+        for p in (tmp_path / "ref" / "a_files").rglob("*.*")
+    )
+    assert mine == theirs and len(mine) == 6 + 2 + 1 * 9  # level 10: 3x2 tiles, 9: 2x1, others 1
+    for name in mine:
+        assert (tmp_path / "a_files" / name).read_bytes() == (
+            tmp_path / "ref" / "a_files" / name
+        ).read_bytes(), name
+    assert sorted(os.listdir(tmp_path)) == ["a.dzi", "a_files", "in.npy", "ref"]
+
+
+def test_deep_zoom_of_16_bits_is_refused_in_one_line(tmp_path):
+    np.save(tmp_path / "in.npy", noise((1, 40, 40), np.uint16))
+    result = run("pyramid", str(tmp_path / "in.npy"), "-o", str(tmp_path / "a.dzi"))
+    assert result.exit_code == 1
+    assert "8-bit" in result.stderr and result.stderr.count("\n") == 1
+    assert sorted(os.listdir(tmp_path)) == ["in.npy"]

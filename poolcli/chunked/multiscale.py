@@ -37,7 +37,6 @@ array([[27, 31],
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -49,6 +48,15 @@ import numpy as np
 
 from poolcli.errors import OutputError
 from poolcli.io import atomic
+from poolcli.io.deepzoom import (
+    DZI_OVERLAP,
+    DZI_TILE,
+    check_picture,
+    dzi_levels,
+    dzi_xml,
+    save_tile,
+    tile_spans,
+)
 from poolcli.io.omezarr import axes_of, multiscales_metadata, ome_attributes
 from poolcli.streaming import zarrchunks
 
@@ -56,6 +64,7 @@ __all__ = [
     "DZI_OVERLAP",
     "DZI_TILE",
     "axes_of",
+    "dzi_levels",
     "multiscales_metadata",
     "remove_unfinished",
     "unfinished",
@@ -65,9 +74,6 @@ __all__ = [
 ]
 
 _dask: Any = da
-
-#: Deep Zoom tiles as libvips writes them by default.
-DZI_TILE, DZI_OVERLAP = 254, 1
 
 
 def unfinished() -> list[str]:
@@ -324,39 +330,6 @@ def _resolution(
     return {"resolution": (x_dpi, y_dpi), "resolutionunit": "INCH"}
 
 
-def dzi_levels(shape: Sequence[int]) -> int:
-    """How many levels Deep Zoom has for an image of ``shape``: down to one pixel.
-
-    >>> dzi_levels((300, 517))
-    11
-    """
-    return math.ceil(math.log2(max(int(shape[-2]), int(shape[-1])))) + 1
-
-
-def _dzi_xml(height: int, width: int, extension: str) -> str:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<Image xmlns="http://schemas.microsoft.com/deepzoom/2008"\n'
-        f'  Format="{extension}"\n'
-        f'  Overlap="{DZI_OVERLAP}"\n'
-        f'  TileSize="{DZI_TILE}"\n'
-        "  >\n"
-        "  <Size \n"
-        f'    Height="{height}"\n'
-        f'    Width="{width}"\n'
-        "  />\n"
-        "</Image>\n"
-    )
-
-
-def _dzi_spans(length: int) -> list[tuple[int, int]]:
-    """Where each tile along an axis starts and stops: 254 cells plus the overlap each side."""
-    spans = []
-    for start in range(0, length, DZI_TILE):
-        spans.append((max(0, start - DZI_OVERLAP), min(length, start + DZI_TILE + DZI_OVERLAP)))
-    return spans
-
-
 def write_dzi(
     path: str,
     levels: Sequence[Any],
@@ -380,27 +353,14 @@ def write_dzi(
     ['0_0.jpeg', '0_1.jpeg', '1_0.jpeg', '1_1.jpeg', '2_0.jpeg', '2_1.jpeg']
     >>> import shutil; shutil.rmtree(folder)
     """
-    from PIL import Image
-
-    if tile_format not in ("jpeg", "png"):
-        raise ValueError(f'tile_format must be "jpeg" or "png", got {tile_format!r}')
     arrays = [_as_written(level) for level in levels]
     base = arrays[0]
-    if base.ndim == 4:
-        raise OutputError(path, f"Deep Zoom holds one frame, not {base.shape[0]}")
-    channels = base.shape[0] if base.ndim == 3 else 1
-    allowed = (1, 3) if tile_format == "jpeg" else (1, 3, 4)
-    if base.dtype != np.uint8 or channels not in allowed:
-        raise OutputError(
-            path,
-            f"Deep Zoom {tile_format} tiles hold 8-bit images of "
-            f"{' or '.join(map(str, allowed))} channels, not {channels} of {base.dtype}",
-        )
+    channels = base.shape[-3] if base.ndim >= 3 else 1
+    frames = base.shape[0] if base.ndim == 4 else 1
+    check_picture(path, base.dtype, channels, frames, tile_format)
     expected = dzi_levels(base.shape)
     if len(arrays) != expected:
         raise ValueError(f"Deep Zoom of this image needs {expected} levels, got {len(arrays)}")
-    if not path.lower().endswith(".dzi"):
-        raise OutputError(path, "a Deep Zoom output is named NAME.dzi")
     stem = os.path.basename(path)[: -len(".dzi")]
     files = os.path.join(os.path.dirname(path), f"{stem}_files")
     if os.path.lexists(files) and not overwrite:
@@ -424,14 +384,9 @@ def write_dzi(
         _store(arrays, targets, workers)
         tiles = os.path.join(temporary, f"{stem}_files")
         top = len(arrays) - 1
-        options = {"quality": quality} if tile_format == "jpeg" else {}
 
         def save(part: np.ndarray, name: str) -> None:
-            picture = part if part.ndim == 2 else np.moveaxis(part, 0, -1)
-            if picture.ndim == 3 and picture.shape[-1] == 1:
-                picture = picture[..., 0]
-            image = Image.fromarray(np.ascontiguousarray(picture))
-            image.save(name, format=tile_format.upper(), **options)
+            save_tile(part, name, tile_format, quality)
 
         # Pillow encodes without the GIL: a band of tiles at a time, in threads.
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as encoders:
@@ -439,16 +394,16 @@ def write_dzi(
                 folder = os.path.join(tiles, str(top - level))
                 os.makedirs(folder)
                 height, width = stored.shape[-2:]
-                for row, (y0, y1) in enumerate(_dzi_spans(height)):
+                for row, (y0, y1) in enumerate(tile_spans(height)):
                     band = np.asarray(stored[..., y0:y1, :])
                     names = [
                         (band[..., x0:x1], os.path.join(folder, f"{col}_{row}.{tile_format}"))
-                        for col, (x0, x1) in enumerate(_dzi_spans(width))
+                        for col, (x0, x1) in enumerate(tile_spans(width))
                     ]
                     for saved in [encoders.submit(save, *tile) for tile in names]:
                         saved.result()
         shutil.rmtree(scratch)
         with open(os.path.join(temporary, f"{stem}.dzi"), "w", encoding="utf-8") as xml:
-            xml.write(_dzi_xml(base.shape[-2], base.shape[-1], tile_format))
+            xml.write(dzi_xml(base.shape[-2], base.shape[-1], tile_format))
         atomic.move_into_place(tiles, files)
         atomic.move_into_place(os.path.join(temporary, f"{stem}.dzi"), path)  # last: marks it done

@@ -269,6 +269,7 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
         return streamed
     from poolcli import chunked
     from poolcli.chunked import multiscale
+    from poolcli.io import deepzoom
 
     chunk: int = options["chunk"]
     array, info, close = open_input(
@@ -277,7 +278,7 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
     try:
         levels_option: int | str = options["levels"]
         if kind == "dzi":
-            levels_option = multiscale.dzi_levels(array.shape)
+            levels_option = deepzoom.dzi_levels(array.shape)
         levels = chunked.pyramid(array, options["op"], levels_option, options["factor"], chunk)
         common = {"overwrite": options["overwrite"], "workers": options["jobs"]}
         if kind == "ome-zarr":
@@ -327,7 +328,7 @@ def _write_streamed(
     from poolcli.core.bands import STREAMED_OPS
 
     factor = options["factor"]
-    if kind == "dzi" or options["op"] not in STREAMED_OPS or options["frame"] is not None:
+    if options["op"] not in STREAMED_OPS or options["frame"] is not None:
         return None
     if len(factor) != 2:
         return None
@@ -349,7 +350,18 @@ def _write_streamed(
             "threads": options["jobs"],
         }
         chunk: int = options["chunk"]
-        if kind == "ome-zarr":
+        if kind == "dzi":
+            if opened.rows.dtype != "uint8":  # the chunked writer says what Deep Zoom holds
+                return None
+            del common["levels"], common["factor"]
+            shapes = pyramids.write_dzi(
+                output,
+                opened.rows,
+                tile_format=options["tile_format"],
+                quality=options["quality"],
+                **common,
+            )
+        elif kind == "ome-zarr":
             pixel_size, unit = _pixel_size(opened.dpi)
             shapes = pyramids.write_ome_zarr(
                 output,
