@@ -231,7 +231,7 @@ class _LevelWriter:
         for block in self._blocks.add(part):
             for done in self._pending:
                 done.result()
-            self._pending = [self._encoders.submit(self._chunks.write_rows, block, self._top)]
+            self._pending = self._chunks.submit_rows(block, self._top, self._encoders)
             self._top += block.shape[-2]
 
     def finish(self) -> None:
