@@ -12,6 +12,9 @@ megapixels of the base per second and the peak resident memory of the whole proc
 - the Python reference: ``dask.array.coarsen`` level by level (mean of the level above, trimmed
   to the factor, one ``to_zarr`` per level), as it is commonly done.
 
+Every run starts after ``sync``: at these sizes the outputs (gigabytes) are written faster than
+the disk takes them, and a run would otherwise pay for the write-back of the one before.
+
 Then the drift on the grey image: the mean of the last level minus the mean of the base pooled
 directly to that level (for poolcli its own definition, windows of 2**L with ceil; for the others
 the windows their level sizes imply). Large runs take minutes and gigabytes of disk; the images
@@ -184,6 +187,7 @@ def main() -> None:
                         shutil.rmtree(old)
                     elif old is not None and old.exists():
                         old.unlink()
+                os.sync()  # no run pays for the write-back of the one before
                 seconds, rss = measured(command)
                 rows.append((name, f"{side}x{side}", label, megapixels / seconds, rss, seconds))
                 print(f"{rows[-1][0]:5} {label:26} {rows[-1][3]:8.1f} MP/s {rss:7.0f} MiB",

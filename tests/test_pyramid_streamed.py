@@ -300,3 +300,21 @@ def test_deep_zoom_of_16_bits_is_refused_in_one_line(tmp_path):
     assert result.exit_code == 1
     assert "8-bit" in result.stderr and result.stderr.count("\n") == 1
     assert sorted(os.listdir(tmp_path)) == ["in.npy"]
+
+
+@pytest.mark.parametrize("held", [0, pyramids.HELD_LEVELS])
+def test_tiff_levels_wait_in_memory_or_on_disk_alike(tmp_path, monkeypatch, held):
+    """Past HELD_LEVELS the levels below the first wait in a scratch file: the same pyramid."""
+    monkeypatch.setattr(pyramids, "HELD_LEVELS", held)
+    base = noise((3, 190, 230), np.uint16, seed=13)
+    opened = []
+
+    def spy(name, *args, **kwargs):
+        opened.append(os.path.basename(name))
+        return open(name, *args, **kwargs)
+
+    monkeypatch.setattr(pyramids, "open", spy, raising=False)
+    pyramids.write_tiff(str(tmp_path / "o.tif"), pyramids.ArrayRows(base), op="max", tile=32)
+    assert opened == (["level1.raw", "level2.raw", "level3.raw"] if held == 0 else [])
+    check_levels(tiff_levels(tmp_path / "o.tif"), base, "max", (2, 2))
+    assert os.listdir(tmp_path) == ["o.tif"]  # the scratch file is gone

@@ -11,9 +11,9 @@ files those of :mod:`poolcli.chunked.multiscale`'s writers (the same layout and 
   (:mod:`poolcli.streaming.zarrchunks`).
 - :func:`write_dzi`: Deep Zoom, each level's tiles (254 pixels and their overlap) encoded by
   Pillow in threads as a row of them fills.
-- :func:`write_tiff`: level 0's tiles go to the file as they fill; the other levels wait in a
-  raw scratch file beside it (a third of the base's size at factor 2) until level 0 is done, as
-  the SubIFD layout wants them after it.
+- :func:`write_tiff`: level 0's tiles go to the file as they fill; the other levels (a third of
+  the base's size at factor 2) wait until level 0 is done, as the SubIFD layout wants them
+  after it: in memory up to :data:`HELD_LEVELS`, else in a raw scratch file beside it.
 
 Both write under a temporary name (:func:`poolcli.io.atomic.output_folder`) and rename it into
 place when complete.
@@ -156,6 +156,10 @@ def _one_image(array: np.ndarray) -> np.ndarray | None:
     return planes
 
 
+#: A TIFF pyramid's levels below the first wait in memory up to this size, else in a file.
+HELD_LEVELS = 512 * 2**20
+
+
 def _workers(threads: int | None) -> int:
     return max(1, threads or os.cpu_count() or 1)
 
@@ -268,8 +272,10 @@ def write_tiff(
     workers = _workers(threads)
     with atomic.output_folder(path, overwrite) as temporary:
         output = os.path.join(temporary, "image.tif")
+        below = total - math.prod(rows.shape) * rows.dtype.itemsize
+        on_disk = below > HELD_LEVELS
         spills = [
-            _Spill(os.path.join(temporary, f"level{n}.raw"), rows.dtype)
+            _Spill(os.path.join(temporary, f"level{n}.raw"), rows.dtype, on_disk)
             for n in range(stream.count)
         ]
         try:
@@ -307,21 +313,33 @@ def write_tiff(
 
 
 class _Spill:
-    """A level's rows kept in a raw file, (rows, W, C) in order, until they are written."""
+    """A level's rows kept until they are written: in memory, or in a raw file, (rows, W, C)
+    in order, when ``on_disk``."""
 
-    def __init__(self, path: str, dtype: np.dtype) -> None:
+    def __init__(self, path: str, dtype: np.dtype, on_disk: bool) -> None:
         self._path = path
         self._dtype = dtype
+        self._on_disk = on_disk
+        self._parts: list[np.ndarray] = []
         self._file: Any = None
 
     def add(self, part: np.ndarray) -> None:
+        if not self._on_disk:
+            self._parts.append(part)
+            return
         if self._file is None:
             self._file = open(self._path, "w+b")  # noqa: SIM115 - closed by close()
         np.ascontiguousarray(np.moveaxis(part, 0, -1)).tofile(self._file)
 
     def tiles(self, shape: tuple[int, ...], side: int) -> Iterator[np.ndarray]:
-        """The level's tiles in order, read back a row of tiles at a time."""
+        """The level's tiles in order, a row of tiles at a time."""
         channels, height, width = shape
+        if not self._on_disk:
+            blocks = RowBlocks(side, height)
+            while self._parts:
+                for block in blocks.add(self._parts.pop(0)):
+                    yield from _tiles(block, side)
+            return
         assert self._file is not None
         self._file.seek(0)
         for top in range(0, height, side):
@@ -330,6 +348,7 @@ class _Spill:
             yield from _tiles(np.moveaxis(block.reshape(count, width, channels), -1, 0), side)
 
     def close(self) -> None:
+        self._parts = []
         if self._file is not None:
             self._file.close()
             self._file = None
