@@ -318,3 +318,25 @@ def test_tiff_levels_wait_in_memory_or_on_disk_alike(tmp_path, monkeypatch, held
     assert opened == (["level1.raw", "level2.raw", "level3.raw"] if held == 0 else [])
     check_levels(tiff_levels(tmp_path / "o.tif"), base, "max", (2, 2))
     assert os.listdir(tmp_path) == ["o.tif"]  # the scratch file is gone
+
+
+@pytest.mark.parametrize("out", ["big.ome.zarr", "big.tif", "big.dzi"])
+def test_a_signal_stops_a_streamed_pyramid_leaving_nothing(tmp_path, out):
+    """SIGINT while the levels stream: exit 130, no output, no temporary, no scratch file."""
+    import signal
+    import time
+
+    np.save(tmp_path / "big.npy", noise((1, 1, 12000, 12000), seed=14))
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "poolcli", "pyramid", "big.npy", "-o", out, "-j", "1"]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=environment, stderr=subprocess.PIPE, text=True
+    )
+    while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):  # the write has begun
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == 130, errors
+    assert errors == f"poolcli: {out}: stopped, nothing written\n"
+    assert sorted(os.listdir(tmp_path)) == ["big.npy"]
