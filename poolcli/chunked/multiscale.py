@@ -59,6 +59,7 @@ from poolcli.io.deepzoom import (
 )
 from poolcli.io.omezarr import axes_of, multiscales_metadata, ome_attributes
 from poolcli.streaming import zarrchunks
+from poolcli.streaming.pyramids import level_resolution
 
 __all__ = [
     "DZI_OVERLAP",
@@ -316,18 +317,9 @@ def write_tiff(
                     subifds=len(targets) - 1 if level == 0 else None,
                     subfiletype=1 if level else 0,
                     metadata=None,
-                    **_resolution(dpi, factor, level),
+                    **level_resolution(dpi, factor, level),
                 )
         atomic.move_into_place(output, path)
-
-
-def _resolution(
-    dpi: tuple[float, float] | None, factor: tuple[int, int], level: int
-) -> dict[str, Any]:
-    if dpi is None:
-        return {}
-    x_dpi, y_dpi = dpi[0] / factor[1] ** level, dpi[1] / factor[0] ** level
-    return {"resolution": (x_dpi, y_dpi), "resolutionunit": "INCH"}
 
 
 def write_dzi(

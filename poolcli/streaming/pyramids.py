@@ -50,6 +50,7 @@ __all__ = [
     "ArrayRows",
     "Opened",
     "Rows",
+    "level_resolution",
     "open_base",
     "write_dzi",
     "write_ome_zarr",
@@ -303,7 +304,7 @@ def write_tiff(
                         subfiletype=1 if level else 0,
                         metadata=None,
                         maxworkers=workers,
-                        **_resolution(dpi, stream.factor, level),
+                        **level_resolution(dpi, stream.factor, level),
                     )
         finally:
             for spill in spills:
@@ -363,9 +364,16 @@ def _tiles(block: np.ndarray, side: int) -> Iterator[np.ndarray]:
         yield interleaved[:, left : left + side]
 
 
-def _resolution(
+def level_resolution(
     dpi: tuple[float, float] | None, factor: Sequence[int], level: int
 ) -> dict[str, Any]:
+    """tifffile's resolution arguments for ``level`` of a base of ``dpi`` (horizontal,
+    vertical): divided by the cumulative factor (rows, columns), so that every level keeps the
+    physical size. Nothing without a resolution.
+
+    >>> level_resolution((300.0, 300.0), (2, 2), 2)
+    {'resolution': (75.0, 75.0), 'resolutionunit': 'INCH'}
+    """
     if dpi is None:
         return {}
     x_dpi, y_dpi = dpi[0] / factor[1] ** level, dpi[1] / factor[0] ** level
