@@ -162,15 +162,20 @@ class Large:
 
 
 def open_large(
-    source: str | BinaryIO, level: int | None, frame: int | None, max_pixels: int | None
+    source: str | BinaryIO,
+    level: int | None,
+    frame: int | None,
+    max_pixels: int | None,
+    volumes: bool = False,
 ) -> Large:
     """``source`` (a path, or standard input) opened in parts when it is a format read so
     (Zarr, TIFF, .npy), else loaded whole under ``max_pixels`` and seen as one chunk: a PNG
-    pooled to a Zarr output."""
+    pooled to a Zarr output. ``volumes``: an OME-Zarr's (or a named Zarr's) z axis read as the
+    depth of (N, C, D, H, W), for a window of three axes (else as N, planes pooled one by one)."""
     from poolcli.chunked import sources
 
     if isinstance(source, str) and sources.kind_of(source) is not None:
-        opened = sources.open_source(source, level=level, frame=frame)
+        opened = sources.open_source(source, level=level, frame=frame, volumes=volumes)
         return Large(
             opened.array,
             opened.info,
