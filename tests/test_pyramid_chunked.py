@@ -475,11 +475,11 @@ def test_signals_are_held_while_zarr_writes_metadata():
     """A stop inside one of Zarr's calls is delivered once the call is over, never within it."""
     import signal
 
-    from poolcli.chunked import multiscale
+    from poolcli.io import atomic
 
     steps = []
     with pytest.raises(KeyboardInterrupt):
-        with multiscale._held_signals():
+        with atomic.held_signals():
             signal.raise_signal(signal.SIGINT)
             steps.append("after the signal")
     assert steps == ["after the signal"]

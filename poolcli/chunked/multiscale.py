@@ -37,12 +37,9 @@ array([[27, 31],
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import shutil
-import signal
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -52,7 +49,6 @@ import numpy as np
 
 from poolcli.errors import OutputError
 from poolcli.io import atomic
-from poolcli.io.streams import os_reason
 
 __all__ = [
     "DZI_OVERLAP",
@@ -91,56 +87,6 @@ def remove_unfinished() -> list[str]:
     []
     """
     return atomic.remove_unfinished()
-
-
-@contextlib.contextmanager
-def _held_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM held back inside (in the main thread) and delivered on leaving.
-
-    Zarr runs its I/O in a thread of its own: a stop that lands inside one of its calls would
-    leave that write going on after the temporary folder was removed, creating it again.
-    """
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.getsignal(signum) for signum in signals}
-    if threading.current_thread() is not threading.main_thread() or None in previous.values():
-        yield
-        return
-    held: list[int] = []
-    for signum in signals:
-        signal.signal(signum, lambda signum, frame: held.append(signum))
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if held:
-            signal.raise_signal(held[0])
-
-
-@contextlib.contextmanager
-def _temporary_folder(path: str, overwrite: bool) -> Iterator[str]:
-    """A new folder beside ``path`` for the output's parts (:func:`poolcli.io.atomic.reserve`);
-    removed on any failure, and once the parts were moved out."""
-    if os.path.lexists(path) and not overwrite:
-        raise OutputError(path, "exists; replace it with {overwrite}", ("overwrite",))
-    temporary: str | None = None
-    try:
-        with _held_signals():  # a stop right after the folder is made still removes it
-            temporary = atomic.reserve(path, folder=True)
-        yield temporary
-    except BaseException as error:
-        if temporary is not None:
-            atomic.discard(temporary)
-        if isinstance(error, OSError):
-            raise OutputError(path, os_reason(error)) from None
-        raise
-    atomic.discard(temporary)  # what is left once the parts were moved out
-
-
-def _move_into_place(source: str, target: str) -> None:
-    """Rename ``source`` to ``target``, replacing what is there (a file or a folder)."""
-    with _held_signals():
-        atomic.replace(source, target)
 
 
 def axes_of(shape: Sequence[int], volume: bool = False) -> tuple[str, ...]:
@@ -335,8 +281,8 @@ def write_ome_zarr(
     axes = axes_of(levels[0].shape, volume)
     name = os.path.basename(os.path.normpath(path)).removesuffix(".zarr").removesuffix(".ome")
     entry = multiscales_metadata(name, axes, len(written), op, factor, pixel_size, unit, arguments)
-    with _temporary_folder(path, overwrite) as temporary:
-        with _held_signals():  # no stop inside a call whose I/O Zarr would carry on
+    with atomic.output_folder(path, overwrite) as temporary:
+        with atomic.held_signals():  # no stop inside a call whose I/O Zarr would carry on
             root = zarr.open_group(temporary, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
             targets = []
             for level, array in enumerate(written):
@@ -359,7 +305,7 @@ def write_ome_zarr(
             else:
                 root.attrs["multiscales"] = [{"version": "0.4", **entry}]
         _store(written, targets, workers)
-        _move_into_place(temporary, path)
+        atomic.move_into_place(temporary, path)
 
 
 def _tiff_layout(shape: Sequence[int]) -> tuple[tuple[int, ...], str, str | None]:
@@ -437,8 +383,8 @@ def write_tiff(
     side = -(-int(tile) // 16) * 16
     arrays = [level if isinstance(level, da.Array) else _dask.from_array(level) for level in levels]
     total = sum(array.nbytes for array in arrays)
-    with _temporary_folder(path, overwrite) as temporary:
-        with _held_signals():
+    with atomic.output_folder(path, overwrite) as temporary:
+        with atomic.held_signals():
             scratch = zarr.open_group(os.path.join(temporary, "levels.zarr"), mode="w")
             targets = [
                 scratch.create_array(
@@ -470,7 +416,7 @@ def write_tiff(
                     metadata=None,
                     **_resolution(dpi, factor, level),
                 )
-        _move_into_place(output, path)
+        atomic.move_into_place(output, path)
 
 
 def _resolution(
@@ -565,9 +511,9 @@ def write_dzi(
         raise OutputError(files, "exists; replace it with {overwrite}", ("overwrite",))
     import zarr
 
-    with _temporary_folder(path, overwrite) as temporary:
+    with atomic.output_folder(path, overwrite) as temporary:
         scratch = os.path.join(temporary, "levels.zarr")
-        with _held_signals():
+        with atomic.held_signals():
             group = zarr.open_group(scratch, mode="w")
             targets = [
                 group.create_array(
@@ -608,5 +554,5 @@ def write_dzi(
         shutil.rmtree(scratch)
         with open(os.path.join(temporary, f"{stem}.dzi"), "w", encoding="utf-8") as xml:
             xml.write(_dzi_xml(base.shape[-2], base.shape[-1], tile_format))
-        _move_into_place(tiles, files)
-        _move_into_place(os.path.join(temporary, f"{stem}.dzi"), path)  # last: marks it done
+        atomic.move_into_place(tiles, files)
+        atomic.move_into_place(os.path.join(temporary, f"{stem}.dzi"), path)  # last: marks it done

@@ -25,7 +25,6 @@ Labels stay labels under mode, max, min and nearest: no level holds a value the 
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -174,22 +173,49 @@ def block_reduce(
     >>> block_reduce(np.arange(8).reshape(2, 2, 2), "max", (2, 2, 2)).tolist()
     [[[7]]]
     """
-    lead = (slice(None),) * (x.ndim - len(factor))
+    lead = x.ndim - len(factor)
     if op == "nearest":
-        picked: np.ndarray = x[(*lead, *(slice(None, None, f) for f in factor))]
+        picked: np.ndarray = x[(*(slice(None),) * lead, *(slice(None, None, f) for f in factor))]
         return picked
     combine = {"sum": np.add, "max": np.maximum, "min": np.minimum}[op]
     kind = x.dtype if dtype is None else np.dtype(dtype)
-    # One strided view per cell of the block, combined into the result: a few whole-array
-    # operations, however large x is. The first view spans every window; the others stop
-    # short of the last window of an axis where the axis runs out (ceil).
-    reduced = x[(*lead, *(slice(None, None, f) for f in factor))].astype(kind, copy=True)
-    for offsets in itertools.product(*(range(f) for f in factor)):
-        if not any(offsets):
-            continue
-        tap = x[(*lead, *(slice(o, None, f) for o, f in zip(offsets, factor, strict=True)))]
-        part = reduced[(*lead, *(slice(0, n) for n in tap.shape[x.ndim - len(factor) :]))]
-        combine(part, tap, out=part, casting="unsafe")
+    # Separable: the blocks reduced along one axis at a time, the rows (or slices) first, each
+    # pass a few whole-array operations on strided views that shrink the array by its factor.
+    reduced = x
+    for axis, f in sorted(enumerate(factor, lead), key=lambda pair: pair[0] == x.ndim - 1):
+        reduced = _reduce_axis(reduced, axis, f, combine, kind)
+    if reduced is x:  # every factor 1
+        reduced = x.astype(kind, copy=True)
+    return reduced
+
+
+def _reduce_axis(
+    x: np.ndarray, axis: int, factor: int, combine: np.ufunc, kind: np.dtype
+) -> np.ndarray:
+    """``x`` with every ``factor`` cells along ``axis`` combined (the last ones: what is left)."""
+    if factor == 1:
+        return x
+
+    def tap(offset: int, stop: int | None = None) -> np.ndarray:
+        key = [slice(None)] * x.ndim
+        key[axis] = slice(offset, stop, factor)
+        return x[tuple(key)]
+
+    first, second = tap(0), tap(1)
+    if first.shape == second.shape:
+        reduced: np.ndarray = combine(first, second, dtype=kind)
+    else:  # the last block holds one cell
+        reduced = first.astype(kind, copy=True)
+        head = [slice(None)] * x.ndim
+        head[axis] = slice(0, second.shape[axis])
+        part = reduced[tuple(head)]
+        combine(part, second, out=part, casting="unsafe")
+    for offset in range(2, factor):
+        more = tap(offset)
+        head = [slice(None)] * x.ndim
+        head[axis] = slice(0, more.shape[axis])
+        part = reduced[tuple(head)]
+        combine(part, more, out=part, casting="unsafe")
     return reduced
 
 
@@ -232,28 +258,58 @@ def average(
     array([[[1, 1]]], dtype=uint8)
     """
     base_dtype = np.dtype(base_dtype)
+    axes = [row_counts, col_counts] if depth_counts is None else [depth_counts, row_counts,
+                                                                  col_counts]  # fmt: skip
+    divide = functools.partial(_means, base_dtype=base_dtype, cells=cells)
+    if not all((c[:-1] == c[0]).all() for c in axes):
+        return divide(sums, functools.reduce(np.multiply.outer, axes))
+    # Every window but the last of an axis holds the same cells: the bulk is divided by one
+    # count, and the last slab of each axis whose last window holds fewer on its own.
+    out = divide(sums, math.prod(int(c[0]) for c in axes))
+    lead = sums.ndim - len(axes)
+    for axis, held in enumerate(axes):
+        if held[-1] != held[0]:
+            edge: list[Any] = [slice(None)] * sums.ndim
+            edge[lead + axis] = slice(-1, None)
+            slab = [c[-1:] if i == axis else c for i, c in enumerate(axes)]
+            out[tuple(edge)] = divide(sums[tuple(edge)], functools.reduce(np.multiply.outer, slab))
+    return out
+
+
+def _means(
+    sums: np.ndarray, held: np.ndarray | int, base_dtype: np.dtype, cells: int
+) -> np.ndarray:
+    """``sums / held`` as the engine divides windows of ``cells`` cells, in the base's dtype
+    (integers rounded half up)."""
+    means_dtype = engine.result_dtype("avg", base_dtype)
+    if base_dtype.kind in "iu" and sums.dtype.kind in "iu":
+        info = np.iinfo(base_dtype)
+        low, high = int(info.min) * cells, int(info.max) * cells
+        if max(-low, high) * np.finfo(means_dtype).eps < 0.5:
+            # floor(s / n + 1/2) in integers, (s + n // 2) // n: what the engine's division
+            # and rounding give, as a mean k/n lies at least 1/(2n) from a half, more than
+            # twice the error of the means' float type at these sizes.
+            room = np.iinfo(sums.dtype)
+            fits = room.min <= low and high + cells <= room.max
+            numerators = np.add(sums, np.asarray(held) // 2, dtype=sums.dtype if fits else np.int64,
+                                casting="unsafe")  # fmt: skip
+            np.floor_divide(numerators, held, out=numerators, casting="unsafe")
+            integers: np.ndarray = numerators.astype(base_dtype)
+            return integers
     # The engine sums these windows in uint16 and divides in float32; all others in float64,
     # except float inputs narrower than float64, which sum and divide in float32.
     small_bytes = base_dtype == np.uint8 and cells <= 257
-    wide = base_dtype == np.float64 or (base_dtype.kind in "iu" and not small_bytes)
-    division = np.float64 if wide else np.float32
-    out_dtype = engine.result_dtype("avg", base_dtype)
-    axes = [row_counts, col_counts] if depth_counts is None else [depth_counts, row_counts,
-                                                                  col_counts]  # fmt: skip
-    held: np.ndarray | int
-    if all(c.min() == c.max() for c in axes):
-        held = math.prod(int(c[0]) for c in axes)
-    else:
-        held = functools.reduce(np.multiply.outer, axes)
-    means = np.empty(sums.shape, out_dtype)
+    wide_float = base_dtype == np.float64 or (base_dtype.kind in "iu" and not small_bytes)
+    division = np.float64 if wide_float else np.float32
+    means = np.empty(sums.shape, means_dtype)
     np.divide(sums, held, out=means, dtype=division, casting="unsafe")
     if base_dtype.kind == "f":
         return cast_to(means, base_dtype)
     # A mean of integers lies in their range: rounding half up is all the cast has to do.
     rounded = np.add(means, 0.5, dtype=np.float64)
     np.floor(rounded, out=rounded)
-    integers: np.ndarray = rounded.astype(base_dtype)
-    return integers
+    rounded_integers: np.ndarray = rounded.astype(base_dtype)
+    return rounded_integers
 
 
 def pyramid(

@@ -23,10 +23,11 @@ import functools
 import io
 import os
 import shutil
+import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, BinaryIO
 
 from poolcli.errors import OutputError
@@ -36,6 +37,9 @@ __all__ = [
     "Encoder",
     "commit",
     "discard",
+    "held_signals",
+    "move_into_place",
+    "output_folder",
     "remove_unfinished",
     "replace",
     "reserve",
@@ -192,6 +196,67 @@ def discard(temporary: str) -> None:
     """Remove ``temporary`` (from :func:`reserve`) if it is still this process's unfinished
     file or folder; nothing else is ever removed."""
     _discard(temporary)
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM held back inside (in the main thread) and delivered on leaving.
+
+    Zarr runs its I/O in a thread of its own: a stop that lands inside one of its calls would
+    leave that write going on after the temporary folder was removed, creating it again.
+    """
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in signals}
+    if threading.current_thread() is not threading.main_thread() or None in previous.values():
+        yield
+        return
+    held: list[int] = []
+    for signum in signals:
+        signal.signal(signum, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if held:
+            signal.raise_signal(held[0])
+
+
+@contextlib.contextmanager
+def output_folder(path: str, overwrite: bool) -> Iterator[str]:
+    """A new folder beside ``path`` (:func:`reserve`) for the parts of an output written in
+    many files; removed on any failure, and once the parts were moved out
+    (:func:`move_into_place`). An existing ``path`` is an OutputError unless ``overwrite``.
+
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with output_folder(os.path.join(folder, "a.zarr"), overwrite=False) as parts:
+    ...     os.mkdir(os.path.join(parts, "a.zarr"))
+    ...     move_into_place(os.path.join(parts, "a.zarr"), os.path.join(folder, "a.zarr"))
+    >>> os.listdir(folder)
+    ['a.zarr']
+    """
+    if os.path.lexists(path) and not overwrite:
+        raise OutputError(path, "exists; replace it with {overwrite}", ("overwrite",))
+    temporary: str | None = None
+    try:
+        with held_signals():  # a stop right after the folder is made still removes it
+            temporary = reserve(path, folder=True)
+        yield temporary
+    except BaseException as error:
+        if temporary is not None:
+            discard(temporary)
+        if isinstance(error, OSError):
+            raise OutputError(path, os_reason(error)) from None
+        raise
+    discard(temporary)  # what is left once the parts were moved out
+
+
+def move_into_place(source: str, target: str) -> None:
+    """Rename ``source`` to ``target``, replacing what is there (a file or a folder), with
+    SIGINT and SIGTERM held back (:func:`replace`)."""
+    with held_signals():
+        replace(source, target)
 
 
 def _remove(temporary: str) -> bool:
