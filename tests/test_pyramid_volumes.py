@@ -453,3 +453,28 @@ def test_pooling_commands_read_the_z_axis_of_an_ome_zarr(tmp_path):
     np.testing.assert_array_equal(planes, want)
     axes = [axis["name"] for axis in multiscale_entry(tmp_path / "p.ome.zarr")["axes"]]
     assert axes == ["t", "c", "y", "x"]
+
+
+@pytest.mark.parametrize("zarr_format", ["3", "2"])
+def test_pooling_an_ome_zarr_z_stack_to_ome_zarr_in_chunks(tmp_path, zarr_format):
+    import ome_zarr_models as models
+
+    data = random_volume((2, 9, 20, 30), np.uint16, 15)
+    write_ome_input(tmp_path / "in.ome.zarr", data, "czyx", [1.0, 3.0, 0.5, 0.5])
+    target = tmp_path / "o.ome.zarr"
+    result = run("avg", str(tmp_path / "in.ome.zarr"), "-k", "3x2x2", "-s", "2", "-o",
+                 str(target), "--zarr-format", zarr_format)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "(9x20x30 -> 4x10x15)" in result.stderr
+    models.open_ome_zarr(zarr.open_group(str(target), mode="r"))
+    entry = multiscale_entry(target)
+    assert [axis["name"] for axis in entry["axes"]] == ["c", "z", "y", "x"]
+    scale, translation = entry["datasets"][0]["coordinateTransformations"]
+    assert scale["scale"] == [1.0, 6.0, 1.0, 1.0]  # the stride times the input's pixel size
+    assert translation["translation"] == [0.0, 3.0, 0.25, 0.25]  # the first window's centre
+    written = zarr.open_group(str(target), mode="r")["0"][:]
+    want = poolcli.pool(data, "avg", size=(3, 2, 2), stride=2)
+    np.testing.assert_allclose(written, want, rtol=1e-6)
+    result = run("max", str(tmp_path / "in.ome.zarr"), "-k", "2x2x2", "-o",
+                 str(tmp_path / "o.tif"))  # fmt: skip
+    assert result.exit_code == 1 and "writes .zarr, .ome.zarr or .npy" in result.stderr
