@@ -478,3 +478,12 @@ def test_pooling_an_ome_zarr_z_stack_to_ome_zarr_in_chunks(tmp_path, zarr_format
     result = run("max", str(tmp_path / "in.ome.zarr"), "-k", "2x2x2", "-o",
                  str(tmp_path / "o.tif"))  # fmt: skip
     assert result.exit_code == 1 and "writes .zarr, .ome.zarr or .npy" in result.stderr
+
+
+def test_cli_volume_flag_is_for_pages(tmp_path):
+    write_ome_input(tmp_path / "in.ome.zarr", np.zeros((1, 4, 8, 8), np.uint8), "czyx", [1.0] * 4)
+    result = run("pyramid", str(tmp_path / "in.ome.zarr"), "-o", str(tmp_path / "o.ome.zarr"),
+                 "--volume")  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.endswith("has a z axis: --volume is for the pages of a TIFF\n")
+    assert not (tmp_path / "o.ome.zarr").exists()

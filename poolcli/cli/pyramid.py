@@ -77,9 +77,9 @@ OUT by its name:
                   levels down to one pixel
 
 Volumes: --factor DxHxW (e.g. 2x2x2, or 1x2x2 to keep every slice) pools depth too, of an
-OME-Zarr or Zarr with a z axis, a .npy of 3 to 5 axes ((D,) H, W after N and C) or a TIFF's
-pages with --volume; written as OME-Zarr (c, z, y, x), chunks one slice deep. An OME-Zarr
-z-stack with a factor of two values keeps its slices (as 1xHxW).
+OME-Zarr or Zarr with a z axis, a .npy of 3 to 5 axes (D, H, W; C, D, H, W; N, C, D, H, W) or
+a TIFF's pages with --volume; written as OME-Zarr (c, z, y, x), chunks one slice deep. An
+OME-Zarr z-stack with a factor of two values keeps its slices (as 1xHxW).
 
 --levels auto (the default) stops at the first level at most CHUNK x CHUNK pixels (y and x;
 a volume's depth does not count).
@@ -194,6 +194,9 @@ def open_image(
         array, info = images.load_image(path, max_pixels=max_pixels, frame=frame)
         lazy = chunked.as_dask(array, chunks=(1, 1, side, side))
         close, pixel_size, unit = (lambda: None), None, None
+    if pages and lazy.ndim == 5:
+        close()
+        raise InputError(path, "has a z axis: {volume} is for the pages of a TIFF", ("volume",))
     if pages:
         lazy = lazy.transpose(1, 0, 2, 3)[None]  # the frames as depth, as --volume reads them
     elif depth and lazy.ndim == 4:
