@@ -6,8 +6,8 @@ Makes (tile by tile, never whole in memory) a SIDE x SIDE uint8 grey tiled TIFF 
 RGB-SIDE x RGB-SIDE RGB one, then writes full pyramids, each as its own process, and prints
 megapixels of the base per second and the peak resident memory of the whole process:
 
-- poolcli avg and max to OME-Zarr and to pyramidal TIFF (the library, reading the TIFF through
-  tifffile's Zarr store, until ``poolcli pyramid`` reads tiled TIFFs lazily itself);
+- ``poolcli pyramid`` avg and max to OME-Zarr and to pyramidal TIFF (uncompressed, as libvips
+  writes by default), as a user runs it: the levels stream from the TIFF in one pass;
 - ``vips tiffsave --tile --pyramid`` (mean; ``--region-shrink max`` for max) and ``vips dzsave``;
 - the Python reference: ``dask.array.coarsen`` level by level (mean of the level above, trimmed
   to the factor, one ``to_zarr`` per level), as it is commonly done.
@@ -61,23 +61,6 @@ def make_tiff(path: Path, side: int, channels: int) -> None:
         bigtiff=True,
     )
 
-
-POOLCLI = """
-import sys, tifffile, zarr
-from poolcli import chunked
-from poolcli.chunked import multiscale
-source, target, op = sys.argv[1:4]
-store = tifffile.imread(source, aszarr=True)
-array = zarr.open(store, mode="r")
-base = chunked.as_dask(array, chunks=(2048, 2048) + array.shape[2:])
-if base.ndim == 3:  # (H, W, S) as stored: samples first, as poolcli's (C, H, W)
-    base = base.transpose(2, 0, 1)
-levels = chunked.pyramid(base, op)
-if target.endswith(".zarr"):
-    multiscale.write_ome_zarr(target, levels, op=op, factor=(2, 2))
-else:
-    multiscale.write_tiff(target, levels, compression=None)
-"""
 
 COARSEN = """
 import sys, dask.array as da, tifffile, zarr
@@ -178,7 +161,8 @@ def main() -> None:
             for op in ("avg", "max"):
                 for suffix in (".ome.zarr", ".tif"):
                     out = folder / f"{name}.poolcli-{op}{suffix}"
-                    command = [sys.executable, "-c", POOLCLI, str(source), str(out), op]
+                    command = [sys.executable, "-m", "poolcli", "pyramid", str(source), "-o",
+                               str(out), "--op", op, "--quiet"]  # fmt: skip
                     runs.append((f"poolcli {op} -> {suffix[1:]}", command, out))
             if vips is not None:
                 for op, extra in (("avg", []), ("max", ["--region-shrink", "max"])):

@@ -7,9 +7,11 @@ count too); rule e imports modules in a fresh interpreter. The layers, bottom up
   ``poolcli.errors``.
 - b. ``poolcli.teaching`` imports the standard library, numpy, ``poolcli.core``,
   ``poolcli.errors`` and itself only.
-- c. ``poolcli.io`` imports neither ``poolcli.imaging``, ``poolcli.batch`` nor ``poolcli.cli``;
-  ``poolcli.imaging`` neither ``poolcli.batch`` nor ``poolcli.cli``; ``poolcli.batch`` not
-  ``poolcli.cli``; ``poolcli.chunked`` (Dask pooling and the files read and written in parts,
+- c. ``poolcli.io`` imports neither ``poolcli.streaming``, ``poolcli.imaging``, ``poolcli.batch``
+  nor ``poolcli.cli``; ``poolcli.imaging`` neither ``poolcli.batch`` nor ``poolcli.cli``;
+  ``poolcli.batch`` not ``poolcli.cli``; ``poolcli.streaming`` (images streamed band by band,
+  above core and io, below chunked) none of chunked, api, imaging, batch and cli;
+  ``poolcli.chunked`` (Dask pooling and the files read and written in parts,
   above core and io) neither ``poolcli.api`` (the public functions, above core and chunked),
   imaging, batch nor cli; core and teaching import neither (rules a, b).
 - d. No ``from X import _name`` across modules, except from a module whose own file name starts
@@ -61,6 +63,10 @@ DASK_FREE_MODULES = (
     "poolcli.cli.run",
     "poolcli.batch.runner",
     "poolcli.batch.cluster",
+    "poolcli.io.omezarr",
+    "poolcli.streaming.pyramids",
+    "poolcli.streaming.tiffrows",
+    "poolcli.streaming.zarrchunks",
 )
 
 PACKAGE_DIR = Path(poolcli.__file__).resolve().parent
@@ -177,9 +183,16 @@ def teaching_rule(module: str, item: Import) -> str | None:
 
 #: Rule c: importer's package -> packages it may not import.
 FORBIDDEN = {
-    "poolcli.io": ("poolcli.imaging", "poolcli.batch", "poolcli.cli"),
+    "poolcli.io": ("poolcli.streaming", "poolcli.imaging", "poolcli.batch", "poolcli.cli"),
     "poolcli.imaging": ("poolcli.batch", "poolcli.cli"),
     "poolcli.batch": ("poolcli.cli",),
+    "poolcli.streaming": (
+        "poolcli.chunked",
+        "poolcli.api",
+        "poolcli.imaging",
+        "poolcli.batch",
+        "poolcli.cli",
+    ),
     "poolcli.chunked": ("poolcli.api", "poolcli.imaging", "poolcli.batch", "poolcli.cli"),
 }
 

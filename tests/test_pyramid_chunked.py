@@ -486,25 +486,37 @@ def test_signals_are_held_while_zarr_writes_metadata():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_pyramid_of_a_tiff_past_the_pixel_limit_reads_it_in_parts(tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("op", "reader"),
+    [
+        ("max", "poolcli.streaming.tiffrows.open_rows"),
+        ("median", "poolcli.chunked.sources.open_source"),
+    ],
+)
+def test_pyramid_of_a_tiff_past_the_pixel_limit_reads_it_in_parts(
+    tmp_path, monkeypatch, op, reader
+) -> None:
+    """Levels that cascade stream the TIFF a band at a time; median reads it in chunks."""
+    import importlib
+
     from cli_helpers import run
     from PIL import Image
-
-    from poolcli.chunked import sources
 
     rng = np.random.default_rng(5)
     base = rng.integers(0, 255, (300, 260), dtype=np.uint8)
     tifffile.imwrite(tmp_path / "in.tif", base, tile=(64, 64))
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow would refuse to decode it
     opened = []
-    real = sources.open_source
-    monkeypatch.setattr(sources, "open_source", lambda *a, **k: opened.append(a) or real(*a, **k))
+    module_name, name = reader.rsplit(".", 1)
+    module = importlib.import_module(module_name)
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: opened.append(a) or real(*a, **k))
     result = run("pyramid", str(tmp_path / "in.tif"), "-o", str(tmp_path / "o.ome.zarr"),
-                 "--chunk", "64", "--op", "max")  # fmt: skip
+                 "--chunk", "64", "--op", op)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert opened  # read in parts, not decoded whole
     group = zarr.open_group(str(tmp_path / "o.ome.zarr"), mode="r")
-    for level, want in enumerate(poolcli.pyramid(base, "max", levels="auto", chunk=64)):
+    for level, want in enumerate(poolcli.pyramid(base, op, levels="auto", chunk=64)):
         np.testing.assert_array_equal(group[str(level)][:], want[np.newaxis])
 
 

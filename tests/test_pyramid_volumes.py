@@ -487,3 +487,17 @@ def test_cli_volume_flag_is_for_pages(tmp_path):
     assert result.exit_code == 1
     assert result.stderr.endswith("has a z axis: --volume is for the pages of a TIFF\n")
     assert not (tmp_path / "o.ome.zarr").exists()
+
+
+def test_cli_volume_flag_on_a_one_page_tiff_is_a_volume_of_one_slice(tmp_path):
+    """--volume is never streamed as a plane: one page is a volume one slice deep."""
+    page = random_volume((30, 40), np.uint8, 16)
+    tifffile.imwrite(tmp_path / "p.tif", page)
+    result = run("pyramid", str(tmp_path / "p.tif"), "-o", str(tmp_path / "p.ome.zarr"),
+                 "--volume", "--levels", "2", "--op", "max")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [a["name"] for a in multiscale_entry(tmp_path / "p.ome.zarr")["axes"]] == [
+        "c", "z", "y", "x"
+    ]  # fmt: skip
+    level = zarr.open_group(str(tmp_path / "p.ome.zarr"), mode="r")["1"][:]
+    np.testing.assert_array_equal(level[0, 0], poolcli.pyramid(page, "max", 2)[1])

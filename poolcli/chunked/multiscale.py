@@ -37,7 +37,6 @@ array([[27, 31],
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -49,11 +48,23 @@ import numpy as np
 
 from poolcli.errors import OutputError
 from poolcli.io import atomic
+from poolcli.io.deepzoom import (
+    DZI_OVERLAP,
+    DZI_TILE,
+    check_picture,
+    dzi_levels,
+    dzi_xml,
+    save_tile,
+    tile_spans,
+)
+from poolcli.io.omezarr import axes_of, multiscales_metadata, ome_attributes
+from poolcli.streaming import zarrchunks
 
 __all__ = [
     "DZI_OVERLAP",
     "DZI_TILE",
     "axes_of",
+    "dzi_levels",
     "multiscales_metadata",
     "remove_unfinished",
     "unfinished",
@@ -63,9 +74,6 @@ __all__ = [
 ]
 
 _dask: Any = da
-
-#: Deep Zoom tiles as libvips writes them by default.
-DZI_TILE, DZI_OVERLAP = 254, 1
 
 
 def unfinished() -> list[str]:
@@ -87,98 +95,6 @@ def remove_unfinished() -> list[str]:
     []
     """
     return atomic.remove_unfinished()
-
-
-def axes_of(shape: Sequence[int], volume: bool = False) -> tuple[str, ...]:
-    """The OME-Zarr axes of a level of ``shape`` as written: N of one frame is dropped. A
-    ``volume``'s last three axes are (z, y, x).
-
-    >>> axes_of((5, 6)), axes_of((3, 5, 6)), axes_of((1, 3, 5, 6)), axes_of((4, 1, 5, 6))
-    (('y', 'x'), ('c', 'y', 'x'), ('c', 'y', 'x'), ('t', 'c', 'y', 'x'))
-    >>> axes_of((4, 5, 6), True), axes_of((1, 2, 4, 5, 6), True), axes_of((3, 2, 4, 5, 6), True)
-    (('z', 'y', 'x'), ('c', 'z', 'y', 'x'), ('t', 'c', 'z', 'y', 'x'))
-    """
-    if volume:
-        if len(shape) == 3:
-            return ("z", "y", "x")
-        if len(shape) == 4 or shape[0] == 1:
-            return ("c", "z", "y", "x")
-        return ("t", "c", "z", "y", "x")
-    if len(shape) == 2:
-        return ("y", "x")
-    if len(shape) == 3 or shape[0] == 1:
-        return ("c", "y", "x")
-    return ("t", "c", "y", "x")
-
-
-_AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
-
-
-def multiscales_metadata(
-    name: str,
-    axes: Sequence[str],
-    count: int,
-    op: str,
-    factor: tuple[int, ...],
-    pixel_size: tuple[float, ...] | None = None,
-    unit: str | None = None,
-    arguments: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One ``multiscales`` entry: the axes, ``count`` datasets "0", "1", ... with their scale
-    and translation, the op as ``type`` and poolcli's ``metadata``.
-
-    ``factor`` and ``pixel_size`` are those of the last two axes (y, x), or three (z, y, x) for
-    a volume; ``unit`` is that of the axes whose pixel size is given (a volume's y and x alone
-    when ``pixel_size`` has two values: its depth is then in slices).
-
-    >>> entry = multiscales_metadata("a", ("y", "x"), 2, "avg", (2, 2), (0.5, 0.5), "micrometer")
-    >>> entry["datasets"][1]["coordinateTransformations"]
-    [{'type': 'scale', 'scale': [1.0, 1.0]}, {'type': 'translation', 'translation': [0.25, 0.25]}]
-    >>> volume = multiscales_metadata("v", ("c", "z", "y", "x"), 2, "max", (2, 2, 2), (4, 1, 1))
-    >>> volume["datasets"][1]["coordinateTransformations"][1]["translation"]
-    [0.0, 2.0, 0.5, 0.5]
-    """
-    from poolcli import __version__
-
-    spatial = len(factor)
-    size = (1.0,) * (spatial - len(pixel_size or ())) + tuple(pixel_size or ())
-    with_unit = set(axes[len(axes) - len(pixel_size or ()) :]) if pixel_size else {"y", "x"}
-    axis_entries = []
-    for axis in axes:
-        entry = {"name": axis, "type": _AXIS_TYPES[axis]}
-        if axis in with_unit and unit is not None:
-            entry["unit"] = unit
-        axis_entries.append(entry)
-    lead = [1.0] * (len(axes) - spatial)
-    datasets = []
-    for level in range(count):
-        cumulative = [f**level for f in factor]
-        scale = [*lead, *(float(f * n) for f, n in zip(cumulative, size, strict=True))]
-        shift = [
-            *[0.0] * len(lead),
-            *((f - 1) / 2 * n for f, n in zip(cumulative, size, strict=True)),
-        ]
-        datasets.append(
-            {
-                "path": str(level),
-                "coordinateTransformations": [
-                    {"type": "scale", "scale": scale},
-                    {"type": "translation", "translation": shift},
-                ],
-            }
-        )
-    return {
-        "name": name,
-        "axes": axis_entries,
-        "datasets": datasets,
-        "type": op,
-        "metadata": {
-            "description": f"level L pools the base with {op} over windows of factor**L",
-            "method": "poolcli.pyramid",
-            "version": __version__,
-            "kwargs": {"op": op, "factor": list(factor), **(arguments or {})},
-        },
-    }
 
 
 def _as_written(level: Any, volume: bool = False) -> da.Array:
@@ -215,17 +131,6 @@ def _store(levels: Sequence[da.Array], targets: Sequence[Any], workers: int | No
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-
-
-def _compressor(zarr_format: int) -> Any:
-    """Blosc LZ4 (shuffled): about the size of Zarr's default Zstandard, three times as fast."""
-    if zarr_format == 2:
-        from numcodecs import Blosc  # type: ignore[import-untyped]
-
-        return Blosc(cname="lz4", clevel=5, shuffle=Blosc.AUTOSHUFFLE)
-    from zarr.codecs import BloscCodec
-
-    return BloscCodec(cname="lz4", clevel=5)
 
 
 def _aligned_to(level: da.Array, chunks: Sequence[int]) -> da.Array:
@@ -286,7 +191,7 @@ def write_ome_zarr(
             root = zarr.open_group(temporary, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
             targets = []
             for level, array in enumerate(written):
-                options: dict[str, Any] = {"compressors": _compressor(zarr_format)}
+                options: dict[str, Any] = {"compressors": zarrchunks.blosc(zarr_format)}
                 if zarr_format == 3:
                     options["dimension_names"] = axes
                 else:  # 0.4: chunk keys with "/" (the v2 default is ".")
@@ -300,10 +205,7 @@ def write_ome_zarr(
                         **options,
                     )
                 )
-            if zarr_format == 3:
-                root.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
-            else:
-                root.attrs["multiscales"] = [{"version": "0.4", **entry}]
+            root.attrs.update(ome_attributes(entry, zarr_format))
         _store(written, targets, workers)
         atomic.move_into_place(temporary, path)
 
@@ -428,39 +330,6 @@ def _resolution(
     return {"resolution": (x_dpi, y_dpi), "resolutionunit": "INCH"}
 
 
-def dzi_levels(shape: Sequence[int]) -> int:
-    """How many levels Deep Zoom has for an image of ``shape``: down to one pixel.
-
-    >>> dzi_levels((300, 517))
-    11
-    """
-    return math.ceil(math.log2(max(int(shape[-2]), int(shape[-1])))) + 1
-
-
-def _dzi_xml(height: int, width: int, extension: str) -> str:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<Image xmlns="http://schemas.microsoft.com/deepzoom/2008"\n'
-        f'  Format="{extension}"\n'
-        f'  Overlap="{DZI_OVERLAP}"\n'
-        f'  TileSize="{DZI_TILE}"\n'
-        "  >\n"
-        "  <Size \n"
-        f'    Height="{height}"\n'
-        f'    Width="{width}"\n'
-        "  />\n"
-        "</Image>\n"
-    )
-
-
-def _dzi_spans(length: int) -> list[tuple[int, int]]:
-    """Where each tile along an axis starts and stops: 254 cells plus the overlap each side."""
-    spans = []
-    for start in range(0, length, DZI_TILE):
-        spans.append((max(0, start - DZI_OVERLAP), min(length, start + DZI_TILE + DZI_OVERLAP)))
-    return spans
-
-
 def write_dzi(
     path: str,
     levels: Sequence[Any],
@@ -484,27 +353,14 @@ def write_dzi(
     ['0_0.jpeg', '0_1.jpeg', '1_0.jpeg', '1_1.jpeg', '2_0.jpeg', '2_1.jpeg']
     >>> import shutil; shutil.rmtree(folder)
     """
-    from PIL import Image
-
-    if tile_format not in ("jpeg", "png"):
-        raise ValueError(f'tile_format must be "jpeg" or "png", got {tile_format!r}')
     arrays = [_as_written(level) for level in levels]
     base = arrays[0]
-    if base.ndim == 4:
-        raise OutputError(path, f"Deep Zoom holds one frame, not {base.shape[0]}")
-    channels = base.shape[0] if base.ndim == 3 else 1
-    allowed = (1, 3) if tile_format == "jpeg" else (1, 3, 4)
-    if base.dtype != np.uint8 or channels not in allowed:
-        raise OutputError(
-            path,
-            f"Deep Zoom {tile_format} tiles hold 8-bit images of "
-            f"{' or '.join(map(str, allowed))} channels, not {channels} of {base.dtype}",
-        )
+    channels = base.shape[-3] if base.ndim >= 3 else 1
+    frames = base.shape[0] if base.ndim == 4 else 1
+    check_picture(path, base.dtype, channels, frames, tile_format)
     expected = dzi_levels(base.shape)
     if len(arrays) != expected:
         raise ValueError(f"Deep Zoom of this image needs {expected} levels, got {len(arrays)}")
-    if not path.lower().endswith(".dzi"):
-        raise OutputError(path, "a Deep Zoom output is named NAME.dzi")
     stem = os.path.basename(path)[: -len(".dzi")]
     files = os.path.join(os.path.dirname(path), f"{stem}_files")
     if os.path.lexists(files) and not overwrite:
@@ -528,14 +384,9 @@ def write_dzi(
         _store(arrays, targets, workers)
         tiles = os.path.join(temporary, f"{stem}_files")
         top = len(arrays) - 1
-        options = {"quality": quality} if tile_format == "jpeg" else {}
 
         def save(part: np.ndarray, name: str) -> None:
-            picture = part if part.ndim == 2 else np.moveaxis(part, 0, -1)
-            if picture.ndim == 3 and picture.shape[-1] == 1:
-                picture = picture[..., 0]
-            image = Image.fromarray(np.ascontiguousarray(picture))
-            image.save(name, format=tile_format.upper(), **options)
+            save_tile(part, name, tile_format, quality)
 
         # Pillow encodes without the GIL: a band of tiles at a time, in threads.
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as encoders:
@@ -543,16 +394,16 @@ def write_dzi(
                 folder = os.path.join(tiles, str(top - level))
                 os.makedirs(folder)
                 height, width = stored.shape[-2:]
-                for row, (y0, y1) in enumerate(_dzi_spans(height)):
+                for row, (y0, y1) in enumerate(tile_spans(height)):
                     band = np.asarray(stored[..., y0:y1, :])
                     names = [
                         (band[..., x0:x1], os.path.join(folder, f"{col}_{row}.{tile_format}"))
-                        for col, (x0, x1) in enumerate(_dzi_spans(width))
+                        for col, (x0, x1) in enumerate(tile_spans(width))
                     ]
                     for saved in [encoders.submit(save, *tile) for tile in names]:
                         saved.result()
         shutil.rmtree(scratch)
         with open(os.path.join(temporary, f"{stem}.dzi"), "w", encoding="utf-8") as xml:
-            xml.write(_dzi_xml(base.shape[-2], base.shape[-1], tile_format))
+            xml.write(dzi_xml(base.shape[-2], base.shape[-1], tile_format))
         atomic.move_into_place(tiles, files)
         atomic.move_into_place(os.path.join(temporary, f"{stem}.dzi"), path)  # last: marks it done

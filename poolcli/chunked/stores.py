@@ -40,6 +40,7 @@ from dask.callbacks import Callback
 
 from poolcli.errors import OutputError
 from poolcli.io import atomic
+from poolcli.io.omezarr import ome_attributes
 from poolcli.io.streams import os_reason
 
 __all__ = ["DEFAULT_TILE", "Placement", "Stopped", "compute", "write"]
@@ -359,10 +360,7 @@ def _write_ome_zarr(result: da.Array, temporary: str, options: _Options) -> None
         multiscale["type"] = placement.op
     if placement.metadata:
         multiscale["metadata"] = dict(placement.metadata)
-    if options.zarr_format == 3:
-        attributes: dict[str, Any] = {"ome": {"version": "0.5", "multiscales": [multiscale]}}
-    else:
-        attributes = {"multiscales": [{"version": "0.4", **multiscale}]}
+    attributes = ome_attributes(multiscale, options.zarr_format)
     group = zarr.open_group(store=temporary, mode="w", zarr_format=options.zarr_format)  # type: ignore[arg-type]
     group.attrs.update(attributes)
     dims = [axis["name"] for axis in axes]

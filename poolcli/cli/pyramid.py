@@ -43,6 +43,9 @@ PYRAMID_OPS = ("avg", "max", "min", "mode", "median", "nearest")
 OUTPUT_KINDS = {".ome.zarr": "ome-zarr", ".zarr": "ome-zarr", ".tif": "tiff", ".tiff": "tiff"}
 OUTPUT_KINDS[".dzi"] = "dzi"
 
+#: How the tiles of a TIFF pyramid may be compressed (tifffile's names; none, as libvips).
+TIFF_COMPRESSIONS = ("none", "zlib", "zstd", "lzw")
+
 #: About the side of the input's chunks the levels are computed in (a task's work).
 WORK_SIDE = 2048
 #: The same for a volume's slices, its chunks :data:`poolcli.chunked.pyramid.DEPTH` deep.
@@ -219,11 +222,13 @@ def open_image(
     return Input(lazy, info, close)
 
 
-def _pixel_size(info: ImageInfo) -> tuple[tuple[float, float] | None, str | None]:
+def _pixel_size(
+    dpi: tuple[float, float] | None,
+) -> tuple[tuple[float, float] | None, str | None]:
     """The input's pixel size (y, x) in micrometres, from its resolution, when it has one."""
-    if info.dpi is None or not all(d and d > 0 for d in info.dpi):
+    if dpi is None or not all(d and d > 0 for d in dpi):
         return None, None
-    horizontal, vertical = info.dpi
+    horizontal, vertical = dpi
     return (25400.0 / vertical, 25400.0 / horizontal), "micrometer"
 
 
@@ -268,6 +273,13 @@ def _pixel_size(info: ImageInfo) -> tuple[tuple[float, float] | None, str | None
     default="3",
     show_default=True,
     help="OME-Zarr on Zarr format 3 (OME-Zarr 0.5) or 2 (OME-Zarr 0.4).",
+)
+@click.option(
+    "--compression",
+    type=click.Choice(TIFF_COMPRESSIONS),
+    default="none",
+    show_default=True,
+    help="Tiles of a TIFF pyramid.",
 )
 @click.option(
     "--tile-format",
@@ -346,9 +358,6 @@ def pyramid_command(ctx: click.Context, /, source: str, output: str, **options: 
 
 def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list[tuple[int, ...]]:
     """Read, pool and write; returns each level's height and width (depth first for a volume)."""
-    from poolcli import chunked
-    from poolcli.chunked import multiscale
-
     if source == "-":
         raise InputError("<stdin>", "a pyramid reads a file: name INPUT")
     taken = [output]
@@ -357,6 +366,13 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
     for name in taken:  # before the input is read
         if os.path.lexists(name) and not options["overwrite"]:
             raise OutputError(name, "exists; replace it with {overwrite}", ("overwrite",))
+    streamed = _write_streamed(source, output, kind, options)
+    if streamed is not None:
+        return streamed
+    from poolcli import chunked
+    from poolcli.chunked import multiscale
+    from poolcli.io import deepzoom
+
     chunk: int = options["chunk"]
     factor: tuple[int, ...] = options["factor"]
     opened = open_image(
@@ -372,12 +388,12 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
     try:
         levels_option: int | str = options["levels"]
         if kind == "dzi":
-            levels_option = multiscale.dzi_levels(array.shape)
+            levels_option = deepzoom.dzi_levels(array.shape)
         levels = chunked.pyramid(array, options["op"], levels_option, factor, chunk)
         common = {"overwrite": options["overwrite"], "workers": options["jobs"]}
         if kind == "ome-zarr":
             pixel_size: tuple[float, ...] | None
-            pixel_size, unit = _pixel_size(info)
+            pixel_size, unit = _pixel_size(info.dpi)
             if opened.pixel_size is not None:
                 pixel_size, unit = opened.pixel_size, opened.unit
             multiscale.write_ome_zarr(
@@ -394,7 +410,13 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
             )
         elif kind == "tiff":
             multiscale.write_tiff(
-                output, levels, tile=chunk, dpi=info.dpi, factor=options["factor"], **common
+                output,
+                levels,
+                tile=chunk,
+                compression=_compression(options),
+                dpi=info.dpi,
+                factor=options["factor"],
+                **common,
             )
         else:
             multiscale.write_dzi(
@@ -408,3 +430,76 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
         close()
         multiscale.remove_unfinished()
     return [tuple(int(n) for n in level.shape[level.ndim - len(factor) :]) for level in levels]
+
+
+def _write_streamed(
+    source: str, output: str, kind: str, options: dict[str, Any]
+) -> list[tuple[int, ...]] | None:
+    """Write the pyramid in one streamed pass (:mod:`poolcli.streaming.pyramids`) where it can
+    be: levels that cascade (avg, max, min, nearest) of one image of a plane, to OME-Zarr or a
+    TIFF of 1, 3 or 4 channels. None where it cannot: the caller computes it in chunks."""
+    from poolcli.core.bands import STREAMED_OPS
+
+    factor = options["factor"]
+    if options["op"] not in STREAMED_OPS or options["frame"] is not None:
+        return None
+    if len(factor) != 2 or options["volume"]:
+        return None
+    from poolcli.streaming import pyramids
+    from poolcli.streaming.allocator import keep_freed_memory
+
+    keep_freed_memory()  # this process streams bands: freed memory is reused, not faulted in
+    opened = pyramids.open_base(source, max_pixels=options["max_pixels"])
+    if opened is None:
+        return None
+    try:
+        if kind == "tiff" and opened.rows.shape[0] not in (1, 3, 4):
+            return None
+        common: dict[str, Any] = {
+            "op": options["op"],
+            "levels": options["levels"],
+            "factor": factor,
+            "overwrite": options["overwrite"],
+            "threads": options["jobs"],
+        }
+        chunk: int = options["chunk"]
+        if kind == "dzi":
+            if opened.rows.dtype != "uint8":  # the chunked writer says what Deep Zoom holds
+                return None
+            del common["levels"], common["factor"]
+            shapes = pyramids.write_dzi(
+                output,
+                opened.rows,
+                tile_format=options["tile_format"],
+                quality=options["quality"],
+                **common,
+            )
+        elif kind == "ome-zarr":
+            pixel_size, unit = _pixel_size(opened.dpi)
+            shapes = pyramids.write_ome_zarr(
+                output,
+                opened.rows,
+                chunk=chunk,
+                zarr_format=int(options["zarr_format"]),
+                pixel_size=pixel_size,
+                unit=unit,
+                arguments={"chunk": chunk},  # and the levels, once they are counted
+                **common,
+            )
+        else:
+            shapes = pyramids.write_tiff(
+                output,
+                opened.rows,
+                tile=chunk,
+                compression=_compression(options),
+                dpi=opened.dpi,
+                **common,
+            )
+    finally:
+        opened.close()
+    return [(int(shape[-2]), int(shape[-1])) for shape in shapes]
+
+
+def _compression(options: dict[str, Any]) -> str | None:
+    chosen: str = options["compression"]
+    return None if chosen == "none" else chosen

@@ -9,6 +9,8 @@ files those of :mod:`poolcli.chunked.multiscale`'s writers (the same layout and 
 
 - :func:`write_ome_zarr`: each level's chunks encoded and written in threads as they fill
   (:mod:`poolcli.streaming.zarrchunks`).
+- :func:`write_dzi`: Deep Zoom, each level's tiles (254 pixels and their overlap) encoded by
+  Pillow in threads as a row of them fills.
 - :func:`write_tiff`: level 0's tiles go to the file as they fill; the other levels wait in a
   raw scratch file beside it (a third of the base's size at factor 2) until level 0 is done, as
   the SubIFD layout wants them after it.
@@ -31,25 +33,42 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from poolcli.core.bands import PyramidStream, RowBlocks
 from poolcli.core.pyramid import DEFAULT_CHUNK, FactorLike
-from poolcli.errors import OutputError
+from poolcli.errors import InputError, OutputError
 from poolcli.io import atomic
+from poolcli.io.omezarr import axes_of, multiscales_metadata, ome_attributes
 
-__all__ = ["ArrayRows", "Rows", "write_ome_zarr", "write_tiff"]
+__all__ = [
+    "ArrayRows",
+    "Opened",
+    "Rows",
+    "open_base",
+    "write_dzi",
+    "write_ome_zarr",
+    "write_tiff",
+]
 
 
 class Rows(Protocol):
     """A base read in bands of rows: (C, H, W) of ``dtype``."""
 
-    shape: tuple[int, ...]
-    dtype: np.dtype
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """(C, H, W)."""
+        ...
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The pixels' type."""
+        ...
 
     def bands(self, rows: int = 512, threads: int = 2) -> Iterator[np.ndarray]:
         """Every row in order, in bands of about ``rows``, each (C, rows, W)."""
@@ -74,6 +93,67 @@ class ArrayRows:
         """Every row in order, ``rows`` at a time (read from a memory map as they are asked for)."""
         for top in range(0, self.shape[1], rows):
             yield np.asarray(self.array[:, top : top + rows, :])
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A base opened for streaming: its rows, its resolution (dpi) where known, and what closes
+    the file it reads."""
+
+    rows: Rows
+    dpi: tuple[float, float] | None
+    close: Callable[[], None]
+
+
+def open_base(path: str, *, max_pixels: int | None = None) -> Opened | None:
+    """The image at ``path`` opened for a streamed pyramid, or None when it is not one image of
+    (C, H, W) read this way (frames, a z-stack, a Zarr store: the caller reads those in chunks).
+
+    A one-page TIFF is decoded a band at a time (:mod:`poolcli.streaming.tiffrows`), a .npy
+    memory-mapped; other images are decoded whole by :func:`poolcli.io.images.load_image`,
+    under its pixel limit ``max_pixels``.
+    """
+    from poolcli.io import formats
+
+    found = formats.for_path(path)
+    name = None if found is None else found.name
+    if name == "zarr" or formats.is_store(path):
+        return None
+    if name == "tiff":
+        from poolcli.streaming.tiffrows import open_rows
+
+        tiff = open_rows(path)
+        return None if tiff is None else Opened(tiff, tiff.dpi, tiff.close)
+    if name == "npy":
+        try:
+            array = np.load(path, mmap_mode="r")
+        except OSError as exc:
+            from poolcli.io.streams import os_reason
+
+            raise InputError(path, os_reason(exc)) from None
+        except ValueError as exc:
+            raise InputError(path, f"corrupt or truncated .npy file: {exc}") from None
+        plane = _one_image(array)
+        return None if plane is None else Opened(ArrayRows(plane), None, lambda: None)
+    from poolcli.io import images
+
+    array, info = images.load_image(path, max_pixels=max_pixels)
+    plane = _one_image(array)
+    return None if plane is None else Opened(ArrayRows(plane), info.dpi, lambda: None)
+
+
+def _one_image(array: np.ndarray) -> np.ndarray | None:
+    """(H, W), (C, H, W) or (1, C, H, W) numbers as (C, H, W); None for anything else."""
+    if array.dtype.kind not in "iuf" or array.size == 0:
+        return None
+    planes: np.ndarray | None = None
+    if array.ndim == 2:
+        planes = array[None]
+    elif array.ndim == 3:
+        planes = array
+    elif array.ndim == 4 and array.shape[0] == 1:
+        planes = array[0]
+    return planes
 
 
 def _workers(threads: int | None) -> int:
@@ -101,7 +181,6 @@ def write_ome_zarr(
     :func:`poolcli.chunked.multiscale.write_ome_zarr` writes it. Returns the levels' shapes."""
     import zarr
 
-    from poolcli.chunked.multiscale import axes_of, multiscales_metadata
     from poolcli.streaming.zarrchunks import ChunkWriter, create_array
 
     if zarr_format not in (2, 3):
@@ -109,17 +188,15 @@ def write_ome_zarr(
     stream = PyramidStream(rows.shape, rows.dtype, op, levels, factor, chunk)
     axes = axes_of(rows.shape)
     name = os.path.basename(os.path.normpath(path)).removesuffix(".zarr").removesuffix(".ome")
+    recorded = {"levels": stream.count, **(arguments or {})}
     entry = multiscales_metadata(
-        name, axes, stream.count, op, stream.factor, pixel_size, unit, arguments
+        name, axes, stream.count, op, stream.factor, pixel_size, unit, recorded
     )
     workers = _workers(threads)
     with atomic.output_folder(path, overwrite) as temporary:
         with atomic.held_signals():
             root = zarr.open_group(temporary, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
-            if zarr_format == 3:
-                root.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
-            else:
-                root.attrs["multiscales"] = [{"version": "0.4", **entry}]
+            root.attrs.update(ome_attributes(entry, zarr_format))
         with ThreadPoolExecutor(workers, thread_name_prefix="poolcli-encode") as encoders:
             writers = []
             for level, shape in enumerate(stream.shapes):
@@ -154,7 +231,7 @@ class _LevelWriter:
         for block in self._blocks.add(part):
             for done in self._pending:
                 done.result()
-            self._pending = [self._encoders.submit(self._chunks.write_rows, block, self._top)]
+            self._pending = self._chunks.submit_rows(block, self._top, self._encoders)
             self._top += block.shape[-2]
 
     def finish(self) -> None:
@@ -274,3 +351,100 @@ def _resolution(
         return {}
     x_dpi, y_dpi = dpi[0] / factor[1] ** level, dpi[1] / factor[0] ** level
     return {"resolution": (x_dpi, y_dpi), "resolutionunit": "INCH"}
+
+
+def write_dzi(
+    path: str,
+    rows: Rows,
+    *,
+    op: str = "avg",
+    tile_format: str = "jpeg",
+    quality: int = 75,
+    overwrite: bool = False,
+    threads: int | None = None,
+) -> list[tuple[int, ...]]:
+    """Write the factor-2 pyramid of ``rows`` (uint8, 1 or 3 channels, 4 for PNG) down to one
+    pixel as Deep Zoom: ``path`` (``NAME.dzi``) and ``NAME_files/``, as
+    :func:`poolcli.chunked.multiscale.write_dzi` writes them. Returns the levels' shapes."""
+    from poolcli.io import deepzoom
+
+    deepzoom.check_picture(path, rows.dtype, rows.shape[0], 1, tile_format)
+    stem = os.path.basename(path)[: -len(".dzi")]
+    files = os.path.join(os.path.dirname(path), f"{stem}_files")
+    if os.path.lexists(files) and not overwrite:
+        raise OutputError(files, "exists; replace it with {overwrite}", ("overwrite",))
+    stream = PyramidStream(rows.shape, rows.dtype, op, deepzoom.dzi_levels(rows.shape), 2)
+    workers = _workers(threads)
+    with atomic.output_folder(path, overwrite) as temporary:
+        tiles = os.path.join(temporary, f"{stem}_files")
+        top = stream.count - 1
+        with ThreadPoolExecutor(workers, thread_name_prefix="poolcli-encode") as encoders:
+            pending: list[Future[None]] = []
+
+            def save(part: np.ndarray, name: str) -> None:
+                pending.append(
+                    encoders.submit(deepzoom.save_tile, part, name, tile_format, quality)
+                )
+                if len(pending) > 8 * workers:  # a few rows of tiles in memory, not a level
+                    for done in pending[: 4 * workers]:
+                        done.result()
+                    del pending[: 4 * workers]
+
+            levels = []
+            for level, shape in enumerate(stream.shapes):
+                folder = os.path.join(tiles, str(top - level))
+                os.makedirs(folder)
+                levels.append(_DziLevel(shape, folder, tile_format, save))
+            for band in rows.bands(4 * deepzoom.DZI_TILE, workers):
+                levels[0].add(band)
+                for level, part in stream.push(band):
+                    levels[level].add(part)
+            for done in pending:
+                done.result()
+        with open(os.path.join(temporary, f"{stem}.dzi"), "w", encoding="utf-8") as xml:
+            xml.write(deepzoom.dzi_xml(rows.shape[1], rows.shape[2], tile_format))
+        atomic.move_into_place(tiles, files)
+        atomic.move_into_place(os.path.join(temporary, f"{stem}.dzi"), path)  # last: marks it done
+    return stream.shapes
+
+
+class _DziLevel:
+    """One Deep Zoom level's rows, cut into rows of tiles with their overlap as they come."""
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        folder: str,
+        extension: str,
+        save: Callable[[np.ndarray, str], None],
+    ) -> None:
+        from poolcli.io import deepzoom
+
+        self._height = shape[-2]
+        self._rows = deepzoom.tile_spans(shape[-2])
+        self._columns = deepzoom.tile_spans(shape[-1])
+        self._folder = folder
+        self._extension = extension
+        self._save = save
+        self._held: list[np.ndarray] = []
+        self._first = 0  # the row of the base of this level that _held starts at
+        self._next = 0  # the next row of tiles to save
+
+    def add(self, part: np.ndarray) -> None:
+        self._held.append(part)
+        held = sum(p.shape[-2] for p in self._held)
+        while self._next < len(self._rows) and self._first + held >= self._rows[self._next][1]:
+            band = self._held[0] if len(self._held) == 1 else np.concatenate(self._held, axis=-2)
+            start, stop = self._rows[self._next]
+            rows = band[..., start - self._first : stop - self._first, :]
+            for column, (left, right) in enumerate(self._columns):
+                name = os.path.join(self._folder, f"{column}_{self._next}.{self._extension}")
+                self._save(rows[..., left:right], name)
+            self._next += 1
+            if self._next < len(self._rows):  # keep what the next row of tiles starts with
+                keep = self._rows[self._next][0]
+                self._held = [band[..., keep - self._first :, :]]
+                self._first = keep
+            else:
+                self._held = []
+            held = sum(p.shape[-2] for p in self._held)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import Any
 
 import numpy as np
@@ -79,9 +79,9 @@ def create_array(
 
 class ChunkWriter:
     """Writes whole rows of chunks of a Zarr array made by :func:`create_array` in ``folder``
-    (the group's folder), each chunk's file written once, in ``workers`` threads when given."""
+    (the group's folder), each chunk's file written once."""
 
-    def __init__(self, array: Any, folder: str, workers: Executor | None = None) -> None:
+    def __init__(self, array: Any, folder: str) -> None:
         metadata = array.metadata
         self.shape = tuple(int(n) for n in array.shape)
         self.chunks = tuple(int(n) for n in array.chunks)
@@ -89,12 +89,20 @@ class ChunkWriter:
         self._key = metadata.encode_chunk_key
         self._root = os.path.join(folder, *array.path.split("/"))
         self._codec = _codec_of(metadata)
-        self._workers = workers
         self._made: set[str] = set()
 
     def write_rows(self, rows: np.ndarray, top: int) -> None:
         """Write ``rows`` (the array's shape but for the rows, axis -2) starting at row ``top``,
         a multiple of the chunk height; ``rows`` ends at a chunk's end or the array's."""
+        for part, coords in self._chunks_of(rows, top):
+            self.write_chunk(part, coords)
+
+    def submit_rows(self, rows: np.ndarray, top: int, workers: Executor) -> list[Future[None]]:
+        """:meth:`write_rows` in ``workers``, a chunk a task; the tasks, not waited for."""
+        return [workers.submit(self.write_chunk, *job) for job in self._chunks_of(rows, top)]
+
+    def _chunks_of(self, rows: np.ndarray, top: int) -> list[tuple[np.ndarray, tuple[int, ...]]]:
+        """The chunks ``rows`` from row ``top`` hold, and their coordinates (checked)."""
         height = self.chunks[-2]
         count = rows.shape[-2]
         if top % height or (count % height and top + count != self.shape[-2]):
@@ -115,14 +123,11 @@ class ChunkWriter:
                     part = rows[(*where, slice(band, band + height), slice(column, None))]
                     coords = (*index, (top + band) // height, column // self.chunks[-1])
                     jobs.append((part[..., : self.chunks[-1]], coords))
-        if self._workers is None:
-            for part, coords in jobs:
-                self._write(part, coords)
-        else:
-            for done in [self._workers.submit(self._write, *job) for job in jobs]:
-                done.result()
+        return jobs
 
-    def _write(self, part: np.ndarray, coords: tuple[int, ...]) -> None:
+    def write_chunk(self, part: np.ndarray, coords: tuple[int, ...]) -> None:
+        """Encode ``part`` (the chunk at ``coords``, or its part inside the array) and write
+        its file."""
         if part.shape != self.chunks:
             whole = np.zeros(self.chunks, self.dtype)
             whole[tuple(slice(0, n) for n in part.shape)] = part
