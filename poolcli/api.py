@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from poolcli.core import adaptive, engine
 from poolcli.core import pyramid as pyramids
-from poolcli.core.geometry import PaddingLike, PadMode, PairLike, window_axes
+from poolcli.core.geometry import PaddingLike, PadMode, PairLike
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -37,15 +37,6 @@ def is_dask(x: object) -> bool:
     False
     """
     return hasattr(x, "__dask_graph__") and type(x).__module__.startswith("dask.")
-
-
-def _planes_only(axes: int) -> None:
-    """Dask arrays pool planes only, for now: a clear error for a volume's or a signal's window."""
-    if axes != 2:
-        raise ValueError(
-            f"a Dask array pools two axes (a plane) for now, not {axes}: pool its chunks with "
-            f"poolcli.pool, or compute it first"
-        )
 
 
 def _refuse_lazy(x: object) -> None:
@@ -142,7 +133,6 @@ def pool(
     if is_dask(x):
         if out is not None:
             raise ValueError("out is for arrays in memory; a Dask array gives a Dask array")
-        _planes_only(window_axes(size))
         from poolcli import chunked
 
         return chunked.pool(
@@ -183,10 +173,9 @@ def global_pool(x: npt.ArrayLike, op: str = "avg", axes: int = 2) -> np.ndarray:
 
 def global_pool(x: Any, op: str = "avg", axes: int = 2) -> Any:
     if is_dask(x):
-        _planes_only(axes)
         from poolcli import chunked
 
-        return chunked.global_pool(x, op)
+        return chunked.global_pool(x, op, axes)
     _refuse_lazy(x)
     return adaptive.global_pool(x, op, axes)
 
@@ -203,7 +192,6 @@ def adaptive_pool(
 
 def adaptive_pool(x: Any, output_size: adaptive.OutputSize, op: str = "avg") -> Any:
     if is_dask(x):
-        _planes_only(len(output_size) if isinstance(output_size, (tuple, list)) else 2)
         from poolcli import chunked
 
         return chunked.adaptive_pool(x, output_size, op)
@@ -251,8 +239,8 @@ def pyramid(
 
 
 _DASK_NOTE = """
-    A Dask array gives a lazy Dask array (:mod:`poolcli.chunked`, the ``chunked`` extra); Dask
-    arrays pool planes (two axes) only, for now."""
+    A Dask array gives a lazy Dask array (:mod:`poolcli.chunked`, the ``chunked`` extra), pooled
+    chunk by chunk over one, two or three axes as in memory."""
 
 for _public, _core in ((pool, engine.pool), (global_pool, adaptive.global_pool)):
     _public.__doc__ = (_core.__doc__ or "") + _DASK_NOTE

@@ -626,7 +626,7 @@ def test_a_small_tiff_or_npy_is_pooled_without_dask(tmp_path, suffix) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Volumes: windows of three axes over Zarr arrays (pooled in memory, up to the memory limit)
+# Volumes: windows of three axes over Zarr arrays, pooled in chunks
 
 
 @pytest.mark.parametrize("shape", [(10, 12, 14), (3, 10, 12, 14)])
@@ -649,12 +649,21 @@ def test_zarr_volumes(tmp_path, shape, output) -> None:
     np.testing.assert_array_equal(got, expected)
 
 
-def test_a_volume_larger_than_the_memory_limit_says_so(tmp_path) -> None:
-    np.save(tmp_path / "v.npy", noise((4, 8, 8)))
-    result = run("max", str(tmp_path / "v.npy"), "-k", "2x2x2", "--memory-limit", "10",
-                 "-o", str(tmp_path / "o.zarr"))  # fmt: skip
+def test_a_volume_larger_than_the_memory_limit_is_pooled_in_chunks(tmp_path) -> None:
+    volume = noise((4, 8, 8))
+    np.save(tmp_path / "v.npy", volume)
+    ok("max", str(tmp_path / "v.npy"), "-k", "2x2x2", "--memory-limit", "10",
+       "-o", str(tmp_path / "o.zarr"))  # fmt: skip
+    written = zarr.open_array(store=str(tmp_path / "o.zarr"), mode="r")
+    np.testing.assert_array_equal(written[:], poolcli.pool(volume, "max", size=(2, 2, 2)))
+
+
+def test_a_signal_larger_than_the_memory_limit_says_so(tmp_path) -> None:
+    np.save(tmp_path / "s.npy", noise((4, 64)))
+    result = run("max", str(tmp_path / "s.npy"), "-k", "2", "--axes", "1", "--memory-limit",
+                 "10", "-o", str(tmp_path / "o.zarr"))  # fmt: skip
     assert result.exit_code == 1
-    assert "windows of 1 or 3 axes are pooled in memory" in result.stderr
+    assert "windows of 1 axis are pooled in memory" in result.stderr
     assert "--memory-limit of 10" in result.stderr
     assert not (tmp_path / "o.zarr").exists()
 

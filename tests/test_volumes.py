@@ -358,10 +358,11 @@ def test_volume_adaptive_and_fractional_match_their_plane_rules():
     assert poolcli.fractional_max_pool(x, (2, 2, 2), ratio=0.5, seed=1).shape == (2, 3, 4, 4)
 
 
-def test_dask_arrays_pool_planes_only_for_now():
+def test_dask_arrays_pool_volumes_as_arrays_in_memory():
     da = pytest.importorskip("dask.array")
-    volume = da.ones((4, 8, 8), chunks=4)
-    with pytest.raises(ValueError, match="a Dask array pools two axes"):
-        poolcli.pool(volume, "max", size=(2, 2, 2))
-    with pytest.raises(ValueError, match="a Dask array pools two axes"):
-        poolcli.global_pool(volume, axes=3)
+    x = np.random.default_rng(3).standard_normal((4, 8, 8))
+    volume = da.from_array(x, chunks=3)
+    pooled = poolcli.pool(volume, "max", size=(2, 2, 2))
+    np.testing.assert_array_equal(pooled.compute(), poolcli.pool(x, "max", size=(2, 2, 2)))
+    means = poolcli.global_pool(volume, axes=3).compute()
+    np.testing.assert_allclose(means, poolcli.global_pool(x, axes=3), rtol=1e-12)

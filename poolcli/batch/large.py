@@ -150,6 +150,7 @@ class Large:
     compression: str | None
     scale: tuple[float, float] | None
     resources: tuple[Any, ...] = ()  # open files to close once written
+    depth_scale: float | None = None  # a volume's pixel size on D, where the input gives it
 
     def close(self) -> None:
         for resource in self.resources:
@@ -162,15 +163,20 @@ class Large:
 
 
 def open_large(
-    source: str | BinaryIO, level: int | None, frame: int | None, max_pixels: int | None
+    source: str | BinaryIO,
+    level: int | None,
+    frame: int | None,
+    max_pixels: int | None,
+    volumes: bool = False,
 ) -> Large:
     """``source`` (a path, or standard input) opened in parts when it is a format read so
     (Zarr, TIFF, .npy), else loaded whole under ``max_pixels`` and seen as one chunk: a PNG
-    pooled to a Zarr output."""
+    pooled to a Zarr output. ``volumes``: an OME-Zarr's (or a named Zarr's) z axis read as the
+    depth of (N, C, D, H, W), for a window of three axes (else as N, planes pooled one by one)."""
     from poolcli.chunked import sources
 
     if isinstance(source, str) and sources.kind_of(source) is not None:
-        opened = sources.open_source(source, level=level, frame=frame)
+        opened = sources.open_source(source, level=level, frame=frame, volumes=volumes)
         return Large(
             opened.array,
             opened.info,
@@ -178,6 +184,7 @@ def open_large(
             opened.compression,
             opened.scale,
             opened.resources,
+            opened.depth_scale,
         )
     name = source if isinstance(source, str) else "<stdin>"
     if level is not None:
@@ -228,8 +235,14 @@ def write_large(
     array = large.array
     kwargs = {**task.window.kwargs(), "p": task.p}
     result: Any
-    if task.window.axes != 2:
+    if task.window.axes == 1:
         result = _pooled_in_memory(large, task, name, fmt, memory_limit)
+    elif task.window.axes == 3:
+        if fmt not in ("zarr", "ome-zarr", "npy"):
+            raise OutputError(
+                name, "a window of 3 axes over a chunked input writes .zarr, .ome.zarr or .npy"
+            )
+        result = chunked.pool(array, task.op, **kwargs)
     elif alpha.premultiplies(task.op, large.info, array.shape[1], array.dtype, task.alpha):
         result = pool_premultiplied(array, task.op, kwargs)
     else:
@@ -244,9 +257,10 @@ def write_large(
         elif result.dtype.kind == "f" and result.dtype != np.float32:
             result = result.astype(np.float32)
     tile = max(64, min(2048, max(large.tile) if min(large.tile) >= 64 else 512))
+    scale, translation = _placement(geometry, large)
     placement = stores.Placement(
-        scale=_times(_plane_strides(geometry), large.scale),
-        translation=_times(_centre(geometry), large.scale),
+        scale=scale,
+        translation=translation,
         name=os.path.basename(formats.split_extension(path)[0]),
         op=task.op,
         metadata=(("producer", "poolcli"), ("version", __version__), ("op", task.op),
@@ -293,9 +307,8 @@ def _client(scheduler: str | None) -> Iterator[Any]:
 def _pooled_in_memory(
     large: Large, task: Any, name: str, fmt: str, memory_limit: int | None
 ) -> Any:
-    """A signal's or a volume's pooling, in memory (Dask arrays are pooled over planes only):
-    the input read whole, if it fits ``memory_limit``, and pooled by the engine; the result a
-    Dask array of one chunk, for the writers."""
+    """A signal's pooling, in memory: the input read whole, if it fits ``memory_limit``, and
+    pooled by the engine; the result a Dask array of one chunk, for the writers."""
     import dask.array as da
 
     if fmt not in ("zarr", "npy"):
@@ -306,7 +319,7 @@ def _pooled_in_memory(
     if large.array.nbytes > limit:
         raise InputError(
             name,
-            f"windows of 1 or 3 axes are pooled in memory, and it holds {large.array.nbytes} "
+            f"windows of 1 axis are pooled in memory, and it holds {large.array.nbytes} "
             f"bytes, more than the {{memory_limit}} of {limit}",
             ("memory_limit",),
         )
@@ -388,6 +401,19 @@ def round_means(values: Any, dtype: Any) -> Any:
     np.floor(rounded, out=rounded)
     np.clip(rounded, 0, 255, out=rounded)
     return rounded.astype(dtype)
+
+
+def _placement(geometry: Any, large: Large) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The output's pixel size and the centre of its pixel 0 in the input's units: on (y, x),
+    and on z first for a volume's window (z in slices where the input gives no depth scale)."""
+    scale = _times(_plane_strides(geometry), large.scale)
+    translation = _times(_centre(geometry), large.scale)
+    if len(geometry.axes) != 3:
+        return scale, translation
+    depth = geometry.axes[0]
+    size = 1.0 if large.depth_scale is None else large.depth_scale
+    centre = ((depth.size - 1) * depth.dilation) / 2 - depth.before
+    return (float(depth.stride) * size, *scale), (centre * size, *translation)
 
 
 def _centre(geometry: Any) -> tuple[float, float]:

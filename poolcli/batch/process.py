@@ -312,7 +312,8 @@ def _process_large(
         source: Any = stdin if job.source == "-" else job.source
         if source is None:
             raise ValueError("standard input is not available here")
-        opened = large.open_large(source, load.level, load.frame, load.max_pixels)
+        volumes = task.window.axes == 3
+        opened = large.open_large(source, load.level, load.frame, load.max_pixels, volumes)
         closing = opened
         loaded = (opened.shape, opened.info)
         geometry = task.geometry(opened.shape, None)  # the memory is bounded, not the pixels

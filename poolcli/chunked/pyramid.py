@@ -11,8 +11,7 @@ never the image:
   factor, and merged back to about ``chunk`` cells a side once they have shrunk below
   ``chunk / factor``.
 - median, mode: each level is :func:`poolcli.chunked.pool` of the base with windows of
-  ``factor**L``; a volume's (a factor of three) pools the base rechunked to whole windows, each
-  chunk on its own (the windows do not overlap: no halo is needed).
+  ``factor**L`` (of three axes for a volume).
 
 A factor of three, (depth, rows, columns), pools a volume's last three axes, (D, H, W) to
 (N, C, D, H, W); its chunks are about :data:`DEPTH` slices deep.
@@ -38,9 +37,7 @@ import numpy as np
 
 from poolcli.chunked.arrays import Sliceable, as_dask
 from poolcli.chunked.arrays import pool as chunked_pool
-from poolcli.core import engine
 from poolcli.core import pyramid as core
-from poolcli.core.geometry import check_rank
 from poolcli.core.pyramid import DEFAULT_CHUNK, OPS, FactorLike
 
 __all__ = ["DEPTH", "pyramid", "store_chunks"]
@@ -89,18 +86,14 @@ def pyramid(
     if op not in OPS:
         raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
     axes = core.check_factor(factor)
-    base = as_dask(x, chunks) if len(axes) == 2 else _as_volume(x, chunks)
+    base = as_dask(x, chunks, axes=len(axes))
     count = core.level_count(base.shape, axes, levels, chunk)
     sides = store_chunks(int(chunk), axes)
     result = [base]
     if op in ("median", "mode"):
         for level in range(1, count):
             window = tuple(f**level for f in axes)
-            pooled: Any
-            if len(axes) == 2:
-                pooled = chunked_pool(base, op, size=window, ceil_mode=True)
-            else:
-                pooled = _pooled_in_windows(base, op, window, sides)
+            pooled: Any = chunked_pool(base, op, size=window, ceil_mode=True)
             if pooled.dtype != base.dtype:  # median: float, rounded once
                 pooled = pooled.map_blocks(core.cast_to, base.dtype, dtype=base.dtype)
             result.append(_rechunked(pooled, sides))
@@ -127,69 +120,6 @@ def pyramid(
         )
         result.append(averages)
     return result
-
-
-def _as_volume(x: da.Array | Sliceable, chunks: Any) -> da.Array:
-    """``x`` as a Dask array of a volume, (D, H, W) to (N, C, D, H, W), checked as
-    :func:`poolcli.pool` checks the input of a window of three axes; by default its own chunks
-    (a zarr array's), else one slice deep by ``DEFAULT_CHUNK`` squared."""
-    if isinstance(x, da.Array):
-        array: da.Array = x if chunks is None else _dask.rechunk(x, chunks)
-    else:
-        for needed in ("shape", "dtype", "__getitem__"):
-            if not hasattr(x, needed):
-                raise TypeError(
-                    f"pooling in chunks needs an array with shape, dtype and slicing, "
-                    f"got {type(x).__name__}"
-                )
-        shape = tuple(int(n) for n in x.shape)
-        own = getattr(x, "chunks", None)
-        if chunks is None and isinstance(own, tuple) and len(own) == len(shape):
-            chunks = own
-        elif chunks is None:
-            chunks = (*(1 for _ in shape[:-2]), DEFAULT_CHUNK, DEFAULT_CHUNK)
-        array = _dask.from_array(x, chunks=chunks, asarray=True)
-    check_rank(tuple(array.shape), 3)
-    if array.dtype.kind not in "iuf":
-        raise ValueError(f"input must hold integers or floats, got dtype {array.dtype}")
-    if array.size == 0:
-        raise ValueError(f"input is empty (shape {array.shape})")
-    return array
-
-
-def _pooled_in_windows(
-    base: da.Array, op: str, window: tuple[int, ...], sides: tuple[int, ...]
-) -> da.Array:
-    """``base`` pooled by ``op`` over windows of ``window`` with the same stride (ceil, padded
-    cells ignored), each chunk of whole windows (about ``sides``) pooled on its own."""
-    spatial = base.ndim - len(window)
-    target = {
-        spatial + axis: w * max(1, round(side / w))
-        for axis, (w, side) in enumerate(zip(window, sides, strict=True))
-    }
-    whole: Any = _dask.rechunk(base, target)
-    chunks = (
-        *whole.chunks[:spatial],
-        *(tuple(-(-c // w) for c in cs) for cs, w in zip(whole.chunks[spatial:], window,
-                                                          strict=True)),
-    )  # fmt: skip
-    dtype = engine.result_dtype(op, base.dtype)
-    pooled: da.Array = _dask.map_blocks(
-        _pool_block,
-        whole,
-        op,
-        window,
-        chunks=chunks,
-        dtype=dtype,
-        meta=np.empty((0,) * base.ndim, dtype),
-    )
-    return pooled
-
-
-def _pool_block(block: np.ndarray, op: str, window: tuple[int, ...]) -> np.ndarray:
-    with engine.in_calling_thread():  # Dask's threads are the parallelism
-        pooled: Any = engine.pool(block, op, size=window, ceil_mode=True, max_pixels=None)
-    return np.asarray(pooled)
 
 
 def _aligned(array: da.Array, factor: tuple[int, ...], sides: tuple[int, ...]) -> da.Array:

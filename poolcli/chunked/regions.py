@@ -24,6 +24,7 @@ exactly as it pools the whole axis (the same cells count, the same ceil-mode ove
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -123,59 +124,65 @@ def axis_regions(
 def pool_region(
     region: np.ndarray,
     op: str,
-    rows: AxisRegion,
-    cols: AxisRegion,
+    axes: tuple[AxisRegion, ...],
     geometry: Geometry,
     p: float,
 ) -> np.ndarray:
-    """Pool one region (an (..., rows, cols) array of its real cells) into its output chunk.
+    """Pool one region (an (..., rows, cols) array of its real cells; (..., depth, rows, cols)
+    for a volume, (..., length) for a signal) into its output chunk; ``axes`` holds the region
+    of each spatial axis, outermost first.
 
     Runs in the calling thread only: the scheduler's workers are the parallelism.
     """
-    padding = (rows.before, rows.after, cols.before, cols.after)
+    padding = tuple(side for axis in axes for side in (axis.before, axis.after))
     pad_mode = "ignore" if copies_borders(geometry.pad_mode) else geometry.pad_mode
     with engine.in_calling_thread():
         pooled = pool_array(
             region,
             op,
-            size=geometry.size,
-            stride=geometry.stride,
+            size=geometry.sizes,
+            stride=geometry.strides,
             padding=padding,
-            dilation=geometry.dilation,
+            dilation=geometry.dilations,
             ceil_mode=geometry.ceil_mode,
             pad_mode=pad_mode,
             p=p,
         )
-    return pooled[..., rows.skip : rows.skip + rows.count, cols.skip : cols.skip + cols.count]
+    kept: tuple[Any, ...] = (Ellipsis, *(slice(a.skip, a.skip + a.count) for a in axes))
+    chunk: np.ndarray = pooled[kept]
+    return chunk
 
 
 def pool_array(
     x: np.ndarray,
     op: str,
-    size: tuple[int, int],
-    stride: tuple[int, int],
-    padding: tuple[int, int, int, int],
-    dilation: tuple[int, int],
+    size: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
     ceil_mode: bool,
     pad_mode: PadMode,
     p: float,
 ) -> np.ndarray:
-    """The in-memory pooling of one array by the engine, for every op of :data:`OPS`.
+    """The in-memory pooling of one array by the engine, for every op of :data:`OPS`; as many
+    spatial axes as ``size`` has values, ``padding`` a (before, after) pair per axis.
 
     >>> pool_array(np.array([[1, 1], [2, 3]]), "mode", (2, 2), (2, 2), (0, 0, 0, 0), (1, 1),
     ...            False, "ignore", 2.0)
     array([[1]])
+    >>> pool_array(np.array([4, 1, 5, 2]), "max", (2,), (2,), (1, 0), (1,), False, "ignore", 2.0)
+    array([4, 5])
     """
     return engine.pool(x, op, size, stride, padding, dilation, ceil_mode, pad_mode, p)
 
 
 def adaptive_region(
     region: np.ndarray,
-    rows: tuple[np.ndarray, np.ndarray],
-    cols: tuple[np.ndarray, np.ndarray],
+    windows: tuple[tuple[np.ndarray, np.ndarray], ...],
     op: str,
 ) -> np.ndarray:
-    """Adaptive pooling of one region: windows ``[start, stop)`` along rows and columns.
+    """Adaptive pooling of one region: windows ``[start, stop)`` along each of its last
+    ``len(windows)`` axes, outermost first ((rows, columns) of a plane).
 
     The windows are given in the region's own coordinates; the last of each axis ends at the
     region's end. max is exact; avg sums integers exactly (in int64, float64 for 64-bit
@@ -183,22 +190,31 @@ def adaptive_region(
     :func:`poolcli.core.adaptive.adaptive_pool` does.
 
     >>> x = np.arange(12).reshape(3, 4)
-    >>> adaptive_region(x, (np.array([0, 1]), np.array([2, 3])), (np.array([0]), np.array([4])),
-    ...                 "max")
+    >>> rows, cols = (np.array([0, 1]), np.array([2, 3])), (np.array([0]), np.array([4]))
+    >>> adaptive_region(x, (rows, cols), "max")
     array([[ 7],
            [11]])
+    >>> adaptive_region(np.arange(5), ((np.array([0, 2]), np.array([3, 5])),), "avg")
+    array([1., 3.], dtype=float32)
     """
+    # The last axis first, then outwards, as the in-memory path reduces.
+    passes = [(axis - len(windows), windows[axis]) for axis in reversed(range(len(windows)))]
     if op == "max":
-        across = _reduce_windows(np.maximum, region, cols, -1, None)
-        return _reduce_windows(np.maximum, across, rows, -2, None)
+        largest = region
+        for axis, along in passes:
+            largest = _reduce_windows(np.maximum, largest, along, axis, None)
+        return largest
     dtype = region.dtype
     if dtype.kind in "iu":
         accumulator = np.dtype(np.int64) if dtype.itemsize <= 4 else np.dtype(np.float64)
     else:
         accumulator = dtype
-    sums = _reduce_windows(np.add, region, cols, -1, accumulator)
-    sums = _reduce_windows(np.add, sums, rows, -2, accumulator)
-    counts = np.multiply.outer(rows[1] - rows[0], cols[1] - cols[0])
+    sums = region
+    for axis, along in passes:
+        sums = _reduce_windows(np.add, sums, along, axis, accumulator)
+    counts: np.ndarray = np.ones((), np.int64)
+    for starts, stops in windows:
+        counts = np.multiply.outer(counts, stops - starts)
     division = np.float64 if accumulator.kind in "iu" else accumulator
     means: np.ndarray = np.divide(sums, counts, dtype=division)
     mean_dtype = np.float64 if dtype == np.float64 else np.float32

@@ -3,10 +3,14 @@
 :func:`open_source` gives an input as a lazy (N, C, H, W) Dask array read chunk by chunk from
 the file, never whole, with the :class:`~poolcli.io.metadata.ImageInfo` that the in-memory path
 would give it, and :func:`decoded_bytes` tells from the header alone how large it is decoded.
+With ``volumes=True`` an input with a z axis is an (N, C, D, H, W) volume instead.
 
-- Zarr (format 2 and 3): an array of 2 to 4 dimensions, mapped as a .npy array is (H, W; C, H,
-  W; N, C, H, W). An OME-Zarr image (a group with ``multiscales``): its level 0, or ``level``;
-  its ``channel`` axis is C, its last two space axes H and W, the others (time, z) N.
+- Zarr (format 2 and 3): an array of 2 to 5 dimensions, mapped as a .npy array is (H, W; C, H,
+  W; N, C, H, W; N, C, D, H, W). With ``volumes``, a Zarr 3 array whose ``dimension_names``
+  name a ``z`` axis before ``y, x`` is read by its names as an OME-Zarr image is.
+- OME-Zarr (a group with ``multiscales``): its level 0, or ``level``; its ``channel`` axis is
+  C, its last two space axes H and W, the others (time, z) N; with ``volumes``, its z (the
+  space axis before y) is D and the others N, the image's scale on z, y and x carried.
 - TIFF and BigTIFF, tiled or striped, through tifffile's Zarr store: samples are C, pages and
   every other axis N, as the in-memory path maps them.
 - .npy through a memory map.
@@ -68,7 +72,8 @@ class Source:
     Attributes
     ----------
     array : dask.array.Array
-        (N, C, H, W), read lazily.
+        (N, C, H, W), read lazily; (N, C, D, H, W) for a volume (a z axis read with
+        ``volumes=True``, a Zarr array or .npy of 5 axes).
     info : ImageInfo
         What the in-memory path would say of it: kind ``"image"`` for TIFF (its mode from the
         photometric interpretation and samples), ``"array"`` for Zarr and .npy.
@@ -80,6 +85,10 @@ class Source:
         Pixel size on (H, W) where the input says it (OME-Zarr's scale of the level read).
     resources : tuple
         What :meth:`close` closes once the array has been computed (a TIFF's open file).
+    depth_scale : float or None
+        A volume's pixel size on D where the input says it (OME-Zarr's scale on z).
+    unit : str or None
+        The unit of the space axes where the input names one (OME-Zarr's ``unit`` of x).
     """
 
     array: da.Array
@@ -88,6 +97,8 @@ class Source:
     compression: str | None = None
     scale: tuple[float, float] | None = None
     resources: tuple[Any, ...] = ()
+    depth_scale: float | None = None
+    unit: str | None = None
 
     def close(self) -> None:
         """Close the files the array reads; it cannot be computed afterwards."""
@@ -154,11 +165,15 @@ def pixel_count(path: str) -> int | None:
         return None
 
 
-def open_source(path: str, *, level: int | None = None, frame: int | None = None) -> Source:
+def open_source(
+    path: str, *, level: int | None = None, frame: int | None = None, volumes: bool = False
+) -> Source:
     """``path`` as a lazy (N, C, H, W) Dask array with what the in-memory path says of it.
 
     ``level``: the OME-Zarr resolution level (0, the full resolution, by default). ``frame``:
-    only frame (N index) K, as ``load_image(..., frame=K)``.
+    only frame (N index) K, as ``load_image(..., frame=K)``. ``volumes``: an OME-Zarr image or
+    named Zarr 3 array with a z axis as an (N, C, D, H, W) volume, z as D (else z is N: planes
+    pooled one by one).
 
     Raises :class:`~poolcli.errors.InputError` naming ``path`` for anything that cannot be read
     as an image or array of 2 to 4 dimensions of numbers.
@@ -168,7 +183,7 @@ def open_source(path: str, *, level: int | None = None, frame: int | None = None
         raise InputError(path, "{level} is for OME-Zarr inputs", ("level",))
     try:
         if kind == "zarr":
-            source = _open_zarr(path, level)
+            source = _open_zarr(path, level, volumes)
         elif kind == "tiff":
             source = _open_tiff(path)
         elif kind == "npy":
@@ -197,19 +212,25 @@ def open_source(path: str, *, level: int | None = None, frame: int | None = None
     return source
 
 
-def read_chunks(shape: tuple[int, int], storage: tuple[int, int]) -> tuple[int, int]:
+def read_chunks(
+    shape: tuple[int, int], storage: tuple[int, int], depth: int = 1
+) -> tuple[int, int]:
     """The spatial chunk to read: whole storage chunks (``storage``, rows by columns), grouped to
-    about :data:`CHUNK_PIXELS` pixels, squarish where the storage allows.
+    about :data:`CHUNK_PIXELS` pixels (in all, over ``depth`` slices), squarish where the
+    storage allows.
 
     >>> read_chunks((40000, 40000), (512, 512)), read_chunks((9000, 30000), (16, 30000))
     ((2048, 2048), (128, 30000))
+    >>> read_chunks((40000, 40000), (512, 512), depth=16)
+    (512, 512)
     """
     height, width = shape
+    pixels = max(1, CHUNK_PIXELS // max(1, depth))
     rows, cols = (max(1, min(s, n)) for s, n in zip(storage, shape, strict=True))
-    side = math.isqrt(CHUNK_PIXELS)
+    side = math.isqrt(pixels)
     across = max(1, min(side // cols, math.ceil(width / cols))) if cols < width else 1
     cols_read = min(width, cols * across)
-    down = max(1, CHUNK_PIXELS // (cols_read * rows))
+    down = max(1, pixels // (cols_read * rows))
     rows_read = min(height, rows * max(1, min(down, math.ceil(height / rows))))
     return rows_read, cols_read
 
@@ -221,16 +242,25 @@ def _as_nchw(array: da.Array, ndim: int) -> da.Array:
 
 
 def _from_sliceable(
-    values: Any, storage: tuple[int, ...], y: int = -2, samples: int | None = None
+    values: Any,
+    storage: tuple[int, ...],
+    y: int = -2,
+    samples: int | None = None,
+    depth: int | None = None,
 ) -> da.Array:
     """``values`` (a zarr array, a memory map) as a Dask array read in whole storage chunks
     grouped spatially (:func:`read_chunks`) on axes ``y`` and ``y + 1``, all ``samples`` (an
-    axis) together, one index of every other axis each."""
+    axis) together, one index of every other axis each. A volume's ``depth`` axis is read a
+    storage chunk deep (each stored chunk decoded once), its planes grouped to as many pixels
+    in all."""
     shape = tuple(int(n) for n in values.shape)
     y %= len(shape)
-    spatial = read_chunks((shape[y], shape[y + 1]), (storage[y], storage[y + 1]))
+    deep = 1 if depth is None else max(1, min(int(storage[depth]), shape[depth]))
+    spatial = read_chunks((shape[y], shape[y + 1]), (storage[y], storage[y + 1]), deep)
     chunks = [1] * len(shape)
     chunks[y : y + 2] = spatial
+    if depth is not None:
+        chunks[depth] = deep
     if samples is not None:
         chunks[samples] = shape[samples]
     array: da.Array = _dask.from_array(values, chunks=tuple(chunks), asarray=True, lock=False)
@@ -385,7 +415,7 @@ def _array_info(array: da.Array, fmt: str | None, ndim: int) -> ImageInfo:
 # Zarr and OME-Zarr
 
 
-def _open_zarr(path: str, level: int | None) -> Source:
+def _open_zarr(path: str, level: int | None, volumes: bool = False) -> Source:
     import zarr
 
     if not os.path.exists(path):
@@ -403,8 +433,11 @@ def _open_zarr(path: str, level: int | None) -> Source:
             raise InputError(
                 path, "is a Zarr array, not an OME-Zarr image with {level}s", ("level",)
             )
+        named = _dimension_names(node) if volumes else None
+        if named is not None:
+            return _named_zarr(path, node, named)
         return _plain_zarr(path, node)
-    return _ome_zarr(path, node, 0 if level is None else level)
+    return _ome_zarr(path, node, 0 if level is None else level, volumes)
 
 
 def _plain_zarr(path: str, values: Any) -> Source:
@@ -440,7 +473,70 @@ def multiscales_of(attributes: dict[str, Any]) -> list[dict[str, Any]] | None:
     return found if isinstance(found, list) and found else None
 
 
-def _ome_zarr(path: str, group: Any, level: int) -> Source:
+def _dimension_names(values: Any) -> list[str] | None:
+    """A Zarr 3 array's ``dimension_names`` (lower case) when they name a z axis before y and x,
+    every axis named; else None."""
+    names = getattr(getattr(values, "metadata", None), "dimension_names", None)
+    if not names or any(not isinstance(name, str) for name in names):
+        return None
+    lowered = [str(name).lower() for name in names]
+    if lowered[-2:] != ["y", "x"] or "z" not in lowered[:-2]:
+        return None
+    return lowered
+
+
+def _named_zarr(path: str, values: Any, names: list[str]) -> Source:
+    """A Zarr array read by its dimension names as a volume (z as D, c as C, the others N)."""
+    types: list[str | None] = [
+        "channel" if name == "c" else "space" if name == "z" else None for name in names
+    ]
+    storage = tuple(int(n) for n in values.chunks)
+    laid = _laid_out(path, values, names, types, storage, volumes=True)
+    info = _array_info(laid.array, "ZARR", values.ndim)
+    return Source(laid.array, info, (storage[-2], storage[-1]), _zarr_compression(values))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """An array's axes put in poolcli's order: the array, and which axis was read as D."""
+
+    array: da.Array
+    depth: int | None
+
+
+def _laid_out(
+    path: str,
+    values: Any,
+    axes: list[str],
+    types: list[str | None],
+    storage: tuple[int, ...],
+    volumes: bool,
+) -> _Layout:
+    """``values`` (axes named ``axes`` of ``types``) as (N, C, H, W), or (N, C, D, H, W) when
+    ``volumes`` and it has a z axis: the channel axis is C, the last two axes H and W, the space
+    axis before them D, the others N, in their order."""
+    ndim = values.ndim
+    channel = [i for i, (name, kind) in enumerate(zip(axes, types, strict=True))
+               if kind == "channel" or name == "c"]  # fmt: skip
+    if channel and channel[0] >= ndim - 2:
+        raise InputError(path, f"its channel axis comes after y and x: axes {axes}")
+    depth: int | None = None
+    if volumes:
+        spaces = [i for i in range(ndim - 2) if i not in channel[:1]
+                  and (types[i] == "space" or axes[i] == "z")]  # fmt: skip
+        depth = spaces[-1] if spaces else None
+    leading = [i for i in range(ndim - 2) if i not in (*channel[:1], depth)]
+    array = _from_sliceable(values, storage, depth=depth)
+    inner = [*channel[:1], *([] if depth is None else [depth])]
+    array = _dask.transpose(array, [*leading, *inner, ndim - 2, ndim - 1])
+    n = math.prod(int(array.shape[i]) for i in range(len(leading)))
+    c = int(values.shape[channel[0]]) if channel else 1
+    middle = () if depth is None else (int(values.shape[depth]),)
+    array = array.reshape((n, c, *middle, *array.shape[-2:]))
+    return _Layout(array, depth)
+
+
+def _ome_zarr(path: str, group: Any, level: int, volumes: bool = False) -> Source:
     multiscales = multiscales_of(dict(group.attrs))
     if multiscales is None:
         raise InputError(
@@ -453,31 +549,40 @@ def _ome_zarr(path: str, group: Any, level: int) -> Source:
             path, f"has {len(datasets)} level(s); {{level={level}}} is out of range", ("level",)
         )
     values = group[datasets[level]["path"]]
-    axes = [a if isinstance(a, str) else a.get("name", "") for a in image.get("axes", [])]
-    types = [None if isinstance(a, str) else a.get("type") for a in image.get("axes", [])]
+    entries = image.get("axes", [])
+    axes = [a if isinstance(a, str) else a.get("name", "") for a in entries]
+    types = [None if isinstance(a, str) else a.get("type") for a in entries]
     if len(axes) != values.ndim or values.ndim < 2:
         raise InputError(path, f"its axes {axes} do not match its array of shape {values.shape}")
     storage = tuple(int(n) for n in values.chunks)
-    array = _from_sliceable(values, storage)
-    channel = [i for i, (name, kind) in enumerate(zip(axes, types, strict=True))
-               if kind == "channel" or name == "c"]  # fmt: skip
-    if channel and channel[0] >= values.ndim - 2:
-        raise InputError(path, f"its channel axis comes after y and x: axes {axes}")
-    leading = [i for i in range(values.ndim - 2) if i not in channel[:1]]
-    order = [*leading, *channel[:1], values.ndim - 2, values.ndim - 1]
-    array = _dask.transpose(array, order)
-    n = math.prod(int(array.shape[i]) for i in range(len(leading)))
-    c = int(values.shape[channel[0]]) if channel else 1
-    array = array.reshape((n, c, *array.shape[-2:]))
+    laid = _laid_out(path, values, axes, types, storage, volumes)
     scale = _level_scale(datasets[level], values.ndim)
-    info = _array_info(array, "OME-ZARR", 4)
-    return Source(array, info, (storage[-2], storage[-1]), _zarr_compression(values), scale)
+    depth_scale = None
+    if laid.depth is not None:
+        depth_scale = _axis_scale(datasets[level], values.ndim, laid.depth)
+    unit = None if isinstance(entries[-1], str) else entries[-1].get("unit")
+    info = _array_info(laid.array, "OME-ZARR", laid.array.ndim)
+    return Source(
+        laid.array,
+        info,
+        (storage[-2], storage[-1]),
+        _zarr_compression(values),
+        scale,
+        depth_scale=depth_scale,
+        unit=unit if isinstance(unit, str) else None,
+    )
 
 
 def _level_scale(dataset: dict[str, Any], ndim: int) -> tuple[float, float] | None:
+    y, x = _axis_scale(dataset, ndim, ndim - 2), _axis_scale(dataset, ndim, ndim - 1)
+    return None if y is None or x is None else (y, x)
+
+
+def _axis_scale(dataset: dict[str, Any], ndim: int, axis: int) -> float | None:
+    """A level's scale on ``axis``, where its coordinate transformations give one."""
     for transform in dataset.get("coordinateTransformations", []):
         if transform.get("type") == "scale" and len(transform.get("scale", [])) == ndim:
-            return float(transform["scale"][-2]), float(transform["scale"][-1])
+            return float(transform["scale"][axis])
     return None
 
 

@@ -9,7 +9,8 @@ once complete: a failed or stopped write leaves neither a partial output nor its
   3: ``dimension_names``, and chunks in shards of about 2048 squared), of the rank the input
   had (leading axes of length 1 dropped).
 - ``ome-zarr``: an OME-Zarr image of one level (0.5 on Zarr 3, 0.4 on Zarr 2), axes ``c, y, x``
-  (``t, c, y, x`` for several frames), with its scale and translation in the input's pixels.
+  (``t, c, y, x`` for several frames; ``z`` before ``y`` for a volume), with its scale and
+  translation in the input's pixels.
 - ``tiff``: tiled, BigTIFF when past 4 GiB, written band by band of tiles; frames as pages.
 - ``npy``: the header, then the planes band by band.
 
@@ -71,12 +72,13 @@ class Stopped(Exception):
 class Placement:
     """Where an output's pixels sit in its input's pixels, for OME-Zarr's coordinate transforms.
 
-    ``scale`` and ``translation`` are (y, x): the size of an output pixel and the position of the
-    centre of output pixel 0, in the input's pixel units (times its own pixel size, if known).
+    ``scale`` and ``translation`` are (y, x), or (z, y, x) for a volume: the size of an output
+    pixel and the position of the centre of output pixel 0, in the input's pixel units (times its
+    own pixel size, if known).
     """
 
-    scale: tuple[float, float] = (1.0, 1.0)
-    translation: tuple[float, float] = (0.0, 0.0)
+    scale: tuple[float, ...] = (1.0, 1.0)
+    translation: tuple[float, ...] = (0.0, 0.0)
     name: str | None = None
     op: str | None = None
     metadata: tuple[tuple[str, Any], ...] = ()
@@ -188,7 +190,8 @@ def write(
         As :func:`compute` takes them.
     volume : bool
         The last three axes of ``result`` are (D, H, W): Zarr's ``dimension_names`` say
-        ``z, y, x``; ``result`` may then have 5 axes, (N, C, D, H, W), for zarr and npy.
+        ``z, y, x``, OME-Zarr's axes ``c, z, y, x`` (``t`` first for several frames);
+        ``result`` may then have 5 axes, (N, C, D, H, W), for zarr, ome-zarr and npy.
     client : distributed.Client, optional
         Compute on its cluster instead of local threads: its workers read the input and write
         Zarr chunks into the temporary folder themselves (the same paths on every machine).
@@ -200,9 +203,9 @@ def write(
     Stopped
         When ``stop`` was set before the write was complete; nothing is left of it either.
     """
-    if result.ndim != 4 and not (result.ndim == 5 and fmt in ("zarr", "npy")):
+    if result.ndim != 4 and not (result.ndim == 5 and fmt in ("zarr", "ome-zarr", "npy")):
         raise ValueError(
-            f"result must be (N, C, H, W) (or (N, C, D, H, W) for zarr and npy), "
+            f"result must be (N, C, H, W) (or (N, C, D, H, W) for zarr, ome-zarr and npy), "
             f"got shape {result.shape}"
         )
     writer = _WRITERS.get(fmt)
@@ -327,15 +330,17 @@ def _write_zarr(result: da.Array, temporary: str, options: _Options) -> None:
 def _write_ome_zarr(result: da.Array, temporary: str, options: _Options) -> None:
     import zarr
 
-    array = result if result.shape[0] > 1 else result[0]
+    array = result if result.shape[0] > 1 or (result.ndim == 4 and options.volume) else result[0]
+    spatial = 3 if options.volume else 2
     axes = [
-        *([{"name": "t", "type": "time"}] if array.ndim == 4 else []),
+        *([{"name": "t", "type": "time"}] if array.ndim == spatial + 2 else []),
         {"name": "c", "type": "channel"},
+        *([{"name": "z", "type": "space"}] if options.volume else []),
         {"name": "y", "type": "space"},
         {"name": "x", "type": "space"},
     ]
     placement = options.placement
-    lead = [1.0] * (array.ndim - 2)
+    lead = [1.0] * (array.ndim - len(placement.scale))
     multiscale: dict[str, Any] = {
         "axes": axes,
         "datasets": [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -18,7 +19,7 @@ import click
 from poolcli.batch.text import printable
 from poolcli.cli import interrupts
 from poolcli.cli.group import CommandLineError
-from poolcli.cli.types import PairType, ParamType
+from poolcli.cli.types import AxesType, ParamType
 from poolcli.errors import InputError, OutputError, PoolcliError
 
 if TYPE_CHECKING:
@@ -26,7 +27,15 @@ if TYPE_CHECKING:
 
     from poolcli.io.metadata import ImageInfo
 
-__all__ = ["FLAGS", "OUTPUT_KINDS", "open_input", "output_kind", "pyramid_command"]
+__all__ = [
+    "FLAGS",
+    "OUTPUT_KINDS",
+    "Input",
+    "open_image",
+    "open_input",
+    "output_kind",
+    "pyramid_command",
+]
 
 PYRAMID_OPS = ("avg", "max", "min", "mode", "median", "nearest")
 
@@ -39,6 +48,8 @@ TIFF_COMPRESSIONS = ("none", "zlib", "zstd", "lzw")
 
 #: About the side of the input's chunks the levels are computed in (a task's work).
 WORK_SIDE = 2048
+#: The same for a volume's slices, its chunks :data:`poolcli.chunked.pyramid.DEPTH` deep.
+VOLUME_WORK_SIDE = 512
 
 #: The library's parameter names as this command spells them.
 FLAGS = {
@@ -48,6 +59,7 @@ FLAGS = {
     "levels": "--levels",
     "factor": "--factor",
     "chunk": "--chunk",
+    "volume": "--volume",
 }
 
 SUMMARY = "Write a multiscale pyramid: OME-Zarr, tiled TIFF or Deep Zoom."
@@ -67,7 +79,13 @@ OUT by its name:
   NAME.dzi        Deep Zoom: NAME.dzi and NAME_files/, 254-pixel tiles, 8-bit, factor 2,
                   levels down to one pixel
 
---levels auto (the default) stops at the first level at most CHUNK x CHUNK pixels.
+Volumes: --factor DxHxW (e.g. 2x2x2, or 1x2x2 to keep every slice) pools depth too, of an
+OME-Zarr or Zarr with a z axis, a .npy of 3 to 5 axes (D, H, W; C, D, H, W; N, C, D, H, W) or
+a TIFF's pages with --volume; written as OME-Zarr (c, z, y, x), chunks one slice deep. An
+OME-Zarr z-stack with a factor of two values keeps its slices (as 1xHxW).
+
+--levels auto (the default) stops at the first level at most CHUNK x CHUNK pixels (y and x;
+a volume's depth does not count).
 The output is written under a temporary name and renamed into place when complete.
 
 Examples:
@@ -76,6 +94,7 @@ Examples:
   poolcli pyramid scan.tif -o scan.ome.zarr
   poolcli pyramid labels.png -o labels.ome.zarr --op mode
   poolcli pyramid photo.jpg -o photo.dzi
+  poolcli pyramid stack.ome.zarr -o stack-levels.ome.zarr --factor 2x2x2
 """
 
 
@@ -108,6 +127,19 @@ def output_kind(name: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Input:
+    """An input opened for a pyramid: its lazy (N, C, H, W) array, or (N, C, D, H, W) for a
+    volume, its info, what closes its files once computed, and the pixel size it gives (z, y, x)
+    and its unit, if any (an OME-Zarr volume's scale)."""
+
+    array: Any  # dask.array.Array
+    info: ImageInfo
+    close: Callable[[], None]
+    pixel_size: tuple[float, ...] | None = None
+    unit: str | None = None
+
+
 def open_input(
     path: str, *, chunk: int, max_pixels: int | None = None, frame: int | None = None
 ) -> tuple[da.Array, ImageInfo, Callable[[], None]]:
@@ -117,20 +149,77 @@ def open_input(
 
     Zarr, OME-Zarr, TIFF and .npy inputs are read in parts, lazily, whatever their size
     (:mod:`poolcli.chunked.sources`); other images are decoded whole by
-    :func:`poolcli.io.images.load_image`, under its pixel limit.
+    :func:`poolcli.io.images.load_image`, under its pixel limit. :func:`open_image` opens
+    volumes too.
+    """
+    opened = open_image(path, chunk=chunk, max_pixels=max_pixels, frame=frame)
+    return opened.array, opened.info, opened.close
+
+
+def open_image(
+    path: str,
+    *,
+    chunk: int,
+    max_pixels: int | None = None,
+    frame: int | None = None,
+    volumes: bool = False,
+    pages: bool = False,
+    depth: bool = False,
+) -> Input:
+    """The input as :func:`open_input` opens it, or as a volume, (N, C, D, H, W):
+
+    - ``volumes``: an OME-Zarr image's (or a named Zarr array's) z axis read as D, its scale
+      on z, y and x carried (a plane image stays (N, C, H, W));
+    - ``pages``: the frames (a TIFF's pages) are the depth of one volume, (1, C, N, H, W);
+    - ``depth``: the input must be a volume: a .npy or Zarr array of 3 axes is (D, H, W), of 4
+      (C, D, H, W); an image that is none is an InputError.
+
+    A volume's chunks are whole numbers of ``chunk`` on y and x (about 512 pixels a side), a
+    few slices deep.
     """
     from poolcli import chunked
     from poolcli.chunked import sources
+    from poolcli.chunked.pyramid import DEPTH
 
     side = chunk * max(1, WORK_SIDE // chunk)
     if sources.kind_of(path) is not None:
-        opened = sources.open_source(path, frame=frame)
+        opened = sources.open_source(path, frame=frame, volumes=volumes or depth)
         lazy: Any = opened.array
-        return lazy.rechunk((1, 1, side, side), method="tasks"), opened.info, opened.close
-    from poolcli.io import images
+        info = opened.info
+        close: Callable[[], None] = opened.close
+        pixel_size = None
+        if lazy.ndim == 5 and opened.scale is not None:
+            pixel_size = (opened.depth_scale or 1.0, *opened.scale)
+        unit = opened.unit if pixel_size is not None else None
+    else:
+        from poolcli.io import images
 
-    array, info = images.load_image(path, max_pixels=max_pixels, frame=frame)
-    return chunked.as_dask(array, chunks=(1, 1, side, side)), info, lambda: None
+        array, info = images.load_image(path, max_pixels=max_pixels, frame=frame)
+        lazy = chunked.as_dask(array, chunks=(1, 1, side, side))
+        close, pixel_size, unit = (lambda: None), None, None
+    if pages and lazy.ndim == 5:
+        close()
+        raise InputError(path, "has a z axis: {volume} is for the pages of a TIFF", ("volume",))
+    if pages:
+        lazy = lazy.transpose(1, 0, 2, 3)[None]  # the frames as depth, as --volume reads them
+    elif depth and lazy.ndim == 4:
+        if info.kind != "array" or info.ndim < 3:
+            close()
+            rank = f"{info.ndim} axes" if info.kind == "array" else "an image"
+            raise InputError(
+                path,
+                f"a factor of 3 values pools a volume, and this is {rank}: give an OME-Zarr or "
+                "Zarr with a z axis, a .npy of 3 to 5 axes, or a TIFF's pages with {volume}",
+                ("volume",),
+            )
+        lazy = lazy[None] if info.ndim == 4 else lazy.reshape((1, 1, *lazy.shape[1:]))
+    if lazy.ndim == 5:
+        plane = chunk * max(1, VOLUME_WORK_SIDE // chunk)
+        chunks = (1, 1, DEPTH, plane, plane)
+        return Input(lazy.rechunk(chunks, method="tasks"), info, close, pixel_size, unit)
+    if sources.kind_of(path) is not None:
+        lazy = lazy.rechunk((1, 1, side, side), method="tasks")
+    return Input(lazy, info, close)
 
 
 def _pixel_size(
@@ -163,11 +252,12 @@ def _pixel_size(
 )
 @click.option(
     "--factor",
-    type=PairType("the factor", "N or NHxNW, e.g. 2 or 2x3"),
+    type=AxesType("the factor", "N"),
     default="2",
     show_default=True,
-    metavar="N|NHxNW",
-    help="How much each level shrinks the one above, at least 2.",
+    metavar="N|NHxNW|NDxNHxNW",
+    help="How much each level shrinks the one above, at least 2; three values pool a volume's "
+    "depth too (its factor may be 1).",
 )
 @click.option(
     "--chunk",
@@ -208,6 +298,11 @@ def _pixel_size(
 )
 @click.option("--frame", type=click.IntRange(min=0), metavar="K", help="Only frame K of the input.")
 @click.option(
+    "--volume",
+    is_flag=True,
+    help="Read the pages of a TIFF (the frames of an image) as the depth of one volume.",
+)
+@click.option(
     "--max-pixels",
     type=click.IntRange(min=1),
     metavar="N",
@@ -219,9 +314,16 @@ def _pixel_size(
 @click.pass_context
 def pyramid_command(ctx: click.Context, /, source: str, output: str, **options: Any) -> None:
     kind = output_kind(output)
-    factor: tuple[int, int] = options["factor"]
-    if min(factor) < 2:
-        raise CommandLineError(f"--factor {factor[0]}x{factor[1]}: each factor must be at least 2")
+    given = options["factor"]
+    factor: tuple[int, ...] = (given, given) if isinstance(given, int) else tuple(given)
+    options["factor"] = factor
+    spelled = "x".join(map(str, factor))
+    if len(factor) == 2 and min(factor) < 2:
+        raise CommandLineError(f"--factor {spelled}: each factor must be at least 2")
+    if len(factor) == 3 and min(factor[1:]) < 2:
+        raise CommandLineError(f"--factor {spelled}: the y and x factors must be at least 2")
+    if (len(factor) == 3 or options["volume"]) and kind != "ome-zarr":
+        raise CommandLineError(f"-o {output}: a pyramid of a volume is written as NAME.ome.zarr")
     if kind == "dzi":
         if factor != (2, 2):
             raise CommandLineError("Deep Zoom levels halve: --factor must be 2 for NAME.dzi")
@@ -248,14 +350,14 @@ def pyramid_command(ctx: click.Context, /, source: str, output: str, **options: 
         click.echo(printable(f"poolcli: {name}: {error}"), err=True)
         ctx.exit(1)
     if not options["quiet"]:
-        shapes = ", ".join(f"{h}x{w}" for h, w in levels_written)
+        shapes = ", ".join("x".join(map(str, shape)) for shape in levels_written)
         count = len(levels_written)
         said = f"{count} level{'s' * (count != 1)}"
         click.echo(printable(f"poolcli: wrote {output}: {said} ({shapes})"), err=True)
 
 
-def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list[tuple[int, int]]:
-    """Read, pool and write; returns each level's height and width."""
+def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list[tuple[int, ...]]:
+    """Read, pool and write; returns each level's height and width (depth first for a volume)."""
     if source == "-":
         raise InputError("<stdin>", "a pyramid reads a file: name INPUT")
     taken = [output]
@@ -272,22 +374,33 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
     from poolcli.io import deepzoom
 
     chunk: int = options["chunk"]
-    array, info, close = open_input(
-        source, chunk=chunk, max_pixels=options["max_pixels"], frame=options["frame"]
-    )
+    factor: tuple[int, ...] = options["factor"]
+    opened = open_image(
+        source, chunk=chunk, max_pixels=options["max_pixels"], frame=options["frame"],
+        volumes=kind == "ome-zarr", pages=options["volume"], depth=len(factor) == 3,
+    )  # fmt: skip
+    array, info, close = opened.array, opened.info, opened.close
+    if array.ndim == 5:
+        if kind != "ome-zarr":
+            close()
+            raise OutputError(output, "a pyramid of a volume is written as NAME.ome.zarr")
+        factor = factor if len(factor) == 3 else (1, *factor)  # a z-stack keeps its slices
     try:
         levels_option: int | str = options["levels"]
         if kind == "dzi":
             levels_option = deepzoom.dzi_levels(array.shape)
-        levels = chunked.pyramid(array, options["op"], levels_option, options["factor"], chunk)
+        levels = chunked.pyramid(array, options["op"], levels_option, factor, chunk)
         common = {"overwrite": options["overwrite"], "workers": options["jobs"]}
         if kind == "ome-zarr":
+            pixel_size: tuple[float, ...] | None
             pixel_size, unit = _pixel_size(info.dpi)
+            if opened.pixel_size is not None:
+                pixel_size, unit = opened.pixel_size, opened.unit
             multiscale.write_ome_zarr(
                 output,
                 levels,
                 op=options["op"],
-                factor=options["factor"],
+                factor=factor,
                 zarr_format=int(options["zarr_format"]),
                 chunk=chunk,
                 pixel_size=pixel_size,
@@ -316,12 +429,12 @@ def _write(source: str, output: str, kind: str, options: dict[str, Any]) -> list
     finally:
         close()
         multiscale.remove_unfinished()
-    return [(int(level.shape[-2]), int(level.shape[-1])) for level in levels]
+    return [tuple(int(n) for n in level.shape[level.ndim - len(factor) :]) for level in levels]
 
 
 def _write_streamed(
     source: str, output: str, kind: str, options: dict[str, Any]
-) -> list[tuple[int, int]] | None:
+) -> list[tuple[int, ...]] | None:
     """Write the pyramid in one streamed pass (:mod:`poolcli.streaming.pyramids`) where it can
     be: levels that cascade (avg, max, min, nearest) of one image of a plane, to OME-Zarr or a
     TIFF of 1, 3 or 4 channels. None where it cannot: the caller computes it in chunks."""
@@ -330,7 +443,7 @@ def _write_streamed(
     factor = options["factor"]
     if options["op"] not in STREAMED_OPS or options["frame"] is not None:
         return None
-    if len(factor) != 2:
+    if len(factor) != 2 or options["volume"]:
         return None
     from poolcli.streaming import pyramids
     from poolcli.streaming.allocator import keep_freed_memory
