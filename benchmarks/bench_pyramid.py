@@ -7,10 +7,13 @@ RGB-SIDE x RGB-SIDE RGB one, then writes full pyramids, each as its own process,
 megapixels of the base per second and the peak resident memory of the whole process:
 
 - ``poolcli pyramid`` avg and max to OME-Zarr and to pyramidal TIFF (uncompressed, as libvips
-  writes by default), as a user runs it: the levels stream from the TIFF in one pass;
+  writes by default), and avg to Deep Zoom (JPEG tiles, as ``vips dzsave``), as a user runs
+  it: the levels stream from the TIFF in one pass;
 - ``vips tiffsave --tile --pyramid`` (mean; ``--region-shrink max`` for max) and ``vips dzsave``;
-- the Python reference: ``dask.array.coarsen`` level by level (mean of the level above, trimmed
-  to the factor, one ``to_zarr`` per level), as it is commonly done.
+- the Python references: ngff-zarr's ``to_multiscales`` with its Dask bin shrink (the mean of
+  each factor-2 block, when ngff-zarr is installed: ``pip install ngff-zarr``), and
+  ``dask.array.coarsen`` level by level (mean of the level above, trimmed to the factor, one
+  ``to_zarr`` per level), as it is commonly done.
 
 Every run starts after ``sync``: at these sizes the outputs (gigabytes) are written faster than
 the disk takes them, and a run would otherwise pay for the write-back of the one before.
@@ -24,6 +27,7 @@ are kept in ``--folder`` (default: a temporary folder) between runs with ``--kee
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -81,6 +85,17 @@ while True:
 """
 
 
+NGFF_ZARR = """
+import sys, dask.array as da, tifffile, zarr
+import ngff_zarr as nz
+source, target = sys.argv[1:3]
+array = da.from_zarr(zarr.open(tifffile.imread(source, aszarr=True), mode="r"))
+image = nz.to_ngff_image(array, dims=["y", "x"] if array.ndim == 2 else ["y", "x", "c"])
+multiscales = nz.to_multiscales(image, method=nz.Methods.DASK_BIN_SHRINK, chunks=512)
+nz.to_ngff_zarr(target, multiscales)
+"""
+
+
 def measured(command: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of ``command`` as one process.
 
@@ -112,8 +127,8 @@ def last_level(path: Path) -> np.ndarray:
         last = max(int(p.name) for p in path.iterdir() if p.name.isdigit())
         return zarr.open_array(str(path / str(last)), mode="r")[:]
     group = zarr.open_group(str(path), mode="r")
-    keys = sorted(group.array_keys(), key=int)
-    return group[keys[-1]][:]
+    datasets = group.attrs["ome"]["multiscales"][0]["datasets"]
+    return group[datasets[-1]["path"]][:]
 
 
 def drift(source: Path, last: np.ndarray) -> float:
@@ -167,6 +182,18 @@ def main() -> None:
                     command = [sys.executable, "-m", "poolcli", "pyramid", str(source), "-o",
                                str(out), "--op", op, "--quiet"]  # fmt: skip
                     runs.append((f"poolcli {op} -> {suffix[1:]}", command, out))
+            dzi = folder / f"{name}.poolcli.dzi"
+            command = [
+                sys.executable,
+                "-m",
+                "poolcli",
+                "pyramid",
+                str(source),
+                "-o",
+                str(dzi),
+                "-q",
+            ]
+            runs.append(("poolcli avg -> dzi", command, None))
             if vips is not None:
                 for op, extra in (("avg", []), ("max", ["--region-shrink", "max"])):
                     out = folder / f"{name}.vips-{op}.tif"
@@ -176,13 +203,23 @@ def main() -> None:
                 runs.append(
                     ("vips dzsave", [vips, "dzsave", str(source), str(folder / name)], None)
                 )
+            if importlib.util.find_spec("ngff_zarr") is not None:
+                out = folder / f"{name}.ngff-zarr.ome.zarr"
+                command = [sys.executable, "-c", NGFF_ZARR, str(source), str(out)]
+                runs.append(("ngff-zarr bin shrink (mean)", command, out))
             out = folder / f"{name}.coarsen"
             runs.append(
                 ("dask.array.coarsen mean", [sys.executable, "-c", COARSEN, str(source), str(out)],
                  out)
             )  # fmt: skip
             for label, command, out in runs:
-                for old in (out, folder / f"{name}.dzi", folder / f"{name}_files"):
+                stale = (
+                    f"{name}.dzi",
+                    f"{name}_files",
+                    f"{name}.poolcli.dzi",
+                    f"{name}.poolcli_files",
+                )
+                for old in (out, *(folder / part for part in stale)):
                     if old is not None and old.is_dir():
                         shutil.rmtree(old)
                     elif old is not None and old.exists():
@@ -192,7 +229,7 @@ def main() -> None:
                 rows.append((name, f"{side}x{side}", label, megapixels / seconds, rss, seconds))
                 print(f"{rows[-1][0]:5} {label:26} {rows[-1][3]:8.1f} MP/s {rss:7.0f} MiB",
                       file=sys.stderr)  # fmt: skip
-                averages = "avg" in label or "mean" in label
+                averages = "avg" in label or "mean" in label or "shrink" in label
                 if name == "grey" and out is not None and averages:
                     drifts.append((label, drift(source, last_level(out))))
         print(f"\n{'image':6} {'size':12} {'run':28} {'MP/s':>8} {'peak RSS':>10} {'seconds':>8}")
