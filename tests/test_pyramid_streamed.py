@@ -53,21 +53,28 @@ LAYOUTS = {
                                     "extrasamples": [2]}),
     "two channels": ((2, 97, 130), {"tile": (16, 16), "planarconfig": "separate",
                                     "photometric": "minisblack"}),
+    "rgb jpeg tiled": ((3, 100, 120), {"tile": (32, 32), "photometric": "rgb",
+                                       "compression": "jpeg"}),
+    "grey 16-bit lzw predictor": ((1, 90, 77), {"tile": (32, 32), "compression": "lzw",
+                                                "predictor": True, "dtype": np.uint16}),
 }  # fmt: skip
 
 
-def write_tiff(path, base: np.ndarray, options: dict) -> None:
+def write_tiff(path, base: np.ndarray, options: dict) -> np.ndarray:
+    """Store ``base`` (C, H, W) as ``options`` say; returns it as tifffile reads it back."""
     contig = base.shape[0] in (3, 4) and options.get("planarconfig") != "separate"
     data = np.moveaxis(base, 0, -1) if contig else (base[0] if base.shape[0] == 1 else base)
     tifffile.imwrite(path, data, **options)
+    stored = tifffile.imread(path)
+    return np.moveaxis(stored, -1, 0) if contig else (stored[None] if stored.ndim == 2 else stored)
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("op", STREAMED)
 def test_every_tiff_layout_reads_band_by_band_as_tifffile_reads_it(tmp_path, layout, op):
     shape, options = LAYOUTS[layout]
-    base = noise(shape)
-    write_tiff(tmp_path / "in.tif", base, options)
+    options = dict(options)
+    base = write_tiff(tmp_path / "in.tif", noise(shape, options.pop("dtype", np.uint8)), options)
     with tiffrows.open_rows(str(tmp_path / "in.tif")) as rows:
         assert rows.shape == shape
         bands = list(rows.bands(40))
