@@ -347,3 +347,21 @@ def test_a_signal_stops_a_streamed_pyramid_leaving_nothing(tmp_path, out):
     assert process.returncode == 130, errors
     assert errors == f"poolcli: {out}: stopped, nothing written\n"
     assert sorted(os.listdir(tmp_path)) == ["big.npy"]
+
+
+@pytest.mark.parametrize("zarr_format", [3, 2])
+def test_streamed_ome_zarr_validates_with_ome_zarr_models(tmp_path, zarr_format):
+    import ome_zarr_models as models  # the test extra's ome-zarr-check
+
+    base = noise((3, 150, 140), seed=15)
+    target = str(tmp_path / "v.ome.zarr")
+    pyramids.write_ome_zarr(target, pyramids.ArrayRows(base), levels=3, chunk=64,
+                            zarr_format=zarr_format, pixel_size=(0.5, 0.5),
+                            unit="micrometer")  # fmt: skip
+    image = models.open_ome_zarr(zarr.open_group(target, mode="r"))
+    module = "v05" if zarr_format == 3 else "v04"
+    assert type(image).__module__ == f"ome_zarr_models.{module}.image"
+    attributes = image.ome_attributes if zarr_format == 3 else image.attributes
+    multiscale = attributes.multiscales[0]
+    assert [d.path for d in multiscale.datasets] == ["0", "1", "2"]
+    assert [a.name for a in multiscale.axes] == ["c", "y", "x"]
