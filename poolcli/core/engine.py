@@ -1238,20 +1238,25 @@ def _sliding_extremes(
     # Blocks of whole rows of the first axis where they fit SLIDING_BYTES, else of one by runs
     # of windows.
     inner = math.prod(source.shape[1:axis]) * step * source.itemsize
-    run = max(SLIDING_RUN, SLIDING_BYTES // max(1, inner))
-    group = max(1, SLIDING_BYTES // max(1, inner * count)) if run >= count else 1
+    run = min(count, max(SLIDING_RUN, SLIDING_BYTES // max(1, inner)))
+    group = max(1, SLIDING_BYTES // max(1, inner * count)) if run == count else 1
+    group = min(group, len(source))
+    cells = (run - 1) * step + size
+    scratch = [
+        _scratch((group, *source.shape[1:axis], cells), source.dtype, slot) for slot in (2, 3)
+    ]
     for low in range(0, len(source), group):
         high = min(low + group, len(source))
         for first in range(0, count, run):
             stop = min(first + run, count)
             level = source[low:high, ..., first * step : (stop - 1) * step + size]
-            reach, slot = 1, 2
+            reach, which = 1, 0
             while reach < size:
                 shift = min(reach, size - reach)
                 length = level.shape[-1] - shift
-                target = _scratch((*level.shape[:-1], length), level.dtype, slot)
+                target = scratch[which][: high - low, ..., :length]
                 combine(level[..., :length], level[..., shift:], out=target)
-                level, reach, slot = target, reach + shift, 5 - slot
+                level, reach, which = target, reach + shift, 1 - which
             windows = level[..., : (stop - first - 1) * step + 1 : step]
             np.copyto(out[low:high, ..., first:stop], windows)
     return out
