@@ -1195,7 +1195,7 @@ def _slides(
     geometry: AxisGeometry,
     dtype: np.dtype,
 ) -> bool:
-    """True where max or min of windows along the inner axis of a large float input goes by
+    """True where max or min of windows along the inner axis of a float tile goes by
     :func:`_sliding_extremes`: windows of at least GATHER_TAPS cells next to each other, that
     touch or overlap (a stride of 2 up to the size), over cells next to each other in memory."""
     return (
