@@ -188,7 +188,7 @@ def test_long_windows_and_uint8_sums_in_volumes():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_long_strided_signal_windows_equal_a_loop(dtype):
-    """Max and min of four taps and more, strided: the taps are gathered before they fold."""
+    """Max and min of four taps and more, strided: by sliding extremes (engine._slides)."""
     rng = np.random.default_rng(4)
     x = rng.integers(-5, 5, (2, 3, 41)).astype(dtype)
     x[0, 1, 7] = np.nan

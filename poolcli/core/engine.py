@@ -1116,6 +1116,8 @@ def _reduce_windows(
     a strided window view with the taps on an extra axis, reduced in one call.
     """
     step, spacing = geometry.stride, geometry.dilation
+    if gather and _slides(combine, source, axis, geometry, dtype):
+        return _sliding_extremes(combine, source, axis, geometry, count, out)
     if geometry.size < (MANY_TAPS[axis] if many is None else many):
         taps = _taps(source, axis, geometry, count)
         return _combine_all(combine, taps, dtype, out, gather)
@@ -1177,6 +1179,87 @@ def _gathers(combine: Callable[..., np.ndarray], taps: list[np.ndarray], loop: t
         and first.dtype.kind == "f"
         and _strided_inner(first)
     )
+
+
+#: Sliding extremes work on blocks of about this many bytes of input (a tile's, unless its rows
+#: are long), in runs of at least SLIDING_RUN windows: each block costs a few numpy calls, and
+#: the two scratch arrays are the size of a block.
+SLIDING_BYTES = 4 << 20
+SLIDING_RUN = 8192
+
+
+def _slides(
+    combine: Callable[..., np.ndarray],
+    source: np.ndarray,
+    axis: int,
+    geometry: AxisGeometry,
+    dtype: np.dtype,
+) -> bool:
+    """True where max or min of windows along the inner axis of a float tile goes by
+    :func:`_sliding_extremes`: windows of at least GATHER_TAPS cells next to each other, that
+    touch or overlap (a stride of 2 up to the size), over cells next to each other in memory."""
+    return (
+        combine in (np.maximum, np.minimum)
+        and source.dtype == dtype
+        and source.dtype.kind == "f"
+        and axis == source.ndim - 1 >= 1
+        and source.strides[axis] == source.itemsize
+        and geometry.dilation == 1
+        and 2 <= geometry.stride <= geometry.size
+        and geometry.size >= GATHER_TAPS
+    )
+
+
+def _sliding_extremes(
+    combine: Callable[..., np.ndarray],
+    source: np.ndarray,
+    axis: int,
+    geometry: AxisGeometry,
+    count: int,
+    out: np.ndarray | None,
+) -> np.ndarray:
+    """Max (or min) of ``count`` windows along the inner axis of ``source``, by doubling.
+
+    The extreme of every run of r cells, for r = 1, 2, 4, ... (up to the size, the last step
+    overlapping), is the extreme of two runs of the step before: each pass is one call over
+    two contiguous views, where numpy's max runs in SIMD; the windows are then every
+    stride-th run, copied out once. The strided taps' way copies every cell of every window
+    from a strided view, cell by cell (max 4/4 of a float signal: about 1.4 times slower in one
+    thread). Exact: max and min pick one of their operands (of two zeros, either sign).
+
+    >>> from poolcli.core.geometry import axis_geometry
+    >>> x = np.array([[3.0, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5]])
+    >>> _sliding_extremes(np.maximum, x, 1, axis_geometry(11, 5, 3, 1, 0, 0), 3, None)
+    array([[5., 9., 6.]])
+    """
+    size, step = geometry.size, geometry.stride
+    if out is None:
+        out = np.empty((*source.shape[:axis], count), source.dtype)
+    # Blocks of whole rows of the first axis where they fit SLIDING_BYTES, else of one by runs
+    # of windows.
+    inner = math.prod(source.shape[1:axis]) * step * source.itemsize
+    run = min(count, max(SLIDING_RUN, SLIDING_BYTES // max(1, inner)))
+    group = max(1, SLIDING_BYTES // max(1, inner * count)) if run == count else 1
+    group = min(group, len(source))
+    cells = (run - 1) * step + size
+    scratch = [
+        _scratch((group, *source.shape[1:axis], cells), source.dtype, slot) for slot in (2, 3)
+    ]
+    for low in range(0, len(source), group):
+        high = min(low + group, len(source))
+        for first in range(0, count, run):
+            stop = min(first + run, count)
+            level = source[low:high, ..., first * step : (stop - 1) * step + size]
+            reach, which = 1, 0
+            while reach < size:
+                shift = min(reach, size - reach)
+                length = level.shape[-1] - shift
+                target = scratch[which][: high - low, ..., :length]
+                combine(level[..., :length], level[..., shift:], out=target)
+                level, reach, which = target, reach + shift, 1 - which
+            windows = level[..., : (stop - first - 1) * step + 1 : step]
+            np.copyto(out[low:high, ..., first:stop], windows)
+    return out
 
 
 def _strided_inner(a: np.ndarray) -> bool:
