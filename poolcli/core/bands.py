@@ -93,7 +93,9 @@ class PyramidStream:
             raise ValueError(f"the base has {self.shape[-2]} rows; more were pushed")
         self._done[0] += band.shape[-2]
         out: list[tuple[int, np.ndarray]] = []
-        carried = band
+        # Rows of interleaved samples (a view of (rows, W, C)) are copied into planes first:
+        # numpy reduces along contiguous rows several times faster than across samples.
+        carried = np.ascontiguousarray(band)
         for level in range(1, self.count):
             if carried.shape[-2]:
                 self._waiting[level].append(carried)
