@@ -21,7 +21,8 @@ the disk takes them, and a run would otherwise pay for the write-back of the one
 Then the drift on the grey image: the mean of the last level minus the mean of the base pooled
 directly to that level (for poolcli its own definition, windows of 2**L with ceil; for the others
 the windows their level sizes imply). Large runs take minutes and gigabytes of disk; the images
-are kept in ``--folder`` (default: a temporary folder) between runs with ``--keep``.
+are kept in ``--folder`` (default: a temporary folder) between runs with ``--keep``; each output
+is removed once measured.
 """
 
 from __future__ import annotations
@@ -212,18 +213,8 @@ def main() -> None:
                 ("dask.array.coarsen mean", [sys.executable, "-c", COARSEN, str(source), str(out)],
                  out)
             )  # fmt: skip
+            stale = (f"{name}.dzi", f"{name}_files", f"{name}.poolcli.dzi", f"{name}.poolcli_files")
             for label, command, out in runs:
-                stale = (
-                    f"{name}.dzi",
-                    f"{name}_files",
-                    f"{name}.poolcli.dzi",
-                    f"{name}.poolcli_files",
-                )
-                for old in (out, *(folder / part for part in stale)):
-                    if old is not None and old.is_dir():
-                        shutil.rmtree(old)
-                    elif old is not None and old.exists():
-                        old.unlink()
                 os.sync()  # no run pays for the write-back of the one before
                 seconds, rss = measured(command)
                 rows.append((name, f"{side}x{side}", label, megapixels / seconds, rss, seconds))
@@ -232,6 +223,13 @@ def main() -> None:
                 averages = "avg" in label or "mean" in label or "shrink" in label
                 if name == "grey" and out is not None and averages:
                     drifts.append((label, drift(source, last_level(out))))
+                # Each output goes once measured: gigabytes of them left in the page cache
+                # would slow the runs after.
+                for old in (out, *(folder / part for part in stale)):
+                    if old is not None and old.is_dir():
+                        shutil.rmtree(old)
+                    elif old is not None and old.exists():
+                        old.unlink()
         print(f"\n{'image':6} {'size':12} {'run':28} {'MP/s':>8} {'peak RSS':>10} {'seconds':>8}")
         for name, size, label, rate, rss, seconds in rows:
             print(f"{name:6} {size:12} {label:28} {rate:8.1f} {rss:7.0f} MiB {seconds:8.1f}")

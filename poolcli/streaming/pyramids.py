@@ -281,16 +281,25 @@ def write_tiff(
         ]
         try:
             base = RowBlocks(side, rows.shape[1])
+            pusher = ThreadPoolExecutor(1, thread_name_prefix="poolcli-levels")
+            pushed: list[Future[list[tuple[int, np.ndarray]]]] = []
+
+            def keep_pushed() -> None:
+                """The levels' rows of the band pushed before, kept for their own pages."""
+                for level, part in pushed.pop().result() if pushed else ():
+                    spills[level].add(part)
 
             def base_tiles() -> Iterator[np.ndarray]:
+                # A band's levels are pooled in their own thread while its tiles are written.
                 for band in rows.bands(side, workers):
-                    for level, part in stream.push(band):
-                        spills[level].add(part)
+                    keep_pushed()
+                    pushed.append(pusher.submit(stream.push, band))
                     for block in base.add(band):
                         yield from _tiles(block, side)
 
-            with tifffile.TiffWriter(output, bigtiff=total > 2**31) as tiff:
+            with pusher, tifffile.TiffWriter(output, bigtiff=total > 2**31) as tiff:
                 for level, shape in enumerate(stream.shapes):
+                    keep_pushed()  # the last band's, once level 0 is written
                     tiles = base_tiles() if level == 0 else spills[level].tiles(shape, side)
                     tiff.write(
                         tiles,
