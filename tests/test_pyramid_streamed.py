@@ -365,3 +365,13 @@ def test_streamed_ome_zarr_validates_with_ome_zarr_models(tmp_path, zarr_format)
     multiscale = attributes.multiscales[0]
     assert [d.path for d in multiscale.datasets] == ["0", "1", "2"]
     assert [a.name for a in multiscale.axes] == ["c", "y", "x"]
+
+
+@pytest.mark.parametrize("out", ["o.ome.zarr", "o.dzi"])
+def test_compression_is_for_tiff_outputs(tmp_path, out):
+    np.save(tmp_path / "in.npy", noise((1, 40, 40)))
+    result = run("pyramid", str(tmp_path / "in.npy"), "-o", str(tmp_path / out),
+                 "--compression", "zlib")  # fmt: skip
+    assert result.exit_code == 2
+    assert "--compression zlib is for TIFF outputs" in result.stderr
+    assert result.stderr.count("\n") == 1 and sorted(os.listdir(tmp_path)) == ["in.npy"]

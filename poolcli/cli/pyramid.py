@@ -329,6 +329,11 @@ def pyramid_command(ctx: click.Context, /, source: str, output: str, **options: 
             raise CommandLineError("Deep Zoom levels halve: --factor must be 2 for NAME.dzi")
         if options["levels"] != "auto":
             raise CommandLineError("Deep Zoom has every level down to one pixel: drop --levels")
+    if kind != "tiff" and options["compression"] != "none":
+        raise CommandLineError(
+            f"--compression {options['compression']} is for TIFF outputs: OME-Zarr chunks are "
+            "Blosc-compressed, Deep Zoom tiles JPEG or PNG"
+        )
     if os.path.abspath(source) == os.path.abspath(output):
         raise CommandLineError(f"-o {output}: the output would replace INPUT")
     name = "<stdin>" if source == "-" else source
