@@ -34,7 +34,7 @@ def image(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.n
     return rng.integers(info.min, int(info.max) + 1, shape, dtype=dtype)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(
     height=st.integers(1, 70),
     width=st.integers(1, 70),
@@ -44,9 +44,14 @@ def image(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.n
     dtype=st.sampled_from(DTYPES),
     cuts=st.lists(st.integers(0, 70), max_size=8),
     seed=st.integers(0, 2**16),
+    interleaved=st.booleans(),
 )
-def test_every_level_equals_the_whole_pyramid(height, width, lead, op, factor, dtype, cuts, seed):
+def test_every_level_equals_the_whole_pyramid(
+    height, width, lead, op, factor, dtype, cuts, seed, interleaved
+):
     base = image(np.random.default_rng(seed), (*lead, height, width), dtype)
+    if interleaved and base.ndim >= 3:  # samples stored together: a view of (..., H, W, C)
+        base = np.moveaxis(np.ascontiguousarray(np.moveaxis(base, -3, -1)), -1, -3)
     levels = whole.level_count(base.shape, factor, None, 4)
     expected = whole.pyramid(base, op, levels, factor)
     got = streamed(base, op, levels, factor, cuts)

@@ -93,9 +93,7 @@ class PyramidStream:
             raise ValueError(f"the base has {self.shape[-2]} rows; more were pushed")
         self._done[0] += band.shape[-2]
         out: list[tuple[int, np.ndarray]] = []
-        # Rows of interleaved samples (a view of (rows, W, C)) are copied into planes first:
-        # numpy reduces along contiguous rows several times faster than across samples.
-        carried = np.ascontiguousarray(band)
+        carried = band
         for level in range(1, self.count):
             if carried.shape[-2]:
                 self._waiting[level].append(carried)
@@ -130,9 +128,21 @@ class PyramidStream:
         rest = block[..., take:, :]
         self._waiting[level] = [np.ascontiguousarray(rest)] if rest.shape[-2] else []
         op = "sum" if self.op == "avg" else self.op
-        reduced = levels_of.block_reduce(
-            block[..., :take, :], op, self.factor, self._carried[level]
-        )
+        rows = block[..., :take, :]
+        interleaved = np.moveaxis(rows, -3, -1) if rows.ndim >= 3 else rows
+        if op != "nearest" and not rows.flags.c_contiguous and interleaved.flags.c_contiguous:
+            # Samples stored together, a view of (..., rows, W, C): numpy reduces across them
+            # several times slower than along rows. The row pass runs on the rows as they are
+            # (contiguous runs of W * C), and only its result, half as many rows, is copied
+            # into planes for the column pass.
+            flat = interleaved.reshape(*interleaved.shape[:-2], -1)
+            down = levels_of.block_reduce(flat, op, (self.factor[0], 1), self._carried[level])
+            planes = np.moveaxis(down.reshape(*down.shape[:-1], *interleaved.shape[-2:]), -1, -3)
+            reduced = levels_of.block_reduce(
+                np.ascontiguousarray(planes), op, (1, self.factor[1]), self._carried[level]
+            )
+        else:
+            reduced = levels_of.block_reduce(rows, op, self.factor, self._carried[level])
         return np.ascontiguousarray(reduced)
 
     def _finished(self, level: int, carried: np.ndarray, first: int) -> np.ndarray:
