@@ -375,3 +375,25 @@ def test_compression_is_for_tiff_outputs(tmp_path, out):
     assert result.exit_code == 2
     assert "--compression zlib is for TIFF outputs" in result.stderr
     assert result.stderr.count("\n") == 1 and sorted(os.listdir(tmp_path)) == ["in.npy"]
+
+
+def test_a_stop_inside_zarrs_calls_waits_for_them(tmp_path, monkeypatch):
+    """SIGINT while zarr creates the arrays (its I/O runs in a thread of its own) is delivered
+    once its calls are done, never inside them; the output is then removed."""
+    import signal
+
+    steps = []
+    real = zarrchunks.create_array
+
+    def create(*args, **kwargs):
+        if not steps:
+            signal.raise_signal(signal.SIGINT)
+        steps.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zarrchunks, "create_array", create)
+    with pytest.raises(KeyboardInterrupt):
+        rows = pyramids.ArrayRows(noise((1, 80, 80)))
+        pyramids.write_ome_zarr(str(tmp_path / "o.ome.zarr"), rows, levels=3, chunk=32)
+    assert steps == ["0", "1", "2"]  # every array made before the stop was delivered
+    assert os.listdir(tmp_path) == []

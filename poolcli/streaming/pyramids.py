@@ -199,18 +199,29 @@ def write_ome_zarr(
     )
     workers = _workers(threads)
     with atomic.output_folder(path, overwrite) as temporary:
+        # No stop inside zarr's calls (its I/O runs in a thread of its own); the chunks are
+        # plain files, written after.
         with atomic.held_signals():
             root = zarr.open_group(temporary, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
             root.attrs.update(ome_attributes(entry, zarr_format))
-        with ThreadPoolExecutor(workers, thread_name_prefix="poolcli-encode") as encoders:
-            writers = []
+            arrays = []
             for level, shape in enumerate(stream.shapes):
                 chunks = (*(1 for _ in shape[:-2]), *(min(chunk, n) for n in shape[-2:]))
-                array = create_array(
-                    temporary, str(level), shape, rows.dtype, chunks,
-                    zarr_format=zarr_format, dimension_names=axes,
-                )  # fmt: skip
-                writers.append(_LevelWriter(ChunkWriter(array, temporary), chunk, encoders))
+                arrays.append(
+                    create_array(
+                        temporary,
+                        str(level),
+                        shape,
+                        rows.dtype,
+                        chunks,
+                        zarr_format=zarr_format,
+                        dimension_names=axes,
+                    )  # fmt: skip
+                )
+        with ThreadPoolExecutor(workers, thread_name_prefix="poolcli-encode") as encoders:
+            writers = [
+                _LevelWriter(ChunkWriter(array, temporary), chunk, encoders) for array in arrays
+            ]
             for band in rows.bands(chunk, workers):
                 writers[0].add(band)
                 for level, part in stream.push(band):
@@ -223,25 +234,30 @@ def write_ome_zarr(
 
 class _LevelWriter:
     """One level's rows, regrouped into whole rows of chunks and written in the encoders'
-    threads; a row of chunks is encoded while the next is computed."""
+    threads; up to :data:`AHEAD` rows of chunks are encoded while the next are computed."""
+
+    #: Rows of chunks of a level in the encoders' hands at a time.
+    AHEAD = 2
 
     def __init__(self, chunks: Any, side: int, encoders: ThreadPoolExecutor) -> None:
         self._chunks = chunks
         self._blocks = RowBlocks(min(side, chunks.shape[-2]), chunks.shape[-2])
         self._top = 0
         self._encoders = encoders
-        self._pending: list[Future[None]] = []
+        self._pending: list[list[Future[None]]] = []
 
     def add(self, part: np.ndarray) -> None:
         for block in self._blocks.add(part):
-            for done in self._pending:
-                done.result()
-            self._pending = self._chunks.submit_rows(block, self._top, self._encoders)
+            while len(self._pending) >= self.AHEAD:
+                for done in self._pending.pop(0):
+                    done.result()
+            self._pending.append(self._chunks.submit_rows(block, self._top, self._encoders))
             self._top += block.shape[-2]
 
     def finish(self) -> None:
-        for done in self._pending:
-            done.result()
+        for row in self._pending:
+            for done in row:
+                done.result()
         if self._top != self._chunks.shape[-2]:
             raise RuntimeError(f"a level got {self._top} of its {self._chunks.shape[-2]} rows")
 
