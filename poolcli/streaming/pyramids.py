@@ -1,4 +1,4 @@
-"""Pyramids written in one pass as the base streams by: OME-Zarr and tiled pyramidal TIFF.
+"""Pyramids written in one pass as the base streams by: OME-Zarr, tiled pyramidal TIFF, Deep Zoom.
 
 The base is read a band of rows at a time (a :class:`Rows` source: a TIFF's tiles decoded
 directly, or an array in memory or memory-mapped); each band goes to a
@@ -15,7 +15,7 @@ files those of :mod:`poolcli.chunked.multiscale`'s writers (the same layout and 
   the base's size at factor 2) wait until level 0 is done, as the SubIFD layout wants them
   after it: in memory up to :data:`HELD_LEVELS`, else in a raw scratch file beside it.
 
-Both write under a temporary name (:func:`poolcli.io.atomic.output_folder`) and rename it into
+Each writes under a temporary name (:func:`poolcli.io.atomic.output_folder`) and renames it into
 place when complete.
 
 >>> import os, tempfile
