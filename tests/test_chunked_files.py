@@ -679,3 +679,34 @@ def test_round_means_rounds_as_to_dtype(cells) -> None:
     np.testing.assert_array_equal(
         round_means(means, np.dtype(np.uint8)), to_dtype(means, np.dtype(np.uint8))
     )
+
+
+@pytest.mark.parametrize("photometric", ["minisblack", "rgb"])
+def test_chunked_tiff_outputs_keep_resolution_and_icc_as_in_memory(tmp_path, photometric) -> None:
+    """The resolution (divided by the stride) and the ICC profile reach a TIFF pooled in
+    chunks as they reach one pooled in memory; --strip drops both."""
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    values = noise((96, 80, 3) if photometric == "rgb" else (96, 80))
+    source = tiff(tmp_path / "in.tif", values, photometric=photometric, tile=(32, 32),
+                  resolution=(300, 150), resolutionunit="INCH", iccprofile=icc)  # fmt: skip
+    outputs = {}
+    for label, extra in (("memory", []), ("chunks", ["--memory-limit", "1"])):
+        target = tmp_path / f"{label}.tif"
+        ok("avg", str(source), "-k", "2", "-o", str(target), *extra)
+        with tifffile.TiffFile(target) as tif:
+            tags = tif.pages[0].tags
+            x, y = tags["XResolution"].value, tags["YResolution"].value
+            profile = tags.get(34675)
+            outputs[label] = (x[0] / x[1], y[0] / y[1], None if profile is None else profile.value)
+    assert outputs["chunks"][:2] == pytest.approx((150.0, 75.0))
+    assert outputs["chunks"] == pytest.approx(outputs["memory"])
+    assert outputs["chunks"][2] == icc
+    ok("avg", str(source), "-k", "2", "-o", str(tmp_path / "bare.tif"), "--strip",
+       "--memory-limit", "1")  # fmt: skip
+    with tifffile.TiffFile(tmp_path / "bare.tif") as tif:
+        assert 34675 not in tif.pages[0].tags
+        assert tif.pages[0].tags.get("XResolution") is None or tif.pages[0].tags[
+            "XResolution"
+        ].value == (1, 1)

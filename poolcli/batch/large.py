@@ -212,6 +212,7 @@ def write_large(
     threads: int | None = None,
     stop: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
+    strip: bool = False,
 ) -> None:
     """Pool ``large`` by ``task`` (a :class:`~poolcli.imaging.tasks.Pooling`) over ``geometry``
     and write the result to ``path`` in the format named ``fmt`` (``"zarr"``, ``"ome-zarr"``,
@@ -266,6 +267,7 @@ def write_large(
         metadata=(("producer", "poolcli"), ("version", __version__), ("op", task.op),
                   ("window", dict(task.window.kwargs()))),
     )  # fmt: skip
+    kept = _kept_metadata(large.info, result.shape, fmt, strip)
     with _turn, _client(scheduler) as client:
         try:
             stores.write(
@@ -282,11 +284,25 @@ def write_large(
                 progress=progress,
                 volume=task.window.axes == 3,
                 client=client,
+                dpi=kept.dpi,
+                icc_profile=kept.icc_profile,
             )
         except (stores.Stopped, OutputError, MemoryError, PoolcliError):
             raise
         except Exception as exc:  # the codecs' many ways of saying a part is corrupt
             raise InputError(name, f"cannot be read: {exc}") from None
+
+
+def _kept_metadata(info: Any, shape: tuple[int, ...], fmt: str, strip: bool) -> Any:
+    """What a chunked output keeps of the input's ICC profile and resolution, as the in-memory
+    path keeps them (:func:`poolcli.io.metadata.output_metadata`): TIFF outputs only, the
+    resolution divided by how much the pooling shrank each axis."""
+    from poolcli.io.metadata import OutputMetadata, output_metadata
+
+    if fmt != "tiff":
+        return OutputMetadata()
+    mode = info.save_mode or "L"
+    return output_metadata("TIFF", mode, int(shape[-2]), int(shape[-1]), info, strip=strip)
 
 
 @contextlib.contextmanager

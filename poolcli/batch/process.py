@@ -350,6 +350,7 @@ def _process_large(
                 threads=recipe.threads,
                 stop=stop,
                 progress=progress,
+                strip=recipe.save.strip,
             )
         return _done(
             job, recipe, target, opened.shape, out_shape, geometry, opened.info, replaced=replaced

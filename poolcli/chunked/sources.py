@@ -43,6 +43,7 @@ from poolcli.errors import InputError
 from poolcli.io import formats
 from poolcli.io.metadata import ImageInfo
 from poolcli.io.streams import os_reason
+from poolcli.streaming import tiffrows
 
 __all__ = [
     "CHUNK_PIXELS",
@@ -609,6 +610,7 @@ def _open_tiff(path: str) -> Source:
             else (int(page.rowsperstrip or shape[axes.index("Y")]), int(page.imagewidth))
         )
         compression = _tiff_compression(page)
+        dpi, icc = tiffrows.page_dpi(page), tiffrows.page_icc(page)
     if "Y" not in axes or "X" not in axes or axes.index("X") != axes.index("Y") + 1:
         raise InputError(path, f"unsupported TIFF layout {axes}")
     opened, store = _open_file(path, "tiff")
@@ -634,6 +636,9 @@ def _open_tiff(path: str) -> Source:
         save_mode=mode,
         dtype=np.dtype(array.dtype).name,
         frames=n,
+        icc_profile=icc,
+        dpi=dpi,
+        size=(int(shape[y]), int(shape[y + 1])),
     )
     return Source(array, info, tile, compression, resources=(values,))
 

@@ -170,6 +170,8 @@ def write(
     progress: ProgressHook | None = None,
     volume: bool = False,
     client: Any = None,
+    dpi: tuple[float, float] | None = None,
+    icc_profile: bytes | None = None,
 ) -> None:
     """Compute the (N, C, H, W) ``result`` and write it to ``path`` as ``fmt``.
 
@@ -195,6 +197,8 @@ def write(
     client : distributed.Client, optional
         Compute on its cluster instead of local threads: its workers read the input and write
         Zarr chunks into the temporary folder themselves (the same paths on every machine).
+    dpi, icc_profile : optional
+        A TIFF output's resolution (horizontal, vertical dots per inch) and ICC profile.
 
     Raises
     ------
@@ -214,8 +218,9 @@ def write(
     folder = fmt in ("zarr", "ome-zarr")
     temporary = atomic.reserve(path, folder=folder)
     options = _Options(
-        ndim, tile, zarr_format, compression, placement, threads, stop, progress, volume, client
-    )
+        ndim, tile, zarr_format, compression, placement, threads, stop, progress, volume, client,
+        dpi, icc_profile,
+    )  # fmt: skip
     try:
         writer(result, temporary, options)
     except BaseException as exc:
@@ -238,6 +243,8 @@ class _Options:
     progress: ProgressHook | None
     volume: bool = False
     client: Any = None
+    dpi: tuple[float, float] | None = None
+    icc_profile: bytes | None = None
 
     def compute(self, *collections: Any) -> tuple[Any, ...]:
         return compute(
@@ -469,7 +476,14 @@ def _write_tiff(result: da.Array, temporary: str, options: _Options) -> None:
             extrasamples=extrasamples,
             compression=None if compression == "none" else compression,
             metadata=None,
+            iccprofile=options.icc_profile,
+            **_resolution(options.dpi),
         )
+
+
+def _resolution(dpi: tuple[float, float] | None) -> dict[str, Any]:
+    """tifffile's arguments for a resolution in dots per inch; none without one."""
+    return {} if dpi is None else {"resolution": dpi, "resolutionunit": "INCH"}
 
 
 _WRITERS: dict[str, Callable[[da.Array, str, _Options], None]] = {

@@ -31,7 +31,7 @@ import numpy as np
 from poolcli.errors import InputError
 from poolcli.io.streams import os_reason
 
-__all__ = ["TiffRows", "open_rows"]
+__all__ = ["TiffRows", "open_rows", "page_dpi", "page_icc"]
 
 #: Resolution units (TIFF tag 296) in inches.
 _INCHES = {2: 1.0, 3: 1 / 2.54}
@@ -74,7 +74,7 @@ class TiffRows:
         self._down = math.ceil(height / self.rows)
         name = str(getattr(page.compression, "name", page.compression)).lower()
         self.compression = None if name in ("none", "1") else name
-        self.dpi = _dpi(page)
+        self.dpi = page_dpi(page)
         self._decode = page.decode
         self._lock = threading.Lock()
 
@@ -175,7 +175,9 @@ class TiffRows:
                 reader.shutdown(wait=True, cancel_futures=True)
 
 
-def _dpi(page: Any) -> tuple[float, float] | None:
+def page_dpi(page: Any) -> tuple[float, float] | None:
+    """A tifffile page's resolution as dots per inch (horizontal, vertical), None without one
+    (or in a unit that is no length)."""
     tags = page.tags
     try:
         unit = int(tags["ResolutionUnit"].value) if "ResolutionUnit" in tags else 2
@@ -187,6 +189,13 @@ def _dpi(page: Any) -> tuple[float, float] | None:
     if inches is None or not x[1] or not y[1] or not x[0] or not y[0]:
         return None
     return x[0] / x[1] / inches, y[0] / y[1] / inches
+
+
+def page_icc(page: Any) -> bytes | None:
+    """A tifffile page's embedded ICC profile (tag 34675), None without one."""
+    tag = page.tags.get(34675)
+    value = None if tag is None else tag.value
+    return bytes(value) if isinstance(value, (bytes, bytearray)) and value else None
 
 
 def open_rows(path: str) -> TiffRows | None:
