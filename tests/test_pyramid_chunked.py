@@ -533,3 +533,23 @@ def test_pyramid_of_a_zarr_store(tmp_path) -> None:
     group = zarr.open_group(str(tmp_path / "o.ome.zarr"), mode="r")
     for level, want in enumerate(poolcli.pyramid(labels, "mode", levels="auto", chunk=32)):
         np.testing.assert_array_equal(group[str(level)][:], want)
+
+
+def test_an_ome_zarr_inputs_pixel_size_scales_the_levels(tmp_path):
+    """A 2-D OME-Zarr input's scale (its pixel size) and unit carry on to every level."""
+    from cli_helpers import run
+
+    from poolcli.chunked.multiscale import write_ome_zarr
+
+    base = np.random.default_rng(12).integers(0, 9, (1, 90, 70), dtype=np.uint8)
+    write_ome_zarr(str(tmp_path / "in.ome.zarr"), [base], op="max", factor=(2, 2),
+                   pixel_size=(0.25, 0.5), unit="micrometer")  # fmt: skip
+    result = run("pyramid", str(tmp_path / "in.ome.zarr"), "-o", str(tmp_path / "o.ome.zarr"),
+                 "--levels", "3", "--op", "mode", "--chunk", "32")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    entry = zarr.open_group(str(tmp_path / "o.ome.zarr"), mode="r").attrs["ome"]["multiscales"][0]
+    transforms = [d["coordinateTransformations"] for d in entry["datasets"]]
+    assert [t[0]["scale"] for t in transforms] == [[1.0, 0.25, 0.5], [1.0, 0.5, 1.0],
+                                                   [1.0, 1.0, 2.0]]  # fmt: skip
+    assert transforms[2][1]["translation"] == [0.0, 0.375, 0.75]
+    assert [a.get("unit") for a in entry["axes"]] == [None, "micrometer", "micrometer"]

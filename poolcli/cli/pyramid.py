@@ -188,8 +188,9 @@ def open_image(
         info = opened.info
         close: Callable[[], None] = opened.close
         pixel_size = None
-        if lazy.ndim == 5 and opened.scale is not None:
-            pixel_size = (opened.depth_scale or 1.0, *opened.scale)
+        if opened.scale is not None:  # an OME-Zarr's pixel size (z, y, x or y, x) carried on
+            slices = (opened.depth_scale or 1.0,) if lazy.ndim == 5 else ()
+            pixel_size = (*slices, *opened.scale)
         unit = opened.unit if pixel_size is not None else None
     else:
         from poolcli.io import images
@@ -219,7 +220,7 @@ def open_image(
         return Input(lazy.rechunk(chunks, method="tasks"), info, close, pixel_size, unit)
     if sources.kind_of(path) is not None:
         lazy = lazy.rechunk((1, 1, side, side), method="tasks")
-    return Input(lazy, info, close)
+    return Input(lazy, info, close, pixel_size, unit)
 
 
 def _pixel_size(
