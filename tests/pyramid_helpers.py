@@ -14,21 +14,36 @@ OPS = ("avg", "max", "min", "mode", "median", "nearest")
 DTYPES = (np.uint8, np.uint16, np.int8, np.int32, np.float32, np.float64)
 
 
-def direct(base: np.ndarray, op: str, level: int, factor: tuple[int, int]) -> np.ndarray:
-    """Level ``level`` by definition: the base pooled with windows of factor**level (ceil, the
-    padded cells ignored), written in the base's dtype as poolcli writes any result."""
+#: Arguments poolcli.pyramid refuses (numpy and Dask alike), and what the error says.
+BAD_ARGUMENTS = [
+    ({"op": "lp"}, "op must be one of"),
+    ({"levels": 0}, "levels must be"),
+    ({"levels": "many"}, "levels must be"),
+    ({"factor": 1}, "factor must be"),
+    ({"factor": (2, 2, 2, 2)}, "factor must be"),
+    ({"factor": (2, 1, 2)}, "factor must be"),
+    ({"factor": 2.5}, "factor must be"),
+    ({"chunk": 0}, "chunk must be"),
+]
+
+
+def direct(base: np.ndarray, op: str, level: int, factor: tuple[int, ...]) -> np.ndarray:
+    """Level ``level`` by definition: the base pooled with windows of factor**level over the
+    last two axes, or three for a volume's factor (ceil, the padded cells ignored), written in
+    the base's dtype as poolcli writes any result."""
     if level == 0:
         return base
-    window = (factor[0] ** level, factor[1] ** level)
+    window = tuple(f**level for f in factor)
     if op == "nearest":
-        return base[..., :: window[0], :: window[1]]
+        return base[(..., *(slice(None, None, w) for w in window))]
     pooled = poolcli.pool(base, op, size=window, ceil_mode=True)
     return to_dtype(pooled, base.dtype)
 
 
 def check_levels(
-    levels: list[np.ndarray], base: np.ndarray, op: str, factor: tuple[int, int]
+    levels: list[np.ndarray], base: np.ndarray, op: str, factor: tuple[int, ...]
 ) -> None:
+    assert len(levels) >= 1
     for level, got in enumerate(levels):
         want = direct(base, op, level, factor)
         assert got.dtype == base.dtype, (level, got.dtype)

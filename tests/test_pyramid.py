@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from pyramid_helpers import DTYPES, OPS, cases, check_levels, direct
+from pyramid_helpers import BAD_ARGUMENTS, DTYPES, OPS, cases, check_levels, direct
 
 import poolcli
 from poolcli.core import pyramid as core
@@ -75,19 +75,7 @@ def test_factor_pair_and_dtype_kept():
     check_levels(levels, base, "avg", (2, 3))
 
 
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [
-        ({"op": "lp"}, "op must be one of"),
-        ({"levels": 0}, "levels must be"),
-        ({"levels": "many"}, "levels must be"),
-        ({"factor": 1}, "factor must be"),
-        ({"factor": (2, 2, 2, 2)}, "factor must be"),
-        ({"factor": (2, 1, 2)}, "factor must be"),
-        ({"factor": 2.5}, "factor must be"),
-        ({"chunk": 0}, "chunk must be"),
-    ],
-)
+@pytest.mark.parametrize(("arguments", "message"), BAD_ARGUMENTS)
 def test_bad_arguments(arguments: dict[str, object], message: str):
     with pytest.raises(ValueError, match=message):
         poolcli.pyramid(np.zeros((4, 4)), **arguments)  # type: ignore[arg-type]

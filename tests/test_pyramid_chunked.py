@@ -17,6 +17,7 @@ import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyramid_helpers import (
+    BAD_ARGUMENTS,
     OPS,
     CountingArray,
     cases,
@@ -70,19 +71,7 @@ def test_avg_does_not_drift_in_chunks():
     check_levels(list(levels), base, "avg", (2, 2))
 
 
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [
-        ({"op": "lp"}, "op must be one of"),
-        ({"levels": 0}, "levels must be"),
-        ({"levels": "many"}, "levels must be"),
-        ({"factor": 1}, "factor must be"),
-        ({"factor": (2, 2, 2, 2)}, "factor must be"),
-        ({"factor": (2, 1, 2)}, "factor must be"),
-        ({"factor": 2.5}, "factor must be"),
-        ({"chunk": 0}, "chunk must be"),
-    ],
-)
+@pytest.mark.parametrize(("arguments", "message"), BAD_ARGUMENTS)
 def test_bad_arguments_in_chunks(arguments: dict[str, object], message: str):
     with pytest.raises(ValueError, match=message):
         chunked.pyramid(np.zeros((4, 4)), **arguments)  # type: ignore[arg-type]

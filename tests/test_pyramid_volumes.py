@@ -15,38 +15,12 @@ import tifffile
 import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pyramid_helpers import OPS, CountingArray, chunkings, listing
+from pyramid_helpers import OPS, CountingArray, check_levels, chunkings, listing
 
 import poolcli
 from poolcli import chunked
-from poolcli.io.images import to_dtype
 
 FACTORS = ((2, 2, 2), (1, 2, 2), (3, 2, 2), (2, 3, 2))
-
-
-def direct(base: np.ndarray, op: str, level: int, factor: tuple[int, ...]) -> np.ndarray:
-    """Level ``level`` of a volume by definition: the base pooled in memory with 3-D windows of
-    factor**level (ceil, padded cells ignored), in the base's dtype as poolcli writes it."""
-    if level == 0:
-        return base
-    window = tuple(f**level for f in factor)
-    if op == "nearest":
-        return base[..., :: window[0], :: window[1], :: window[2]]
-    pooled = poolcli.pool(base, op, size=window, ceil_mode=True)
-    return to_dtype(pooled, base.dtype)
-
-
-def check_levels(levels: list[np.ndarray], base: np.ndarray, op: str, factor: tuple[int, ...]):
-    assert len(levels) >= 1
-    for level, got in enumerate(levels):
-        want = direct(base, op, level, factor)
-        assert got.dtype == base.dtype, (level, got.dtype)
-        assert got.shape == want.shape, (level, got.shape, want.shape)
-        if op == "avg" and base.dtype.kind == "f":
-            rtol = 1e-5 if base.dtype == np.float32 else 1e-12
-            np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(base).max())
-        else:
-            np.testing.assert_array_equal(got, want)
 
 
 def random_volume(shape: tuple[int, ...], dtype: type, seed: int, labels: bool = False):
