@@ -59,7 +59,7 @@ from poolcli.io.deepzoom import (
 )
 from poolcli.io.omezarr import axes_of, multiscales_metadata, ome_attributes
 from poolcli.streaming import zarrchunks
-from poolcli.streaming.pyramids import level_resolution
+from poolcli.streaming.tiffrows import resolution_arguments
 
 __all__ = [
     "DZI_OVERLAP",
@@ -317,7 +317,7 @@ def write_tiff(
                     subifds=len(targets) - 1 if level == 0 else None,
                     subfiletype=1 if level else 0,
                     metadata=None,
-                    **level_resolution(dpi, factor, level),
+                    **resolution_arguments(dpi, (factor[-2] ** level, factor[-1] ** level)),
                 )
         atomic.move_into_place(output, path)
 

@@ -42,6 +42,7 @@ from poolcli.errors import OutputError
 from poolcli.io import atomic
 from poolcli.io.omezarr import ome_attributes
 from poolcli.io.streams import os_reason
+from poolcli.streaming import tiffrows
 
 __all__ = ["DEFAULT_TILE", "Placement", "Stopped", "compute", "write"]
 
@@ -477,13 +478,8 @@ def _write_tiff(result: da.Array, temporary: str, options: _Options) -> None:
             compression=None if compression == "none" else compression,
             metadata=None,
             iccprofile=options.icc_profile,
-            **_resolution(options.dpi),
+            **tiffrows.resolution_arguments(options.dpi),
         )
-
-
-def _resolution(dpi: tuple[float, float] | None) -> dict[str, Any]:
-    """tifffile's arguments for a resolution in dots per inch; none without one."""
-    return {} if dpi is None else {"resolution": dpi, "resolutionunit": "INCH"}
 
 
 _WRITERS: dict[str, Callable[[da.Array, str, _Options], None]] = {

@@ -50,7 +50,6 @@ __all__ = [
     "ArrayRows",
     "Opened",
     "Rows",
-    "level_resolution",
     "open_base",
     "write_dzi",
     "write_ome_zarr",
@@ -280,6 +279,8 @@ def write_tiff(
     :func:`poolcli.chunked.multiscale.write_tiff` writes them. Returns the levels' shapes."""
     import tifffile
 
+    from poolcli.streaming.tiffrows import resolution_arguments
+
     channels = rows.shape[0]
     if channels not in (1, 3, 4):
         raise OutputError(path, f"streamed TIFF pyramids hold 1, 3 or 4 channels, not {channels}")
@@ -329,7 +330,7 @@ def write_tiff(
                         subfiletype=1 if level else 0,
                         metadata=None,
                         maxworkers=workers,
-                        **level_resolution(dpi, stream.factor, level),
+                        **resolution_arguments(dpi, _shrink(stream.factor, level)),
                     )
         finally:
             for spill in spills:
@@ -380,6 +381,11 @@ class _Spill:
             self._file = None
 
 
+def _shrink(factor: Sequence[int], level: int) -> tuple[int, int]:
+    """How many times ``level`` is smaller than the base on rows and columns."""
+    return factor[-2] ** level, factor[-1] ** level
+
+
 def _tiles(block: np.ndarray, side: int) -> Iterator[np.ndarray]:
     """The tiles of a row of tiles (C, rows, W), left to right, as (rows, cols[, C])."""
     interleaved = np.moveaxis(block, 0, -1)
@@ -387,22 +393,6 @@ def _tiles(block: np.ndarray, side: int) -> Iterator[np.ndarray]:
         interleaved = interleaved[..., 0]
     for left in range(0, interleaved.shape[1], side):
         yield interleaved[:, left : left + side]
-
-
-def level_resolution(
-    dpi: tuple[float, float] | None, factor: Sequence[int], level: int
-) -> dict[str, Any]:
-    """tifffile's resolution arguments for ``level`` of a base of ``dpi`` (horizontal,
-    vertical): divided by the cumulative factor (rows, columns), so that every level keeps the
-    physical size. Nothing without a resolution.
-
-    >>> level_resolution((300.0, 300.0), (2, 2), 2)
-    {'resolution': (75.0, 75.0), 'resolutionunit': 'INCH'}
-    """
-    if dpi is None:
-        return {}
-    x_dpi, y_dpi = dpi[0] / factor[1] ** level, dpi[1] / factor[0] ** level
-    return {"resolution": (x_dpi, y_dpi), "resolutionunit": "INCH"}
 
 
 def write_dzi(

@@ -31,7 +31,7 @@ import numpy as np
 from poolcli.errors import InputError
 from poolcli.io.streams import os_reason
 
-__all__ = ["TiffRows", "open_rows", "page_dpi", "page_icc"]
+__all__ = ["TiffRows", "open_rows", "page_dpi", "page_icc", "resolution_arguments"]
 
 #: Resolution units (TIFF tag 296) in inches.
 _INCHES = {2: 1.0, 3: 1 / 2.54}
@@ -189,6 +189,21 @@ def page_dpi(page: Any) -> tuple[float, float] | None:
     if inches is None or not x[1] or not y[1] or not x[0] or not y[0]:
         return None
     return x[0] / x[1] / inches, y[0] / y[1] / inches
+
+
+def resolution_arguments(
+    dpi: tuple[float, float] | None, shrink: tuple[int, int] = (1, 1)
+) -> dict[str, Any]:
+    """tifffile's write arguments for a resolution of ``dpi`` (horizontal, vertical) dots per
+    inch of an image shrunk ``shrink`` (rows, columns) times, so that it keeps its physical
+    size; none without a resolution.
+
+    >>> resolution_arguments((300.0, 300.0), (4, 4))
+    {'resolution': (75.0, 75.0), 'resolutionunit': 'INCH'}
+    """
+    if dpi is None:
+        return {}
+    return {"resolution": (dpi[0] / shrink[1], dpi[1] / shrink[0]), "resolutionunit": "INCH"}
 
 
 def page_icc(page: Any) -> bytes | None:
